@@ -1,0 +1,33 @@
+# make demo   publish the sample catalog into public/ (sets everything up first)
+# make test   run the test suite (sets everything up first)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test lint bench clean setup setup-test serve
+
+setup:
+	@bash scripts/setup.sh
+
+setup-test:
+	@bash scripts/setup.sh --test
+
+demo: setup
+	$(BIN)/mediafeed check
+	$(BIN)/mediafeed publish
+
+serve: setup
+	$(BIN)/mediafeed serve
+
+test: setup-test
+	$(BIN)/python -m pytest -q
+
+lint: setup-test
+	$(BIN)/ruff check mediafeed tests scripts benchmarks
+	$(BIN)/ruff format --check mediafeed tests scripts benchmarks
+
+bench: setup-test
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf build public .pytest_cache .ruff_cache $(VENV) *.egg-info

@@ -1,0 +1,372 @@
+"""The `mediafeed` command: the only place that prints results and turns errors into exit codes.
+
+Exit codes: 0 ok · 1 some episodes failed (the rest were published) · 2 usage · 3 invalid catalog ·
+4 environment (ffmpeg missing, target unwritable) · 70 a bug (an unexpected exception; the traceback is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .catalog import find_missing_guids, insert_guid, load_catalog, slugify, unselected_episodes
+from .errors import CatalogError, EnvironmentProblem, MediaError, MediafeedError, StorageError, UsageError
+from .models import KINDS
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CATALOG, EXIT_ENVIRONMENT, EXIT_BUG = 0, 1, 2, 3, 4, 70
+
+
+class State:
+    def __init__(self, project: Path, now: datetime, verbosity: int) -> None:
+        self.project = project
+        self.now = now
+        self.verbosity = verbosity
+
+    def progress(self, message: str) -> None:
+        if self.verbosity > 0 or (self.verbosity == 0 and sys.stderr.isatty()):
+            click.echo(message, err=True)
+
+
+class Cli(click.Group):
+    """Translates mediafeed's errors into messages and exit codes, in one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except CatalogError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{exc.message}; nothing was published", err=True)
+            ctx.exit(EXIT_CATALOG)
+        except MediafeedError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(_exit_code(exc))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception:
+            traceback.print_exc()
+            click.echo("This is a bug in mediafeed: please report it with the traceback above.", err=True)
+            ctx.exit(EXIT_BUG)
+
+
+def _exit_code(exc: MediafeedError) -> int:
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE
+    if isinstance(exc, EnvironmentProblem | StorageError):
+        return EXIT_ENVIRONMENT
+    if isinstance(exc, MediaError):
+        return EXIT_PARTIAL
+    return EXIT_CATALOG
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 date ({value!r}); e.g. 2026-11-25T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"needs a UTC offset ({value!r}); e.g. 2026-11-25T09:00:00Z or ...-05:00")
+    return moment.astimezone(UTC)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mediafeed")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
+              help="Project folder holding mediafeed.toml, feeds/ and episodes/.")
+@click.option("--now", "now_text", metavar="ISO8601", help="Pretend it is this moment (episodes dated later are held back). Default: the real time.")
+@click.option("-v", "--verbose", count=True, help="Show progress for each episode.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.pass_context
+def cli(ctx: click.Context, project: Path, now_text: str | None, verbose: int, quiet: bool) -> None:
+    """Publish podcast and video feeds from a catalog of Markdown episodes.
+
+    \b
+    A project holds mediafeed.toml (site, targets), feeds/*.yaml (one per feed)
+    and episodes/<slug>/index.md (front matter + show notes, media beside it).
+    Typical use:  mediafeed check  →  mediafeed publish --dry-run  →  mediafeed publish
+    """
+    ctx.obj = State(project.resolve(), parse_now(now_text), -1 if quiet else verbose)
+
+
+def now_option(command: Any) -> Any:
+    """--now is accepted after the subcommand too (`mediafeed publish --now ...`), as scheduled jobs write it."""
+
+    def override(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.ensure_object(State)
+            ctx.find_object(State).now = parse_now(value)  # type: ignore[union-attr]
+
+    return click.option("--now", metavar="ISO8601", expose_value=False, callback=override,
+                        help="Pretend it is this moment (episodes dated later are held back).")(command)
+
+
+@cli.command()
+@now_option
+@click.option("--fix", is_flag=True, help="Write a permanent GUID into episodes that have none (the only change it makes).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--no-media", is_flag=True, help="Skip probing media files with ffprobe.")
+@click.pass_obj
+def check(state: State, fix: bool, as_json: bool, no_media: bool) -> None:
+    """Validate the whole catalog and report every problem.
+
+    Each problem is printed as `file: field: what is wrong; how to fix it`.
+    Exit 3 when the catalog is invalid, 1 when only media files are broken.
+    """
+    fixed = []
+    if fix:
+        for index in find_missing_guids(state.project):
+            text = index.read_bytes().decode("utf-8-sig")
+            _write_text_atomically(index, insert_guid(text, str(uuid.uuid4())))
+            fixed.append(index.relative_to(state.project).as_posix())
+    try:
+        _, catalog = load_catalog(state.project)
+    except CatalogError as exc:
+        if as_json:
+            click.echo(json.dumps({"ok": False, "fixed": fixed, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+        else:
+            for path in fixed:
+                click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
+            for problem in exc.problems:
+                click.echo(str(problem))
+            click.echo(f"{exc.message}", err=True)
+        raise click.exceptions.Exit(EXIT_CATALOG) from None
+
+    media_problems = [] if no_media else _probe_media(catalog.episodes, state.project)
+    notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
+    scheduled = [e for e in catalog.episodes if not e.is_released(state.now)]
+    if as_json:
+        click.echo(json.dumps({
+            "ok": not media_problems,
+            "fixed": fixed,
+            "problems": media_problems,
+            "notes": notes,
+            "feeds": [f.id for f in catalog.feeds],
+            "episodes": len(catalog.episodes),
+            "scheduled": [e.slug for e in scheduled],
+        }, indent=2))
+    else:
+        for path in fixed:
+            click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
+        for problem in media_problems:
+            click.echo(f"{problem['file']}: {problem['field']}: {problem['message']}")
+        for note in notes:
+            click.echo(f"note: {note}")
+        status = "ok" if not media_problems else f"{len(media_problems)} media problem(s)"
+        click.echo(f"{status}: {len(catalog.feeds)} feeds, {len(catalog.episodes)} episodes ({len(scheduled)} scheduled)")
+    if media_problems:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
+    from .ffmpeg import probe
+
+    problems = []
+    for episode in episodes:
+        if episode.media.startswith("s3://"):
+            continue
+        path = Path(episode.media)
+        try:
+            if path.stat().st_size == 0:
+                raise MediaError("empty file (0 bytes)", hint="export or copy the master again")
+            probe(path)
+        except MediaError as exc:
+            problems.append({"file": episode.file, "field": "media", "message": f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")})
+    return problems
+
+
+@cli.command()
+@now_option
+@click.argument("title")
+@click.option("--kind", type=click.Choice(KINDS), required=True, help="What the episode is; feeds select episodes by kind.")
+@click.option("--media", "media", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The master file. Copied into the bundle unless it already lives in the project or a [media] root.")
+@click.option("--published", metavar="ISO8601", help="Release time with UTC offset (future = scheduled). Default: --now.")
+@click.option("--slug", help="Folder name under episodes/. Default: made from the title.")
+@click.option("--topic", "topics", multiple=True, help="A topic slug (repeatable).")
+@click.pass_obj
+def new(state: State, title: str, kind: str, media: Path, published: str | None, slug: str | None, topics: tuple[str, ...]) -> None:
+    """Scaffold episodes/<slug>/index.md with a fresh permanent GUID."""
+    import shutil
+
+    from .config import load_config
+
+    config = load_config(state.project)
+    slug = slug or slugify(title)
+    if not slug:
+        raise UsageError(f"cannot make a folder name from the title {title!r}", hint="pass --slug my-episode")
+    bundle = state.project / "episodes" / slug
+    if bundle.exists():
+        raise UsageError(f"episodes/{slug} already exists", hint="choose another title or pass --slug")
+    moment = parse_now(published) if published else state.now.replace(microsecond=0)
+    source = media.resolve()
+    bundle.mkdir(parents=True)
+    if any(source.is_relative_to(root) for root in (state.project, *config.media_roots)):
+        media_ref = str(Path(_relative(source, bundle)))
+    else:
+        shutil.copy2(source, bundle / source.name)
+        media_ref = source.name
+    lines = [
+        "---",
+        f"title: {json.dumps(title, ensure_ascii=False)}",
+        f"guid: {uuid.uuid4()}",
+        f"kind: {kind}",
+        f"topics: [{', '.join(topics)}]",
+        f"published: {moment.isoformat()}",
+        f"media: {json.dumps(media_ref, ensure_ascii=False)}",
+        "episode_type: full",
+        "explicit: false",
+        "persons: []",
+        "articles: []",
+        "---",
+        "Write the show notes here, in Markdown.",
+        "",
+    ]
+    _write_text_atomically(bundle / "index.md", "\n".join(lines))
+    click.echo(f"created episodes/{slug}/index.md")
+
+
+def _relative(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path, start)
+
+
+def _write_text_atomically(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(prefix=".mediafeed-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.replace(temp, path)
+
+
+@cli.command()
+@now_option
+@click.pass_obj
+def build(state: State) -> None:
+    """Prepare every episode's media into build/ (nothing is published)."""
+    from .pipeline import build as run_build
+
+    outcome = run_build(state.project, state.progress)
+    for failure in outcome.failures:
+        click.echo(f"{failure.file}: media: {failure.message}", err=True)
+    click.echo(f"prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")
+    if outcome.failures:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _publish(state: State, target: str | None, dry_run: bool, as_json: bool) -> None:
+    from .pipeline import publish as run_publish
+
+    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress)
+    plan, result = outcome.plan, outcome.result
+    if as_json:
+        payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
+        payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        _print_plan(state, outcome, dry_run)
+    for failure in plan.failures:
+        click.echo(f"{failure.file}: media: {failure.message}", err=True)
+    if plan.failures:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
+    plan, target = outcome.plan, outcome.target
+    where = f"{target.name} ({target.path})" if target.path else f"{target.name} ({target.bucket})"
+    verb = "would write" if dry_run else "wrote"
+    if dry_run or state.verbosity > 0:
+        for write in plan.uploads:
+            click.echo(f"  {'upload' if dry_run else 'wrote '} {write.key}  {_size(write.size)}")
+    for held in plan.held_back:
+        click.echo(f"  held back until {held.published:%Y-%m-%d %H:%M} UTC: {held.slug}")
+    if not plan.uploads and not plan.manifest_changed:
+        click.echo(f"{where}: up to date; {verb} nothing ({len(plan.unchanged)} files unchanged)")
+    else:
+        feeds = [w.key for w in plan.uploads if w.stage == "feed"]
+        click.echo(
+            f"{where}: {verb} {len(plan.uploads)} file(s), {_size(plan.upload_bytes)}; "
+            f"{len(plan.unchanged)} unchanged; {len(feeds)} feed(s) rewritten"
+        )
+    click.echo("Feeds:")
+    for feed_id, url in outcome.feed_urls.items():
+        local = f"  {target.path}/feeds/{feed_id}.xml" if target.path else ""
+        click.echo(f"  {feed_id:<22} {outcome.feed_counts[feed_id]:>3} episode(s)  {url}{local}")
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{count} B"
+
+
+@cli.command()
+@now_option
+@click.option("--target", help="Target name from mediafeed.toml. Default: [publish] target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+def plan(state: State, target: str | None, as_json: bool) -> None:
+    """Show what a publish would upload, leave unchanged and hold back (writes nothing)."""
+    _publish(state, target, dry_run=True, as_json=as_json)
+
+
+@cli.command()
+@now_option
+@click.option("--target", help="Target name from mediafeed.toml. Default: [publish] target.")
+@click.option("--dry-run", is_flag=True, help="Show the plan without writing anything.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_obj
+def publish(state: State, target: str | None, dry_run: bool, as_json: bool) -> None:
+    """Prepare media, render feeds, and upload whatever changed.
+
+    Media and artwork go first, feeds after them, the manifest last, so a podcast
+    app never sees a feed pointing at a missing file. Episodes dated after --now
+    are held back. Exit 1 if some episodes failed (the others are published).
+    """
+    _publish(state, target, dry_run=dry_run, as_json=as_json)
+
+
+@cli.command()
+@click.option("--target", help="A local target from mediafeed.toml. Default: [publish] target.")
+@click.option("--port", type=int, help="Port to listen on. Default: the one in the target's public_url.")
+@click.pass_obj
+def serve(state: State, target: str | None, port: int | None) -> None:
+    """Serve a local target over HTTP at its public_url, to test the feeds in a podcast app."""
+    import functools
+    import http.server
+    from urllib.parse import urlparse
+
+    from .config import load_config
+
+    chosen = load_config(state.project).target(target)
+    if chosen.path is None:
+        raise UsageError(f"target '{chosen.name}' is not a local folder", hint="serve a local target")
+    address = urlparse(chosen.public_url)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(chosen.path))
+    handler.extensions_map = {".xml": "application/rss+xml", ".opml": "text/x-opml", ".json": "application/json"}  # type: ignore[attr-defined]
+    listen = (address.hostname or "127.0.0.1", port or address.port or 8000)
+    with http.server.ThreadingHTTPServer(listen, handler) as server:
+        click.echo(f"serving {chosen.path} at http://{listen[0]}:{listen[1]}/ (Ctrl-C to stop)")
+        server.serve_forever()
+
+
+def main() -> None:
+    cli(prog_name="mediafeed")

@@ -1,0 +1,190 @@
+"""Project settings from mediafeed.toml: the site, named publish targets, media roots, audio profile.
+
+Credentials never live here: the S3 backend takes them from the standard AWS chain (environment, profile,
+instance role), so nothing this module loads is secret and everything it loads may be printed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import CatalogError, Problem
+
+CONFIG_FILE = "mediafeed.toml"
+TARGET_TYPES = ("local", "s3")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    type: str
+    public_url: str  # what every URL in a feed starts with, no trailing slash
+    path: Path | None = None  # local targets: absolute folder
+    bucket: str = ""
+    prefix: str = ""
+    region: str = ""
+    endpoint_url: str = ""
+
+    def url_for(self, key: str) -> str:
+        return f"{self.public_url}/{key}"
+
+
+@dataclass(frozen=True)
+class AudioProfile:
+    loudness_stereo: float = -16.0
+    loudness_mono: float = -19.0
+    true_peak: float = -1.0
+
+
+@dataclass(frozen=True)
+class Config:
+    project: Path
+    site_title: str
+    site_url: str
+    default_target: str
+    targets: dict[str, Target]
+    media_roots: tuple[Path, ...] = ()
+    audio: AudioProfile = field(default_factory=AudioProfile)
+    topics: tuple[str, ...] = ()  # optional [catalog] topics: when set, episode topics must come from it
+
+    def target(self, name: str | None) -> Target:
+        from .errors import UsageError
+
+        chosen = name or self.default_target
+        if chosen not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none"
+            raise UsageError(
+                f"unknown target '{chosen}'",
+                hint=f"use one of: {known} (defined as [targets.NAME] in {CONFIG_FILE})",
+            )
+        return self.targets[chosen]
+
+
+def is_http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def load_config(project: Path) -> Config:
+    """Read mediafeed.toml; every problem is collected and raised together as a CatalogError."""
+    path = project / CONFIG_FILE
+    if not path.is_file():
+        raise CatalogError(
+            [Problem(CONFIG_FILE, "", "not found", f"run mediafeed in a project folder or pass --project DIR (looked in {project})")]
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        raise CatalogError([Problem(CONFIG_FILE, "", "not UTF-8 text", "save the file as UTF-8")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError([Problem(CONFIG_FILE, "", f"TOML syntax error: {exc}", "fix the syntax at that line")]) from None
+
+    problems: list[Problem] = []
+
+    def bad(fieldname: str, message: str, hint: str) -> None:
+        problems.append(Problem(CONFIG_FILE, fieldname, message, hint))
+
+    site = _table(data, "site", bad)
+    site_title = site.get("title")
+    if not isinstance(site_title, str) or not site_title.strip():
+        bad("site.title", "missing", 'add title = "Your Publisher" under [site]')
+        site_title = ""
+    site_url = site.get("url")
+    if not is_http_url(site_url):
+        bad("site.url", f"not an absolute http(s) URL ({site_url!r})", 'use the website address, e.g. url = "https://www.example.org"')
+        site_url = "https://invalid.example"
+
+    targets: dict[str, Target] = {}
+    for name, raw in _table(data, "targets", bad).items():
+        target = _load_target(project, name, raw, bad)
+        if target is not None:
+            targets[name] = target
+    if not targets:
+        bad("targets", "no publish target defined", 'add [targets.local] with type = "local", path = "public", public_url = "http://127.0.0.1:8000"')
+
+    default_target = _table(data, "publish", bad).get("target", "local")
+    if targets and default_target not in targets:
+        bad("publish.target", f"names an unknown target '{default_target}'", f"use one of: {', '.join(sorted(targets))}")
+
+    roots: list[Path] = []
+    raw_roots = _table(data, "media", bad).get("roots", [])
+    if not isinstance(raw_roots, list) or not all(isinstance(r, str) for r in raw_roots):
+        bad("media.roots", "must be a list of folder paths", 'e.g. roots = ["/mnt/masters"]')
+    else:
+        roots = [(project / r).resolve() for r in raw_roots]
+
+    audio_table = _table(data, "audio", bad)
+    audio_values: dict[str, float] = {}
+    for key in ("loudness_stereo", "loudness_mono", "true_peak"):
+        if key in audio_table:
+            value = audio_table[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -70 <= value <= 0:
+                bad(f"audio.{key}", f"must be a number between -70 and 0 ({value!r})", "e.g. -16.0")
+            else:
+                audio_values[key] = float(value)
+
+    topics = _table(data, "catalog", bad).get("topics", [])
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        bad("catalog.topics", "must be a list of topic slugs", 'e.g. topics = ["general-psychiatry", "addiction"]')
+        topics = []
+
+    if problems:
+        raise CatalogError(problems)
+    return Config(
+        project=project,
+        site_title=site_title.strip(),
+        site_url=site_url.rstrip("/"),
+        default_target=default_target,
+        targets=targets,
+        media_roots=tuple(roots),
+        audio=AudioProfile(**audio_values),
+        topics=tuple(topics),
+    )
+
+
+def _table(data: dict[str, Any], name: str, bad: Any) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        bad(name, "must be a table", f"write it as [{name}]")
+        return {}
+    return value
+
+
+def _load_target(project: Path, name: str, raw: Any, bad: Any) -> Target | None:
+    where = f"targets.{name}"
+    if not isinstance(raw, dict):
+        bad(where, "must be a table", f"write it as [{where}]")
+        return None
+    kind = raw.get("type")
+    if kind not in TARGET_TYPES:
+        bad(f"{where}.type", f"unknown target type {kind!r}", f"use one of: {', '.join(TARGET_TYPES)}")
+        return None
+    public_url = raw.get("public_url")
+    if not is_http_url(public_url):
+        bad(f"{where}.public_url", f"not an absolute http(s) URL ({public_url!r})", "set the address feeds and media will be served from")
+        return None
+    if kind == "local":
+        folder = raw.get("path")
+        if not isinstance(folder, str) or not folder:
+            bad(f"{where}.path", "missing", 'set the folder to publish into, e.g. path = "public"')
+            return None
+        return Target(name=name, type=kind, public_url=public_url.rstrip("/"), path=(project / folder).resolve())
+    bucket = raw.get("bucket")
+    if not isinstance(bucket, str) or not bucket:
+        bad(f"{where}.bucket", "missing", 'set the bucket name, e.g. bucket = "example-media"')
+        return None
+    return Target(
+        name=name,
+        type=kind,
+        public_url=public_url.rstrip("/"),
+        bucket=bucket,
+        prefix=str(raw.get("prefix", "")).strip("/"),
+        region=str(raw.get("region", "")),
+        endpoint_url=str(raw.get("endpoint_url", "")),
+    )

@@ -1,0 +1,178 @@
+"""Frozen model objects that flow between the stages (catalog → media → feed → plan → publish)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+KINDS = ("podcast", "webinar", "video")
+EPISODE_TYPES = ("full", "trailer", "bonus")
+FEED_TYPES = ("episodic", "serial")
+MEDIUMS = ("audio", "video")
+PERSON_ROLES = ("host", "co-host", "guest", "producer", "editor", "reporter", "narrator")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str = "host"
+    href: str | None = None
+    img: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A page on the publisher's site that an episode discusses; links the feed back to the website."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start: float  # seconds from the start of the media
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: str
+    file: str  # project-relative path of the definition, for messages
+    title: str
+    description: str
+    link: str
+    language: str
+    author: str
+    owner: Owner
+    image: Path
+    category: str
+    subcategory: str | None
+    explicit: bool
+    type: str
+    medium: str
+    kinds: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    copyright: str | None = None
+    locked: bool = False
+    guid: str | None = None  # podcast:guid; computed from the feed URL when not pinned here
+
+    def selects(self, episode: Episode) -> bool:
+        """An empty selector list means 'any'."""
+        if self.kinds and episode.kind not in self.kinds:
+            return False
+        return not self.topics or any(t in self.topics for t in episode.topics)
+
+
+@dataclass(frozen=True)
+class Episode:
+    slug: str
+    file: str  # project-relative path of index.md, for messages
+    title: str
+    guid: str
+    kind: str
+    topics: tuple[str, ...]
+    published: datetime  # timezone-aware, UTC
+    media: str  # absolute path of the master, or an s3:// URI
+    description_html: str  # Apple-safe HTML (p, ol, ul, li, a), ≤ 4000 bytes
+    content_html: str  # richer sanitized HTML for content:encoded
+    image: Path | None = None
+    season: int | None = None
+    episode: int | None = None
+    episode_type: str = "full"
+    explicit: bool = False
+    persons: tuple[Person, ...] = ()
+    articles: tuple[Article, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+    transcript: Path | None = None
+    keywords: tuple[str, ...] = ()
+
+    def is_released(self, now: datetime) -> bool:
+        return self.published <= now
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What probing a media file tells us; enough to write an enclosure and choose how to prepare it."""
+
+    path: Path
+    size: int
+    duration: float  # seconds
+    mime_type: str
+    format_name: str
+    audio_codec: str | None
+    channels: int | None
+    sample_rate: int | None
+    bit_rate: int | None
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def has_video(self) -> bool:
+        return self.video_codec is not None
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file that should exist in the target under `key` (content-addressed for media and artwork)."""
+
+    key: str
+    path: Path
+    size: int
+    sha256: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class PreparedEpisode:
+    """An episode whose delivery files exist in build/ (or are the untouched source)."""
+
+    episode: Episode
+    main: Asset  # the rendition matching the episode's own kind (video for video sources)
+    main_info: MediaInfo
+    audio: Asset | None = None  # audio-only rendition of a video episode
+    audio_info: MediaInfo | None = None
+    image: Asset | None = None
+    transcript: Asset | None = None
+
+    def enclosure_for(self, medium: str) -> tuple[Asset, MediaInfo]:
+        """A feed with medium audio gets the audio rendition of a video episode when one exists."""
+        if medium == "audio" and self.audio is not None and self.audio_info is not None:
+            return self.audio, self.audio_info
+        return self.main, self.main_info
+
+
+@dataclass(frozen=True)
+class EpisodeFailure:
+    slug: str
+    file: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    feeds: tuple[Feed, ...]
+    episodes: tuple[Episode, ...]
+
+    def episodes_for(self, feed: Feed) -> tuple[Episode, ...]:
+        return tuple(e for e in self.episodes if feed.selects(e))
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    """A generated file (feed, OPML, JSON) ready to be written to the target."""
+
+    key: str
+    data: bytes
+    content_type: str
+    sha256: str
+    feed_id: str | None = None
+    episode_guids: tuple[str, ...] = field(default=())

@@ -1,0 +1,120 @@
+"""The pure diff between what should exist in a target and what its manifest says exists."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .models import EpisodeFailure
+
+MANIFEST_FORMAT = 1
+# Order of writes: a feed must never point at something not yet uploaded, and the manifest comes last.
+STAGES = ("media", "sidecar", "feed", "index")
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+
+
+@dataclass(frozen=True)
+class Write:
+    key: str
+    stage: str  # one of STAGES
+    size: int
+    sha256: str
+    content_type: str
+    path: Path | None = None  # file to copy, or
+    data: bytes | None = None  # bytes to write
+
+    @property
+    def cache_control(self) -> str:
+        return IMMUTABLE if self.stage in ("media", "sidecar") else SHORT
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    slug: str
+    title: str
+    published: datetime
+
+
+@dataclass(frozen=True)
+class PublishPlan:
+    uploads: tuple[Write, ...]
+    unchanged: tuple[Write, ...]
+    held_back: tuple[HeldBack, ...]
+    failures: tuple[EpisodeFailure, ...]
+    manifest: bytes
+    manifest_version: str | None  # what the manifest was when read (compare-and-swap)
+    manifest_changed: bool
+    stale: tuple[str, ...] = field(default=())  # published before, no longer wanted; left in place
+
+    @property
+    def upload_bytes(self) -> int:
+        return sum(w.size for w in self.uploads)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "uploads": [{"key": w.key, "stage": w.stage, "size": w.size} for w in self.uploads],
+            "upload_bytes": self.upload_bytes,
+            "unchanged": len(self.unchanged),
+            "feeds_to_write": [w.key for w in self.uploads if w.stage == "feed"],
+            "held_back": [{"slug": h.slug, "title": h.title, "published": h.published.isoformat()} for h in self.held_back],
+            "failures": [{"slug": f.slug, "file": f.file, "error": f.message} for f in self.failures],
+            "stale": list(self.stale),
+            "manifest_changed": self.manifest_changed,
+        }
+
+
+def parse_manifest(data: bytes | None) -> dict[str, Any]:
+    if not data:
+        return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
+    try:
+        manifest = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("objects"), dict):
+        # An unreadable manifest must not block publishing: plan as if nothing were there (everything uploads).
+        return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
+    manifest.setdefault("feeds", {})
+    return manifest
+
+
+def make_plan(
+    desired: list[Write],
+    feeds: dict[str, list[str]],
+    manifest_data: bytes | None,
+    manifest_version: str | None,
+    held_back: list[HeldBack],
+    failures: list[EpisodeFailure],
+) -> PublishPlan:
+    """Uploads are the writes whose key is new or whose content differs from what the manifest recorded."""
+    previous = parse_manifest(manifest_data)
+    known: dict[str, Any] = previous["objects"]
+    uploads, unchanged = [], []
+    for write in sorted(desired, key=lambda w: (STAGES.index(w.stage), w.key)):
+        record = known.get(write.key)
+        if isinstance(record, dict) and record.get("sha256") == write.sha256 and record.get("size") == write.size:
+            unchanged.append(write)
+        else:
+            uploads.append(write)
+    wanted = {w.key for w in desired}
+    objects = {**known, **{w.key: {"size": w.size, "sha256": w.sha256} for w in desired}}
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "objects": dict(sorted(objects.items())),
+        "feeds": {**previous["feeds"], **{fid: {"episodes": guids} for fid, guids in sorted(feeds.items())}},
+    }
+    manifest["feeds"] = dict(sorted(manifest["feeds"].items()))
+    encoded = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+    return PublishPlan(
+        uploads=tuple(uploads),
+        unchanged=tuple(unchanged),
+        held_back=tuple(sorted(held_back, key=lambda h: h.published)),
+        failures=tuple(failures),
+        manifest=encoded,
+        manifest_version=manifest_version,
+        manifest_changed=encoded != manifest_data,
+        stale=tuple(sorted(k for k in known if k not in wanted)),
+    )

@@ -1,0 +1,137 @@
+"""Publish targets behind one small interface: a local folder now, S3-compatible stores next.
+
+The interface is what the publisher needs and nothing more: put a file or bytes under a key, stat a key (to confirm
+an upload landed whole), list keys, and read/write the manifest with a compare-and-swap so two publishes at once
+cannot silently undo each other.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .config import Target
+from .digest import sha256_bytes
+from .errors import EnvironmentProblem, StorageError
+
+MANIFEST_KEY = "_mediafeed/manifest.json"
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    key: str
+    size: int
+
+
+class Storage(Protocol):
+    def describe(self) -> str: ...
+    def stat(self, key: str) -> ObjectStat | None: ...
+    def list(self, prefix: str = "") -> Iterator[ObjectStat]: ...
+    def put_file(self, key: str, path: Path, content_type: str, cache_control: str) -> None: ...
+    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> None: ...
+    def read_manifest(self) -> tuple[bytes | None, str | None]: ...
+    def put_manifest(self, data: bytes, expected_version: str | None) -> None: ...
+
+
+class ManifestConflict(StorageError):
+    """Another publish changed the manifest since this one read it."""
+
+
+class LocalStorage:
+    """A folder served as-is by any web server; every write is a temp file renamed into place."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def describe(self) -> str:
+        return str(self.root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StorageError(f"refusing a key outside the target folder: {key}")
+        return path
+
+    def stat(self, key: str) -> ObjectStat | None:
+        path = self._path(key)
+        return ObjectStat(key, path.stat().st_size) if path.is_file() else None
+
+    def list(self, prefix: str = "") -> Iterator[ObjectStat]:
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and key.startswith(prefix) and not path.name.startswith(".mediafeed-"):
+                yield ObjectStat(key, path.stat().st_size)
+
+    def put_file(self, key: str, path: Path, content_type: str, cache_control: str) -> None:
+        with self._atomic(key) as handle, path.open("rb") as source:
+            shutil.copyfileobj(source, handle, 1 << 20)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        with self._atomic(key) as handle:
+            handle.write(data)
+
+    def read_manifest(self) -> tuple[bytes | None, str | None]:
+        path = self._path(MANIFEST_KEY)
+        if not path.is_file():
+            return None, None
+        data = path.read_bytes()
+        return data, sha256_bytes(data)
+
+    def put_manifest(self, data: bytes, expected_version: str | None) -> None:
+        """Compare-and-swap under an exclusive lock: the version is the hash of the manifest read at plan time."""
+        self._ensure_root()
+        lock_path = self.root / ".mediafeed-lock"
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _, current = self.read_manifest()
+            if current != expected_version:
+                raise ManifestConflict(
+                    "another publish updated this target while this one was running",
+                    hint="run the publish again; it will plan from the new state",
+                )
+            self.put_bytes(MANIFEST_KEY, data, "application/json", "no-cache")
+
+    def _ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot create the target folder {self.root}: {exc.strerror}", hint="check the path and permissions in mediafeed.toml") from None
+
+    @contextmanager
+    def _atomic(self, key: str) -> Iterator[object]:
+        path = self._path(key)
+        self._ensure_root()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".mediafeed-", dir=path.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot write {path}: {exc.strerror}", hint="check free space and permissions") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o644)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+def open_storage(target: Target) -> Storage:
+    if target.type == "local":
+        assert target.path is not None
+        return LocalStorage(target.path)
+    raise EnvironmentProblem(
+        f"target '{target.name}' is an {target.type} target, which this version cannot publish to yet",
+        hint="publish to a local target (the default) for now",
+    )
