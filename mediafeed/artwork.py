@@ -26,7 +26,7 @@ def artwork_problems(path: Path) -> list[tuple[str, str]]:
         problems.append((f"a {fmt} image named {path.suffix}", f"rename it to {path.stem}{FORMATS[fmt][0]}"))
     if width != height:
         problems.append((f"not square ({width}×{height} px)", "crop it to a square"))
-    if not MIN_SIZE <= max(width, height) <= MAX_SIZE or not MIN_SIZE <= min(width, height):
+    if not MIN_SIZE <= max(width, height) <= MAX_SIZE or not min(width, height) >= MIN_SIZE:
         problems.append((f"{width}×{height} px", f"resize it to between {MIN_SIZE} and {MAX_SIZE} px square"))
     if mode not in ("RGB", "L") or "A" in mode or (mode == "P" and fmt == "PNG"):
         problems.append((f"colour mode {mode}", "save it as RGB without transparency"))

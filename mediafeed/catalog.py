@@ -202,7 +202,9 @@ def load_catalog(project: Path, config: Config | None = None) -> tuple[Config, C
     _check_cross_references(config, feeds, episodes, problems)
     if problems:
         raise CatalogError(problems)
-    return config, Catalog(feeds=tuple(feeds), episodes=tuple(sorted(episodes, key=lambda e: (e.published, e.slug), reverse=True)))
+    return config, Catalog(
+        feeds=tuple(feeds), episodes=tuple(sorted(episodes, key=lambda e: (e.published, e.slug), reverse=True))
+    )
 
 
 def read_yaml(path: Path, rel: str, problems: list[Problem], text: str | None = None, first_line: int = 1) -> Any:
@@ -212,7 +214,7 @@ def read_yaml(path: Path, rel: str, problems: list[Problem], text: str | None = 
         problems.append(Problem(rel, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8"))
         return None
     try:
-        return yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
+        return yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + first_line}" if mark is not None else "YAML"
@@ -264,7 +266,11 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
         if not isinstance(name, str) or not name.strip():
             r.bad("owner.name", "missing", "add the name of the person or company that owns the show")
         if not isinstance(email, str) or not EMAIL.match(email.strip()):
-            r.bad("owner.email", f"not an email address ({email!r})", "add an address the owner reads; apps send verification codes there")
+            r.bad(
+                "owner.email",
+                f"not an email address ({email!r})",
+                "add an address the owner reads; apps send verification codes there",
+            )
         elif isinstance(name, str) and name.strip():
             owner_model = Owner(clean_line(name), email.strip())
     image = r.project_file("image", data.get("image"), config.project, config, required=True)
@@ -274,7 +280,11 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
     category, subcategory = _category(r, data.get("category"))
     explicit = data.get("explicit", MISSING)
     if not isinstance(explicit, bool):
-        r.bad("explicit", "missing" if explicit is MISSING else f"must be true or false ({explicit!r})", "add explicit: false (Apple requires it)")
+        r.bad(
+            "explicit",
+            "missing" if explicit is MISSING else f"must be true or false ({explicit!r})",
+            "add explicit: false (Apple requires it)",
+        )
     feed_type = r.choice("type", FEED_TYPES, "episodic")
     medium = r.choice("medium", MEDIUMS, None)
     select = data.get("select", {}) or {}
@@ -292,7 +302,11 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
         if config.topics:
             for topic in topics:
                 if topic not in config.topics:
-                    r.bad("select.topics", f"unknown topic {topic!r}", f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}")
+                    r.bad(
+                        "select.topics",
+                        f"unknown topic {topic!r}",
+                        f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}",
+                    )
     guid = data.get("guid")
     if guid is not None and not _is_uuid(guid):
         r.bad("guid", f"not a UUID ({guid!r})", "remove it to compute the podcast:guid from the feed URL")
@@ -362,7 +376,9 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
     before = len(problems)
     slug = index.parent.name
     if not SLUG.match(slug):
-        problems.append(Problem(rel, "", f"folder name {slug!r} is not a slug", f"rename the folder to {slugify(slug) or 'a-lowercase-name'}"))
+        problems.append(
+            Problem(rel, "", f"folder name {slug!r} is not a slug", f"rename the folder to {slugify(slug) or 'a-lowercase-name'}")
+        )
     try:
         text = index.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -370,13 +386,17 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
         return None
     parts = split_front_matter(text)
     if parts is None:
-        problems.append(Problem(rel, "", "no front matter", "start the file with a `---` line, the YAML fields, and another `---` line"))
+        problems.append(
+            Problem(rel, "", "no front matter", "start the file with a `---` line, the YAML fields, and another `---` line")
+        )
         return None
     front, body, first_line = parts
     data = read_yaml(index, rel, problems, text=front, first_line=first_line)
     if not isinstance(data, dict):
         if len(problems) == before:
-            problems.append(Problem(rel, "", "front matter must be YAML fields", "write `title: ...` lines between the `---` lines"))
+            problems.append(
+                Problem(rel, "", "front matter must be YAML fields", "write `title: ...` lines between the `---` lines")
+            )
         return None
     r = FieldReader(rel, data, problems)
     title = r.text("title")
@@ -384,13 +404,21 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
     if guid is None:
         r.bad("guid", "missing", "run `mediafeed check --fix` to assign a permanent GUID")
     elif not _is_uuid(guid):
-        r.bad("guid", f"not a UUID ({guid!r})", "GUIDs never change once published; restore the original or run `mediafeed check --fix` on a new episode")
+        r.bad(
+            "guid",
+            f"not a UUID ({guid!r})",
+            "GUIDs never change once published; restore the original or run `mediafeed check --fix` on a new episode",
+        )
     kind = r.choice("kind", KINDS, None)
     topics = r.words("topics", pattern=SLUG)
     if config.topics:
         for topic in topics:
             if topic not in config.topics:
-                r.bad("topics", f"unknown topic {topic!r}", f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}")
+                r.bad(
+                    "topics",
+                    f"unknown topic {topic!r}",
+                    f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}",
+                )
     published = None
     raw_published = data.get("published", MISSING)
     if raw_published is MISSING or raw_published is None:
@@ -532,7 +560,12 @@ def _check_cross_references(config: Config, feeds: list[Feed], episodes: list[Ep
     for episode in episodes:
         if episode.guid in seen:
             problems.append(
-                Problem(episode.file, "guid", f"same GUID as {seen[episode.guid]}", "a copied episode needs its own GUID: delete the line and run `mediafeed check --fix`")
+                Problem(
+                    episode.file,
+                    "guid",
+                    f"same GUID as {seen[episode.guid]}",
+                    "a copied episode needs its own GUID: delete the line and run `mediafeed check --fix`",
+                )
             )
         seen.setdefault(episode.guid, episode.file)
     for feed in feeds:
@@ -556,7 +589,7 @@ def find_missing_guids(project: Path) -> list[Path]:
         if parts is None:
             continue
         try:
-            data = yaml.load(parts[0], Loader=_Loader)  # noqa: S506 - a safe loader
+            data = yaml.load(parts[0], Loader=_Loader)
         except yaml.YAMLError:
             continue
         if isinstance(data, dict) and data.get("guid") is None:

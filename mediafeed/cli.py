@@ -84,9 +84,19 @@ def parse_now(value: str | None) -> datetime:
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mediafeed")
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=".", show_default=True,
-              help="Project folder holding mediafeed.toml, feeds/ and episodes/.")
-@click.option("--now", "now_text", metavar="ISO8601", help="Pretend it is this moment (episodes dated later are held back). Default: the real time.")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Project folder holding mediafeed.toml, feeds/ and episodes/.",
+)
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO8601",
+    help="Pretend it is this moment (episodes dated later are held back). Default: the real time.",
+)
 @click.option("-v", "--verbose", count=True, help="Show progress for each episode.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
 @click.pass_context
@@ -109,8 +119,13 @@ def now_option(command: Any) -> Any:
             ctx.ensure_object(State)
             ctx.find_object(State).now = parse_now(value)  # type: ignore[union-attr]
 
-    return click.option("--now", metavar="ISO8601", expose_value=False, callback=override,
-                        help="Pretend it is this moment (episodes dated later are held back).")(command)
+    return click.option(
+        "--now",
+        metavar="ISO8601",
+        expose_value=False,
+        callback=override,
+        help="Pretend it is this moment (episodes dated later are held back).",
+    )(command)
 
 
 @cli.command()
@@ -148,15 +163,20 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool) -> None:
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
     scheduled = [e for e in catalog.episodes if not e.is_released(state.now)]
     if as_json:
-        click.echo(json.dumps({
-            "ok": not media_problems,
-            "fixed": fixed,
-            "problems": media_problems,
-            "notes": notes,
-            "feeds": [f.id for f in catalog.feeds],
-            "episodes": len(catalog.episodes),
-            "scheduled": [e.slug for e in scheduled],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": not media_problems,
+                    "fixed": fixed,
+                    "problems": media_problems,
+                    "notes": notes,
+                    "feeds": [f.id for f in catalog.feeds],
+                    "episodes": len(catalog.episodes),
+                    "scheduled": [e.slug for e in scheduled],
+                },
+                indent=2,
+            )
+        )
     else:
         for path in fixed:
             click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
@@ -183,7 +203,9 @@ def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
                 raise MediaError("empty file (0 bytes)", hint="export or copy the master again")
             probe(path)
         except MediaError as exc:
-            problems.append({"file": episode.file, "field": "media", "message": f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")})
+            problems.append(
+                {"file": episode.file, "field": "media", "message": f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")}
+            )
     return problems
 
 
@@ -191,13 +213,20 @@ def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
 @now_option
 @click.argument("title")
 @click.option("--kind", type=click.Choice(KINDS), required=True, help="What the episode is; feeds select episodes by kind.")
-@click.option("--media", "media", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The master file. Copied into the bundle unless it already lives in the project or a [media] root.")
+@click.option(
+    "--media",
+    "media",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The master file. Copied into the bundle unless it already lives in the project or a [media] root.",
+)
 @click.option("--published", metavar="ISO8601", help="Release time with UTC offset (future = scheduled). Default: --now.")
 @click.option("--slug", help="Folder name under episodes/. Default: made from the title.")
 @click.option("--topic", "topics", multiple=True, help="A topic slug (repeatable).")
 @click.pass_obj
-def new(state: State, title: str, kind: str, media: Path, published: str | None, slug: str | None, topics: tuple[str, ...]) -> None:
+def new(
+    state: State, title: str, kind: str, media: Path, published: str | None, slug: str | None, topics: tuple[str, ...]
+) -> None:
     """Scaffold episodes/<slug>/index.md with a fresh permanent GUID."""
     import shutil
 
@@ -273,7 +302,7 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool) -> 
     from .pipeline import publish as run_publish
 
     outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress)
-    plan, result = outcome.plan, outcome.result
+    plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
         payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}

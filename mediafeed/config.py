@@ -76,7 +76,11 @@ def load_config(project: Path) -> Config:
     path = project / CONFIG_FILE
     if not path.is_file():
         raise CatalogError(
-            [Problem(CONFIG_FILE, "", "not found", f"run mediafeed in a project folder or pass --project DIR (looked in {project})")]
+            [
+                Problem(
+                    CONFIG_FILE, "", "not found", f"run mediafeed in a project folder or pass --project DIR (looked in {project})"
+                )
+            ]
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -97,7 +101,11 @@ def load_config(project: Path) -> Config:
         site_title = ""
     site_url = site.get("url")
     if not is_http_url(site_url):
-        bad("site.url", f"not an absolute http(s) URL ({site_url!r})", 'use the website address, e.g. url = "https://www.example.org"')
+        bad(
+            "site.url",
+            f"not an absolute http(s) URL ({site_url!r})",
+            'use the website address, e.g. url = "https://www.example.org"',
+        )
         site_url = "https://invalid.example"
 
     targets: dict[str, Target] = {}
@@ -106,7 +114,11 @@ def load_config(project: Path) -> Config:
         if target is not None:
             targets[name] = target
     if not targets:
-        bad("targets", "no publish target defined", 'add [targets.local] with type = "local", path = "public", public_url = "http://127.0.0.1:8000"')
+        bad(
+            "targets",
+            "no publish target defined",
+            'add [targets.local] with type = "local", path = "public", public_url = "http://127.0.0.1:8000"',
+        )
 
     default_target = _table(data, "publish", bad).get("target", "local")
     if targets and default_target not in targets:
@@ -167,7 +179,11 @@ def _load_target(project: Path, name: str, raw: Any, bad: Any) -> Target | None:
         return None
     public_url = raw.get("public_url")
     if not is_http_url(public_url):
-        bad(f"{where}.public_url", f"not an absolute http(s) URL ({public_url!r})", "set the address feeds and media will be served from")
+        bad(
+            f"{where}.public_url",
+            f"not an absolute http(s) URL ({public_url!r})",
+            "set the address feeds and media will be served from",
+        )
         return None
     if kind == "local":
         folder = raw.get("path")

@@ -37,8 +37,10 @@ class MediafeedError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return str(Problem(self.file, self.field, self.message, self.hint)) if self.file else (
-            self.message + (f"; {self.hint}" if self.hint else "")
+        return (
+            str(Problem(self.file, self.field, self.message, self.hint))
+            if self.file
+            else (self.message + (f"; {self.hint}" if self.hint else ""))
         )
 
 

@@ -91,7 +91,9 @@ def parse_probe(data: dict[str, Any], path: Path, size: int) -> MediaInfo:
         raise MediaError("zero or unknown duration", file=str(path), hint="the file may be truncated; export it again")
     mime = MIME_BY_EXTENSION.get(path.suffix.lower())
     if mime is None:
-        raise MediaError(f"unsupported file type {path.suffix or '(none)'}", file=str(path), hint=f"use one of: {', '.join(MIME_BY_EXTENSION)}")
+        raise MediaError(
+            f"unsupported file type {path.suffix or '(none)'}", file=str(path), hint=f"use one of: {', '.join(MIME_BY_EXTENSION)}"
+        )
     if video is not None and mime.startswith("audio/") and path.suffix.lower() != ".m4a":
         video = None  # cover art in an audio file is not a video
     if video is None and path.suffix.lower() in (".mp4", ".m4v", ".mov"):

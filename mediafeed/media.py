@@ -89,7 +89,11 @@ def _encode_audio(source: Path, info: MediaInfo, output: Path) -> Path:
 
 
 def _encode_video(source: Path, info: MediaInfo, output: Path) -> Path:
-    video = ["-c:v", "copy"] if info.video_codec == "h264" else ["-c:v", "libx264", "-preset", "medium", "-crf", "23", "-pix_fmt", "yuv420p"]
+    video = (
+        ["-c:v", "copy"]
+        if info.video_codec == "h264"
+        else ["-c:v", "libx264", "-preset", "medium", "-crf", "23", "-pix_fmt", "yuv420p"]
+    )
     args = ["-i", str(source), "-map", "0:v:0", "-map", "0:a:0", "-map_metadata", "-1", *video]
     args += ["-c:a", "aac", "-b:a", "96k" if info.channels == 1 else "128k", "-movflags", "+faststart"]
     return _encode(source, args, output, "mp4")

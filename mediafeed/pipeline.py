@@ -123,5 +123,7 @@ def render_all(
     documents.append(render_related(prepared, feeds_by_episode, target.url_for))
     for document in documents:
         stage = "feed" if document.feed_id else "index"
-        writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data)
+        writes[document.key] = Write(
+            document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
+        )
     return list(writes.values()), documents, feed_urls, feed_counts

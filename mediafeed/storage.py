@@ -104,7 +104,10 @@ class LocalStorage:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise EnvironmentProblem(f"cannot create the target folder {self.root}: {exc.strerror}", hint="check the path and permissions in mediafeed.toml") from None
+            raise EnvironmentProblem(
+                f"cannot create the target folder {self.root}: {exc.strerror}",
+                hint="check the path and permissions in mediafeed.toml",
+            ) from None
 
     @contextmanager
     def _atomic(self, key: str) -> Iterator[object]:

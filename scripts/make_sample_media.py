@@ -64,6 +64,7 @@ def log(message: str) -> None:
 
 # --------------------------------------------------------------------------- catalog reading
 
+
 def read_front_matter(path: Path) -> tuple[dict, str]:
     text = path.read_text(encoding="utf-8")
     match = re.match(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", text, re.S)
@@ -74,13 +75,13 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
 
 def plain_sentences(title: str, body: str) -> list[str]:
     """Markdown show notes -> sentences espeak-ng can read."""
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body)        # links and images -> their text
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", body)  # links and images -> their text
     text = re.sub(r"^\s*(#+|[-*+]|\d+\.)\s+", "", text, flags=re.M)  # headings, list markers
     text = re.sub(r"[*_`#>]", "", text)
     text = text.replace("&", " and ").replace("<", " less than ")
     text = "".join(ch for ch in text if ord(ch) < 0x2000 or ch in "\u2014\u2013")
     text = re.sub(r"\s+", " ", text).strip()
-    return [title.rstrip(".?!") + "."] + re.split(r"(?<=[.?!;:])\s+", text)
+    return [title.rstrip(".?!") + ".", *re.split(r"(?<=[.?!;:])\s+", text)]
 
 
 def wav_seconds(path: Path) -> float:
@@ -89,6 +90,7 @@ def wav_seconds(path: Path) -> float:
 
 
 # --------------------------------------------------------------------------- drawing
+
 
 def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
@@ -112,8 +114,9 @@ def draw_text_block(draw, text, box, ink, max_size, min_size=24):
         fnt = font(size)
         lines = wrap(draw, text, fnt, x1 - x0)
         line_height = int(size * 1.18)
-        if (len(lines) * line_height <= y1 - y0 and all(draw.textlength(l, font=fnt) <= x1 - x0 for l in lines)) \
-                or size <= min_size:
+        if (
+            len(lines) * line_height <= y1 - y0 and all(draw.textlength(line, font=fnt) <= x1 - x0 for line in lines)
+        ) or size <= min_size:
             break
         size -= 4
     y = y1 - len(lines) * line_height
@@ -135,8 +138,7 @@ def draw_design(draw: ImageDraw.ImageDraw, design: str, size: int, colors, seed:
             for col in range(7):
                 if (row * 7 + col + seed) % 3 == 0:
                     color = a1 if (row + col) % 2 else a2
-                    draw.rectangle((col * cell + 10, row * cell + 10, (col + 1) * cell - 10,
-                                    (row + 1) * cell - 10), fill=color)
+                    draw.rectangle((col * cell + 10, row * cell + 10, (col + 1) * cell - 10, (row + 1) * cell - 10), fill=color)
     elif design == "capsules":
         w, h = int(s * 0.42), int(s * 0.14)
         for i in range(4):
@@ -168,8 +170,9 @@ def artwork(title: str, caption: str, key: str, style=None, size: int = 1400) ->
     margin = int(size * 0.07)
     draw.rectangle((0, int(size * 0.62), size, size), fill=colors[0])
     draw.rectangle((margin, int(size * 0.64), margin + int(size * 0.12), int(size * 0.64) + 14), fill=colors[1])
-    draw_text_block(draw, title, (margin, int(size * 0.67), size - margin, size - margin - 90), colors[3],
-                    max_size=int(size * 0.11))
+    draw_text_block(
+        draw, title, (margin, int(size * 0.67), size - margin, size - margin - 90), colors[3], max_size=int(size * 0.11)
+    )
     draw.text((margin, size - margin - 50), caption, font=font(int(size * 0.035)), fill=colors[3])
     return image
 
@@ -197,6 +200,7 @@ def save_image(image: Image.Image, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- audio and video
+
 
 def run(cmd: list[str]) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True)
@@ -239,9 +243,27 @@ def make_audio(path: Path, slug: str, title: str, body: str, seconds: int, workd
         ".m4a": ["-c:a", "aac", "-b:a", "48k"],
     }[path.suffix.lower()]
     tmp = path.with_name(f".tmp{path.suffix}")
-    run(["ffmpeg", "-nostdin", "-y", "-v", "error", *source,
-         "-af", audio_filter(slug, "lavfi" in source), "-t", str(seconds),
-         "-ac", "1", "-ar", "22050", *codec, *BITEXACT, str(tmp)])
+    run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            *source,
+            "-af",
+            audio_filter(slug, "lavfi" in source),
+            "-t",
+            str(seconds),
+            "-ac",
+            "1",
+            "-ar",
+            "22050",
+            *codec,
+            *BITEXACT,
+            str(tmp),
+        ]
+    )
     os.replace(tmp, path)
 
 
@@ -250,19 +272,67 @@ def make_video(path: Path, slug: str, show: str, title: str, body: str, seconds:
     card = workdir / "card.png"
     title_card(show, title, slug).save(card)
     tmp = path.with_name(f".tmp{path.suffix}")
-    graph = (f"[1:v]scale=96:54[inset];[0:v][inset]overlay=W-w-8:H-h-8,format=yuv420p[v];"
-             f"[2:a]{audio_filter(slug, 'lavfi' in source)},aresample=44100[a]")
-    run(["ffmpeg", "-nostdin", "-y", "-v", "error",
-         "-loop", "1", "-framerate", "10", "-i", str(card),
-         "-f", "lavfi", "-i", f"testsrc2=size=192x108:rate=10:duration={seconds}",
-         *source, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-t", str(seconds),
-         "-c:v", "libx264", "-preset", "veryslow", "-crf", "35", "-pix_fmt", "yuv420p", "-r", "10",
-         "-threads", "1", "-c:a", "aac", "-b:a", "48k", "-ac", "1",
-         "-movflags", "+faststart", "-flags:v", "+bitexact", *BITEXACT, str(tmp)])
+    graph = (
+        f"[1:v]scale=96:54[inset];[0:v][inset]overlay=W-w-8:H-h-8,format=yuv420p[v];"
+        f"[2:a]{audio_filter(slug, 'lavfi' in source)},aresample=44100[a]"
+    )
+    run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-v",
+            "error",
+            "-loop",
+            "1",
+            "-framerate",
+            "10",
+            "-i",
+            str(card),
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=192x108:rate=10:duration={seconds}",
+            *source,
+            "-filter_complex",
+            graph,
+            "-map",
+            "[v]",
+            "-map",
+            "[a]",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryslow",
+            "-crf",
+            "35",
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            "10",
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+            "-ac",
+            "1",
+            "-movflags",
+            "+faststart",
+            "-flags:v",
+            "+bitexact",
+            *BITEXACT,
+            str(tmp),
+        ]
+    )
     os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- main
+
 
 def local_target(project: Path, bundle: Path, value) -> Path | None:
     """A generated file's path, or None for media we do not make (s3://, absolute, outside the bundle)."""
@@ -299,8 +369,9 @@ def main(argv: list[str] | None = None) -> int:
         feeds[feed_file.stem] = feed
         image = local_target(project, project, feed.get("image"))
         if image and wanted(image):
-            save_image(artwork(feed.get("title", feed_file.stem), site_title, feed_file.stem,
-                               FEED_STYLES.get(feed_file.stem)), image)
+            save_image(
+                artwork(feed.get("title", feed_file.stem), site_title, feed_file.stem, FEED_STYLES.get(feed_file.stem)), image
+            )
 
     def show_for(kind: str) -> str:
         for feed in feeds.values():
