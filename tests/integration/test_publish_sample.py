@@ -98,9 +98,9 @@ def test_channel_and_item_elements_apple_requires(published: Path) -> None:
         channel = tree.find("channel")
         assert channel is not None
 
-        def one(xpath: str, node: etree._Element = channel) -> str:
+        def one(xpath: str, node: etree._Element = channel, feed_id: str = feed.id) -> str:
             found = node.xpath(xpath, namespaces=NS)
-            assert len(found) == 1, (feed.id, xpath, found)
+            assert len(found) == 1, (feed_id, xpath, found)
             value = found[0]
             return value if isinstance(value, str) else (value.text or "")
 
