@@ -7,6 +7,7 @@ raises one CatalogError at the end if anything was recorded.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from datetime import UTC, date, datetime
@@ -57,7 +58,8 @@ def parse_timestamp(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if value >= 0 else None
+        # YAML reads `.inf` and `.nan` as floats; neither is a point in the media.
+        return float(value) if math.isfinite(value) and value >= 0 else None
     if isinstance(value, str):
         match = TIMESTAMP.match(value.strip())
         if match:
@@ -556,18 +558,20 @@ def _chapters(r: FieldReader, value: object) -> tuple[Chapter, ...]:
 
 
 def _check_cross_references(config: Config, feeds: list[Feed], episodes: list[Episode], problems: list[Problem]) -> None:
-    seen: dict[str, str] = {}
+    seen: dict[uuid.UUID, str] = {}
     for episode in episodes:
-        if episode.guid in seen:
+        # Compare UUID values, not spellings: a copy edited to braces, urn:uuid: or no hyphens is still the same GUID.
+        key = uuid.UUID(episode.guid)
+        if key in seen:
             problems.append(
                 Problem(
                     episode.file,
                     "guid",
-                    f"same GUID as {seen[episode.guid]}",
+                    f"same GUID as {seen[key]}",
                     "a copied episode needs its own GUID: delete the line and run `mediafeed check --fix`",
                 )
             )
-        seen.setdefault(episode.guid, episode.file)
+        seen.setdefault(key, episode.file)
     for feed in feeds:
         if feed.medium == "video" and not any(feed.selects(e) for e in episodes):
             continue
@@ -603,5 +607,14 @@ def insert_guid(text: str, guid: str) -> str:
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     body = text[len(bom) :]
     first_break = body.index("\n") + 1
-    cleaned = re.sub(r"(?m)^guid:[ \t]*(?:null|~)?[ \t]*\r?\n", "", body[first_break:], count=1)
-    return bom + body[:first_break] + f"guid: {guid}{newline}" + cleaned
+    rest = body[first_break:]
+    # Only the front matter may change: a `guid:` line in the show notes is the producer's text.
+    closing = _FENCE.search(rest)
+    end = closing.start() if closing else len(rest)
+    # An empty guid line (null, ~, or nothing, perhaps with a comment) must go, or YAML's last-key-wins keeps it null.
+    front = _EMPTY_GUID_LINE.sub("", rest[:end], count=1)
+    return bom + body[:first_break] + f"guid: {guid}{newline}" + front + rest[end:]
+
+
+_FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")
+_EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")

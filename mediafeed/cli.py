@@ -191,8 +191,9 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool) -> None:
 
 
 def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
-    from .ffmpeg import probe
+    from .facts import FileFacts
 
+    facts = FileFacts(project / "build")
     problems = []
     for episode in episodes:
         if episode.media.startswith("s3://"):
@@ -201,7 +202,7 @@ def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
         try:
             if path.stat().st_size == 0:
                 raise MediaError("empty file (0 bytes)", hint="export or copy the master again")
-            probe(path)
+            facts.probe(path)
         except MediaError as exc:
             problems.append(
                 {"file": episode.file, "field": "media", "message": f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")}

@@ -13,15 +13,15 @@ from pathlib import Path
 
 from . import ffmpeg
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
-from .digest import sha256_file
 from .errors import MediaError
+from .facts import FileFacts
 from .models import Asset, Episode, MediaInfo, PreparedEpisode
 
 PROFILE = "p1"  # bump when encoding settings change, so build/ outputs are made again
 TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip"}
 
 
-def prepare_episode(episode: Episode, build_dir: Path) -> PreparedEpisode:
+def prepare_episode(episode: Episode, build_dir: Path, facts: FileFacts | None = None) -> PreparedEpisode:
     """Make (or reuse) the episode's delivery files and describe them as publishable assets."""
     if episode.media.startswith("s3://"):
         raise MediaError(
@@ -30,24 +30,25 @@ def prepare_episode(episode: Episode, build_dir: Path) -> PreparedEpisode:
             field="media",
             hint="copy the master into the episode folder and point media: at it",
         )
+    facts = facts or FileFacts(None)
     source = Path(episode.media)
     if source.stat().st_size == 0:
         raise MediaError("empty file (0 bytes)", file=str(source), hint="export or copy the master again")
-    info = ffmpeg.probe(source)
-    source_sha = sha256_file(source)
+    info = facts.probe(source)
+    source_sha = facts.sha256(source)
     stem = build_dir / f"{source_sha[:24]}-{PROFILE}"
     audio: tuple[Asset, MediaInfo] | None = None
     if info.has_video:
         main_path = source if _deliverable_video(info) else _encode_video(source, info, stem.with_suffix(".mp4"))
         audio_path = _encode_audio(source, info, Path(f"{stem}-audio.mp3"))
-        audio = _asset(episode.slug, audio_path, ffmpeg.probe(audio_path))
+        audio = _asset(episode.slug, audio_path, facts.probe(audio_path), facts.sha256(audio_path))
     else:
         main_path = source if _deliverable_audio(info) else _encode_audio(source, info, stem.with_suffix(".mp3"))
-    main_info = info if main_path == source else ffmpeg.probe(main_path)
-    main_asset, main_info = _asset(episode.slug, main_path, main_info, sha=source_sha if main_path == source else None)
-    image = sidecar_asset(episode.image, f"artwork/{episode.slug}", IMAGE_TYPES) if episode.image else None
+    main_info = info if main_path == source else facts.probe(main_path)
+    main_asset, main_info = _asset(episode.slug, main_path, main_info, facts.sha256(main_path))
+    image = sidecar_asset(episode.image, f"artwork/{episode.slug}", IMAGE_TYPES, facts) if episode.image else None
     transcript = (
-        sidecar_asset(episode.transcript, f"transcripts/{episode.slug}", TRANSCRIPT_TYPES) if episode.transcript else None
+        sidecar_asset(episode.transcript, f"transcripts/{episode.slug}", TRANSCRIPT_TYPES, facts) if episode.transcript else None
     )
     return PreparedEpisode(
         episode=episode,
@@ -60,15 +61,14 @@ def prepare_episode(episode: Episode, build_dir: Path) -> PreparedEpisode:
     )
 
 
-def sidecar_asset(path: Path, key_stem: str, types: dict[str, str]) -> Asset:
+def sidecar_asset(path: Path, key_stem: str, types: dict[str, str], facts: FileFacts) -> Asset:
     """A content-addressed asset: the key changes whenever the bytes do, because apps cache by URL."""
-    sha = sha256_file(path)
+    sha = facts.sha256(path)
     suffix = path.suffix.lower().replace(".jpeg", ".jpg")
     return Asset(f"{key_stem}-{sha[:8]}{suffix}", path, path.stat().st_size, sha, types[path.suffix.lower()])
 
 
-def _asset(slug: str, path: Path, info: MediaInfo, sha: str | None = None) -> tuple[Asset, MediaInfo]:
-    sha = sha or sha256_file(path)
+def _asset(slug: str, path: Path, info: MediaInfo, sha: str) -> tuple[Asset, MediaInfo]:
     suffix = path.suffix.lower()
     return Asset(f"media/{slug}-{sha[:8]}{suffix}", path, info.size, sha, info.mime_type), info
 

@@ -13,6 +13,7 @@ from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
 from .config import Config, Target
 from .errors import MediaError
+from .facts import FileFacts
 from .feed import feed_key, render_feed
 from .indexes import render_opml, render_related
 from .media import prepare_episode, sidecar_asset
@@ -43,14 +44,16 @@ def build_dir(config: Config) -> Path:
     return config.project / "build"
 
 
-def prepare_all(config: Config, episodes: list[Episode], progress: Progress, workers: int | None = None) -> BuildOutcome:
+def prepare_all(
+    config: Config, episodes: list[Episode], facts: FileFacts, progress: Progress, workers: int | None = None
+) -> BuildOutcome:
     """Prepare episodes in parallel (ffmpeg does the work in subprocesses); one failure never stops the others."""
     prepared: list[PreparedEpisode] = []
     failures: list[EpisodeFailure] = []
 
     def one(episode: Episode) -> PreparedEpisode | EpisodeFailure:
         try:
-            return prepare_episode(episode, build_dir(config))
+            return prepare_episode(episode, build_dir(config), facts)
         except MediaError as exc:
             return EpisodeFailure(episode.slug, episode.file, str(exc))
         except OSError as exc:
@@ -70,7 +73,11 @@ def prepare_all(config: Config, episodes: list[Episode], progress: Progress, wor
 def build(project: Path, progress: Progress) -> BuildOutcome:
     """Prepare every episode's media, scheduled ones included (so a release needs no encoding)."""
     config, catalog = load_catalog(project)
-    return prepare_all(config, list(catalog.episodes), progress)
+    facts = FileFacts(build_dir(config))
+    try:
+        return prepare_all(config, list(catalog.episodes), facts, progress)
+    finally:
+        facts.save()
 
 
 def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: bool, progress: Progress) -> PublishOutcome:
@@ -79,8 +86,12 @@ def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: b
     storage = open_storage(target)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
     held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
-    outcome = prepare_all(config, released, progress)
-    desired, documents, feed_urls, feed_counts = render_all(config, catalog, outcome.prepared, target)
+    facts = FileFacts(build_dir(config))
+    try:
+        outcome = prepare_all(config, released, facts, progress)
+        desired, documents, feed_urls, feed_counts = render_all(config, catalog, outcome.prepared, target, facts)
+    finally:
+        facts.save()
     manifest_data, manifest_version = storage.read_manifest()
     feeds_state = {d.feed_id: list(d.episode_guids) for d in documents if d.feed_id}
     plan = make_plan(desired, feeds_state, manifest_data, manifest_version, held_back, list(outcome.failures))
@@ -89,7 +100,7 @@ def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: b
 
 
 def render_all(
-    config: Config, catalog: Catalog, prepared: tuple[PreparedEpisode, ...], target: Target
+    config: Config, catalog: Catalog, prepared: tuple[PreparedEpisode, ...], target: Target, facts: FileFacts
 ) -> tuple[list[Write], list[RenderedDocument], dict[str, str], dict[str, int]]:
     """Everything the target should hold: assets of the prepared episodes, each feed, the OPML, related.json."""
     writes: dict[str, Write] = {}
@@ -102,7 +113,7 @@ def render_all(
     feed_counts: dict[str, int] = {}
     feeds_by_episode: dict[str, list[tuple[Feed, str]]] = {}
     for feed in catalog.feeds:
-        artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES)
+        artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
         add_asset(artwork, "sidecar")
         url = target.url_for(feed_key(feed))
         feed_urls[feed.id] = url

@@ -127,7 +127,12 @@ def test_channel_and_item_elements_apple_requires(published: Path) -> None:
             assert item.xpath("content:encoded", namespaces=NS)
 
 
-def test_second_publish_writes_nothing(published: Path, mediafeed) -> None:
+def test_second_publish_writes_nothing_and_runs_no_ffmpeg(published: Path, mediafeed, monkeypatch) -> None:
+    from mediafeed import ffmpeg
+
+    calls: list[str] = []
+    real_run = ffmpeg.run
+    monkeypatch.setattr(ffmpeg, "run", lambda tool, args, *, subject: calls.append(tool) or real_run(tool, args, subject=subject))
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (published / "public").rglob("*") if p.is_file()}
     result = mediafeed(published, "publish", "--json")
     assert result.exit_code == 0, result.output
@@ -136,6 +141,7 @@ def test_second_publish_writes_nothing(published: Path, mediafeed) -> None:
     assert report["unchanged"] > 0
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (published / "public").rglob("*") if p.is_file()}
     assert after == before
+    assert calls == [], "unchanged sources are neither probed nor encoded again"
 
 
 def test_editing_one_episode_rewrites_only_its_feeds(published: Path, mediafeed) -> None:

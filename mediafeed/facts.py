@@ -1,0 +1,86 @@
+"""What we learned about files (content hash, probe result), remembered by size + mtime as git's index does.
+
+Hashing and probing every master on every run would make a no-op publish as slow as the first one; a file whose
+size and modification time are unchanged is taken to be unchanged. The index lives in build/ and is only a
+cache: deleting it costs time, never correctness of what is published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from . import ffmpeg
+from .digest import sha256_file
+from .models import MediaInfo
+
+INDEX_NAME = "file-index.json"
+FORMAT = 1
+
+
+class FileFacts:
+    def __init__(self, build_dir: Path | None) -> None:
+        self.path = build_dir / INDEX_NAME if build_dir else None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.changed = False
+        self.lock = threading.Lock()
+        if self.path and self.path.is_file():
+            try:
+                data = json.loads(self.path.read_text())
+                if data.get("format") == FORMAT and isinstance(data.get("files"), dict):
+                    self.entries = data["files"]
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def _entry(self, file: Path) -> dict[str, Any]:
+        stat = file.stat()
+        key = str(file.resolve())
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry.get("size") != stat.st_size or entry.get("mtime_ns") != stat.st_mtime_ns:
+                entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                self.entries[key] = entry
+                self.changed = True
+            return entry
+
+    def sha256(self, file: Path) -> str:
+        entry = self._entry(file)
+        if "sha256" not in entry:
+            digest = sha256_file(file)
+            with self.lock:
+                entry["sha256"] = digest
+                self.changed = True
+        return str(entry["sha256"])
+
+    def probe(self, file: Path) -> MediaInfo:
+        entry = self._entry(file)
+        cached = entry.get("probe")
+        if isinstance(cached, dict):
+            try:
+                return MediaInfo(**{**cached, "path": file})
+            except TypeError:
+                pass  # written by another version: probe again
+        info = ffmpeg.probe(file)
+        with self.lock:
+            entry["probe"] = {k: v for k, v in asdict(info).items() if k != "path"}
+            self.changed = True
+        return info
+
+    def save(self) -> None:
+        """Write the index atomically; a failure to cache is not worth failing a publish for."""
+        if not self.changed or self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".index-", dir=self.path.parent)
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"format": FORMAT, "files": self.entries}, handle, sort_keys=True)
+            os.replace(temp, self.path)
+            self.changed = False
+        except OSError:
+            pass
