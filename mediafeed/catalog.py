@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import yaml
 
@@ -41,6 +42,8 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,4})?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TIMESTAMP = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]\d(?:\.\d+)?)$")
+FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")  # a front-matter delimiter line
+EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")
 DATE_HINT = "use ISO 8601 with a time and UTC offset, e.g. 2026-05-01T09:00:00-05:00"
 MISSING = object()
 
@@ -521,7 +524,7 @@ def _articles(r: FieldReader, value: object, config: Config) -> tuple[Article, .
         title = item.get("title")
         raw_url = item.get("url")
         if isinstance(raw_url, str) and raw_url.startswith("/"):
-            raw_url = config.site_url + raw_url  # a path on the publisher's own site
+            raw_url = urljoin(config.site_url + "/", raw_url)  # a path on the publisher's own site, as notes resolve it
         url = r.url(f"{where}.url", raw_url)
         if not isinstance(title, str) or not title.strip():
             r.bad(f"{where}.title", "missing", "give the article's title as shown on the site")
@@ -538,6 +541,7 @@ def _chapters(r: FieldReader, value: object) -> tuple[Chapter, ...]:
         r.bad("chapters", "must be a list", 'write chapters: [{start: "00:00", title: Introduction}]')
         return ()
     chapters = []
+    first_read = False
     for i, item in enumerate(value):
         where = f"chapters[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("title"), str):
@@ -549,10 +553,12 @@ def _chapters(r: FieldReader, value: object) -> tuple[Chapter, ...]:
             continue
         url = r.url(f"{where}.url", item.get("url"), required=False)
         chapters.append(Chapter(start, clean_line(item["title"]), url))
+        first_read = first_read or i == 0
     starts = [c.start for c in chapters]
     if starts != sorted(starts) or len(set(starts)) != len(starts):
         r.bad("chapters", "start times must increase", "list chapters in order, each starting after the previous one")
-    elif chapters and chapters[0].start != 0:
+    elif chapters and chapters[0].start != 0 and first_read:
+        # Only when chapters[0] itself was read: an unreadable one is already reported, and the next would be misnamed.
         r.bad("chapters[0].start", "the first chapter must start at 00:00", 'add {start: "00:00", title: Introduction}')
     return tuple(chapters)
 
@@ -572,9 +578,6 @@ def _check_cross_references(config: Config, feeds: list[Feed], episodes: list[Ep
                 )
             )
         seen.setdefault(key, episode.file)
-    for feed in feeds:
-        if feed.medium == "video" and not any(feed.selects(e) for e in episodes):
-            continue
     # Episodes no feed selects are legal (drafts for a later feed) but worth knowing; reported by `check` as notes.
 
 
@@ -609,12 +612,8 @@ def insert_guid(text: str, guid: str) -> str:
     first_break = body.index("\n") + 1
     rest = body[first_break:]
     # Only the front matter may change: a `guid:` line in the show notes is the producer's text.
-    closing = _FENCE.search(rest)
+    closing = FENCE.search(rest)
     end = closing.start() if closing else len(rest)
     # An empty guid line (null, ~, or nothing, perhaps with a comment) must go, or YAML's last-key-wins keeps it null.
-    front = _EMPTY_GUID_LINE.sub("", rest[:end], count=1)
+    front = EMPTY_GUID_LINE.sub("", rest[:end], count=1)
     return bom + body[:first_break] + f"guid: {guid}{newline}" + front + rest[end:]
-
-
-_FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")
-_EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")

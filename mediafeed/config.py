@@ -121,7 +121,11 @@ def load_config(project: Path) -> Config:
         )
 
     default_target = _table(data, "publish", bad).get("target", "local")
-    if targets and default_target not in targets:
+    if not isinstance(default_target, str):
+        # Checked before the lookup below: a list or table is unhashable and would crash instead of being reported.
+        bad("publish.target", f"must be a target name ({default_target!r})", 'e.g. target = "local"')
+        default_target = "local"
+    elif targets and default_target not in targets:
         bad("publish.target", f"names an unknown target '{default_target}'", f"use one of: {', '.join(sorted(targets))}")
 
     roots: list[Path] = []

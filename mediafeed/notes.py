@@ -24,7 +24,8 @@ URL_SCHEMES = {"http", "https", "mailto"}
 # Characters XML 1.0 forbids (C0 controls other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HEADING = re.compile(r"<(/?)h[1-6]\b[^>]*>")
-_BLOCK = re.compile(r"(<(p|ol|ul)>.*?</\2>)", re.S)
+_BLOCK_TAG = re.compile(r"<(/?)(p|ol|ul)\b[^>]*>")
+ELLIPSIS = "<p>…</p>"
 
 
 def strip_xml_invalid(text: str) -> str:
@@ -42,7 +43,7 @@ def render_notes(body: str, site_url: str, articles: Iterable[Article]) -> tuple
     related = _related_html(list(articles))
     content = _sanitize(html + related, RICH_TAGS, site_url)
     apple = _sanitize(_HEADING.sub(lambda m: f"<{m.group(1)}p>", html), APPLE_TAGS, site_url)
-    return _fit(apple, _sanitize(related, APPLE_TAGS, site_url)), content
+    return _fit(apple, _related_within(list(articles), site_url)), content
 
 
 def _related_html(articles: list[Article]) -> str:
@@ -50,6 +51,26 @@ def _related_html(articles: list[Article]) -> str:
         return ""
     items = "".join(f'<li><a href="{escape(a.url)}">{escape(a.title)}</a></li>' for a in articles)
     return f"<p>Related articles:</p><ul>{items}</ul>"
+
+
+def _related_within(articles: list[Article], site_url: str) -> str:
+    """The Apple-safe related list, shortened from the end if it alone would break the limit (content keeps all)."""
+    budget = DESCRIPTION_LIMIT - len(ELLIPSIS.encode())
+
+    def render(count: int) -> str:
+        return _sanitize(_related_html(articles[:count]), APPLE_TAGS, site_url)
+
+    everything = render(len(articles))
+    if len(everything.encode()) <= budget:
+        return everything
+    fits, too_long = 0, len(articles)  # the longest prefix that fits, found by bisection (longer never fits again)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if len(render(middle).encode()) <= budget:
+            fits = middle
+        else:
+            too_long = middle
+    return render(fits)
 
 
 def _sanitize(html: str, tags: set[str], site_url: str) -> str:
@@ -78,11 +99,30 @@ def _fit(notes: str, related: str) -> str:
     if len(notes.encode()) <= limit:
         return notes + related
     kept = ""
-    for block in (m.group(1) for m in _BLOCK.finditer(notes)):
-        if len((kept + block + "<p>…</p>").encode()) > limit:
+    for block in _top_level_blocks(notes):
+        if len((kept + block + ELLIPSIS).encode()) > limit:
             break
         kept += block
-    return kept + "<p>…</p>" + related
+    return kept + ELLIPSIS + related
+
+
+def _top_level_blocks(html: str) -> list[str]:
+    """Whole top-level p/ol/ul elements of sanitized HTML, in order.
+
+    Depth is counted so a nested list stays inside its parent: cutting at the first closing tag (a non-greedy
+    regex) would end the description with unclosed <li> and <ul> elements.
+    """
+    blocks, depth, start = [], 0, 0
+    for match in _BLOCK_TAG.finditer(html):
+        if not match.group(1):
+            if depth == 0:
+                start = match.start()
+            depth += 1
+        elif depth > 0:
+            depth -= 1
+            if depth == 0:
+                blocks.append(html[start : match.end()])
+    return blocks
 
 
 def plain_text(html: str) -> str:

@@ -77,7 +77,8 @@ def parse_manifest(data: bytes | None) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("objects"), dict):
         # An unreadable manifest must not block publishing: plan as if nothing were there (everything uploads).
         return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
-    manifest.setdefault("feeds", {})
+    if not isinstance(manifest.get("feeds"), dict):
+        manifest["feeds"] = {}  # missing or damaged: the feeds written by this plan replace it
     return manifest
 
 
