@@ -31,3 +31,23 @@ def artwork_problems(path: Path) -> list[tuple[str, str]]:
     if mode not in ("RGB", "L") or "A" in mode or (mode == "P" and fmt == "PNG"):
         problems.append((f"colour mode {mode}", "save it as RGB without transparency"))
     return problems
+
+
+EMBED_LIMIT = 512 * 1024  # bytes: larger artwork is re-encoded before it goes into every media file's tags
+EMBED_SIZE = 1400
+
+
+def embedded_artwork(path: Path) -> tuple[bytes, str]:
+    """Artwork bytes to embed in tags: the file itself when small, else a 1400 px JPEG made with Pillow."""
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if len(data) <= EMBED_LIMIT and suffix in CONTENT_TYPES:
+        return data, CONTENT_TYPES[suffix]
+    import io
+
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        image.thumbnail((EMBED_SIZE, EMBED_SIZE))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=85, optimize=True)
+    return buffer.getvalue(), "image/jpeg"

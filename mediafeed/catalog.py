@@ -19,7 +19,7 @@ import yaml
 
 from .apple import CATEGORIES
 from .artwork import artwork_problems
-from .config import Config, is_http_url, load_config
+from .config import Config, audio_profile_from, is_http_url, load_config
 from .errors import CatalogError, Problem
 from .models import (
     EPISODE_TYPES,
@@ -46,6 +46,7 @@ FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")  # a front-matter del
 EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")
 DATE_HINT = "use ISO 8601 with a time and UTC offset, e.g. 2026-05-01T09:00:00-05:00"
 MISSING = object()
+BUMPER_TYPES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".aiff")
 
 
 def slugify(title: str) -> str:
@@ -315,6 +316,20 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
     guid = data.get("guid")
     if guid is not None and not _is_uuid(guid):
         r.bad("guid", f"not a UUID ({guid!r})", "remove it to compute the podcast:guid from the feed URL")
+    audio = None
+    if "audio" in data:
+        if not isinstance(data["audio"], dict):
+            r.bad("audio", "must be a mapping", "write audio: {loudness_stereo: -16, loudness_mono: -19}")
+        else:
+            audio = audio_profile_from(data["audio"], config.audio, r.bad, "audio")
+    bumpers = {}
+    for field in ("intro", "outro"):
+        bumper = r.project_file(field, data.get(field), config.project, config, required=False)
+        if bumper is not None and bumper.suffix.lower() not in BUMPER_TYPES:
+            r.bad(field, f"{bumper.name} is not an audio file", f"use one of: {', '.join(BUMPER_TYPES)}")
+        elif bumper is not None and medium == "video":
+            r.bad(field, "bumpers are joined to audio deliveries; a video feed encloses MP4s", f"move {field} to an audio feed")
+        bumpers[field] = bumper
     if len(problems) > before:
         return None
     assert title and description and link and language and author and owner_model and image and medium
@@ -338,6 +353,9 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
         copyright=r.text("copyright", required=False),
         locked=r.flag("locked", False),
         guid=str(guid) if guid else None,
+        audio=audio,
+        intro=bumpers.get("intro"),
+        outro=bumpers.get("outro"),
     )
 
 

@@ -286,12 +286,17 @@ def _write_text_atomically(path: Path, text: str) -> None:
 
 @cli.command()
 @now_option
+@click.option("--target", help="Target whose feed URLs go into the tags. Default: [publish] target.")
 @click.pass_obj
-def build(state: State) -> None:
-    """Prepare every episode's media into build/ (nothing is published)."""
+def build(state: State, target: str | None) -> None:
+    """Normalize, encode and tag every episode's media into build/ (nothing is published).
+
+    Scheduled episodes are prepared too, so a release needs no encoding. A second
+    run on an unchanged catalog runs no ffmpeg at all.
+    """
     from .pipeline import build as run_build
 
-    outcome = run_build(state.project, state.progress)
+    outcome = run_build(state.project, state.progress, target)
     for failure in outcome.failures:
         click.echo(f"{failure.file}: media: {failure.message}", err=True)
     click.echo(f"prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")

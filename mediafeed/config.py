@@ -7,7 +7,7 @@ instance role), so nothing this module loads is secret and everything it loads m
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -35,9 +35,39 @@ class Target:
 
 @dataclass(frozen=True)
 class AudioProfile:
-    loudness_stereo: float = -16.0
-    loudness_mono: float = -19.0
-    true_peak: float = -1.0
+    """Loudness targets and delivery bitrates; [audio] in mediafeed.toml, overridable by a feed's `audio:`."""
+
+    loudness_stereo: float = -16.0  # LUFS
+    loudness_mono: float = -19.0  # LUFS
+    true_peak: float = -1.0  # dBTP
+    mp3_bitrate_stereo: int = 128  # kbps, CBR
+    mp3_bitrate_mono: int = 64
+    aac_bitrate_stereo: int = 128
+    aac_bitrate_mono: int = 96
+
+
+MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+LEVEL_KEYS = ("loudness_stereo", "loudness_mono", "true_peak")
+BITRATE_KEYS = ("mp3_bitrate_stereo", "mp3_bitrate_mono", "aac_bitrate_stereo", "aac_bitrate_mono")
+
+
+def audio_profile_from(table: dict[str, Any], base: AudioProfile, bad: Any, where: str) -> AudioProfile:
+    """Overlay the keys present in `table` on `base`, reporting each bad value through `bad(field, message, hint)`."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in LEVEL_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -70 <= value <= 0:
+                bad(f"{where}.{key}", f"must be a number between -70 and 0 ({value!r})", "e.g. -16.0")
+            else:
+                values[key] = float(value)
+        elif key in BITRATE_KEYS:
+            if isinstance(value, bool) or value not in MP3_BITRATES:
+                bad(f"{where}.{key}", f"not a bitrate in kbps ({value!r})", f"use one of: {', '.join(map(str, MP3_BITRATES))}")
+            else:
+                values[key] = int(value)
+        else:
+            bad(f"{where}.{key}", "unknown setting", f"use some of: {', '.join(LEVEL_KEYS + BITRATE_KEYS)}")
+    return replace(base, **values)
 
 
 @dataclass(frozen=True)
@@ -135,15 +165,7 @@ def load_config(project: Path) -> Config:
     else:
         roots = [(project / r).resolve() for r in raw_roots]
 
-    audio_table = _table(data, "audio", bad)
-    audio_values: dict[str, float] = {}
-    for key in ("loudness_stereo", "loudness_mono", "true_peak"):
-        if key in audio_table:
-            value = audio_table[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not -70 <= value <= 0:
-                bad(f"audio.{key}", f"must be a number between -70 and 0 ({value!r})", "e.g. -16.0")
-            else:
-                audio_values[key] = float(value)
+    audio = audio_profile_from(_table(data, "audio", bad), AudioProfile(), bad, "audio")
 
     topics = _table(data, "catalog", bad).get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
@@ -159,7 +181,7 @@ def load_config(project: Path) -> Config:
         default_target=default_target,
         targets=targets,
         media_roots=tuple(roots),
-        audio=AudioProfile(**audio_values),
+        audio=audio,
         topics=tuple(topics),
     )
 

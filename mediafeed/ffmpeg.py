@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +39,19 @@ def run(tool: str, args: list[str], *, subject: Path) -> subprocess.CompletedPro
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
         raise MediaError(
-            f"{tool} failed: {meaningful_error(result.stderr.decode('utf-8', 'replace'))}",
+            f"{tool} failed: {meaningful_error(result.stderr.decode('utf-8', 'replace').replace(str(subject), subject.name))}",
             file=str(subject),
             hint="check that the file is a complete, playable audio or video file",
         )
     return result
 
 
+_CONTEXT_PREFIX = re.compile(r"\[[\w:.-]+ @ 0x[0-9a-f]+\]\s*")
+
+
 def meaningful_error(stderr: str) -> str:
     """The last few informative lines of ffmpeg's stderr, without progress noise and path prefixes."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [_CONTEXT_PREFIX.sub("", line).strip() for line in stderr.splitlines() if line.strip()]
     noise = ("Conversion failed", "Exiting normally", "frame=", "size=", "Press [q]")
     useful = [line for line in lines if not line.startswith(noise)]
     return " / ".join(useful[-3:]) if useful else "no error message"
@@ -124,3 +129,95 @@ def _number(value: object) -> float | None:
 def _int(value: object) -> int | None:
     number = _number(value)
     return int(number) if number is not None else None
+
+
+# --- loudness (ITU-R BS.1770 / EBU R128) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """What ffmpeg's ebur128 filter reports for a whole programme."""
+
+    integrated: float  # LUFS
+    lra: float  # LU
+    peak: float  # dBFS (dBTP when true_peak)
+    true_peak: bool
+
+
+_SUMMARY_NUMBER = r"\s*(-?(?:\d+(?:\.\d+)?|inf))"
+
+
+def parse_ebur128(stderr: str) -> Loudness | None:
+    """Read the Summary block ebur128 prints when it ends; None when there is none (no audio decoded)."""
+    summary = stderr.rsplit("Summary:", 1)
+    if len(summary) != 2:
+        return None
+    text = summary[1]
+    integrated = re.search(r"Integrated loudness:\s*I:" + _SUMMARY_NUMBER, text)
+    lra = re.search(r"Loudness range:\s*LRA:" + _SUMMARY_NUMBER, text)
+    peak = re.search(r"(True|Sample) peak:\s*Peak:" + _SUMMARY_NUMBER, text)
+    if integrated is None or lra is None:
+        return None
+    return Loudness(
+        integrated=float(integrated.group(1)),
+        lra=float(lra.group(1)),
+        peak=float(peak.group(2)) if peak else float("-inf"),
+        true_peak=bool(peak and peak.group(1) == "True"),
+    )
+
+
+def ebur128_filter(true_peak: bool) -> str:
+    # framelog=verbose keeps the per-frame lines out of the info-level log; the Summary stays.
+    return f"ebur128=peak={'true' if true_peak else 'sample'}:framelog=verbose"
+
+
+def measure_loudness(path: Path, *, true_peak: bool, prefilter: str = "", input_format: str | None = None) -> Loudness:
+    """Measure the first audio stream of a file (or of stdin when path is '-')."""
+    chain = ",".join(part for part in (prefilter, ebur128_filter(true_peak)) if part)
+    source = ["-f", input_format] if input_format else []
+    args = ["-nostats", "-v", "info", *source, "-i", str(path), "-map", "0:a:0", "-af", chain, "-f", "null", "-"]
+    result = run("ffmpeg", args, subject=path)
+    return _loudness_or_error(result.stderr.decode("utf-8", "replace"), path)
+
+
+def _loudness_or_error(stderr: str, path: Path) -> Loudness:
+    loudness = parse_ebur128(stderr)
+    if loudness is None:
+        raise MediaError("could not measure loudness", file=str(path), hint=f"ffmpeg said: {meaningful_error(stderr)}")
+    return loudness
+
+
+METER_STREAMS = {"mp3": ("mp3", "mp3"), "mp4": ("adts", "aac")}  # output format → (copy muxer, meter demuxer)
+
+
+def encode_and_measure(args: list[str], output: Path, fmt: str, *, subject: Path, true_peak: bool) -> Loudness:
+    """Encode once, and measure the encoded audio at the same time on another core.
+
+    ffmpeg's tee muxer writes the file and a copy of the encoded audio to stdout; a second ffmpeg decodes that copy
+    and measures it. The published bytes are what gets measured, at little more than the cost of the encode.
+    """
+    muxer, demuxer = METER_STREAMS[fmt]
+    options = ":movflags=+faststart" if fmt == "mp4" else ""
+    tee = f"[f={fmt}{options}]{_tee_escape(output)}|[f={muxer}:select=a]pipe:1"
+    encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-y", *args, "-f", "tee", tee]
+    meter = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "info", "-f", demuxer, "-i", "pipe:0",
+             "-af", ebur128_filter(true_peak), "-f", "null", "-"]  # fmt: skip
+    with subprocess.Popen(encoder, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as encoding:
+        assert encoding.stdout is not None and encoding.stderr is not None
+        with subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as metering:
+            encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
+            meter_err = metering.communicate()[1]
+        encoder_err = encoding.stderr.read()
+        encoding.wait()
+    if encoding.returncode != 0:
+        raise MediaError(
+            f"ffmpeg failed: {meaningful_error(encoder_err.decode('utf-8', 'replace'))}",
+            file=str(subject),
+            hint="check that the file is a complete, playable audio or video file",
+        )
+    return _loudness_or_error(meter_err.decode("utf-8", "replace"), output)
+
+
+def _tee_escape(path: Path) -> str:
+    # The tee muxer splits on | and reads [options]; escape those in the file name.
+    return re.sub(r"([\\|\[\]:])", r"\\\1", str(path))

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .config import AudioProfile
+
 KINDS = ("podcast", "webinar", "video")
 EPISODE_TYPES = ("full", "trailer", "bonus")
 FEED_TYPES = ("episodic", "serial")
@@ -63,6 +65,9 @@ class Feed:
     copyright: str | None = None
     locked: bool = False
     guid: str | None = None  # podcast:guid; computed from the feed URL when not pinned here
+    audio: AudioProfile | None = None  # overrides [audio] for this feed's deliveries
+    intro: Path | None = None  # bumper clip joined before every audio delivery of this feed
+    outro: Path | None = None  # ... and after
 
     def selects(self, episode: Episode) -> bool:
         """An empty selector list means 'any'."""
@@ -142,6 +147,7 @@ class PreparedEpisode:
     audio_info: MediaInfo | None = None
     image: Asset | None = None
     transcript: Asset | None = None
+    loudness: dict[str, dict[str, object]] = field(default_factory=dict, compare=False)  # per rendition, as measured
 
     def enclosure_for(self, medium: str) -> tuple[Asset, MediaInfo]:
         """A feed with medium audio gets the audio rendition of a video episode when one exists."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from html import escape
+from html import escape, unescape
 from urllib.parse import urljoin, urlparse
 
 import markdown
@@ -125,6 +125,10 @@ def _top_level_blocks(html: str) -> list[str]:
     return blocks
 
 
+_BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|blockquote|pre)>|<br\s*/?>", re.I)
+
+
 def plain_text(html: str) -> str:
-    """A one-line plain-text rendering (for OPML and JSON), tags removed."""
-    return clean_line(nh3.clean(html, tags=set()).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    """A one-line plain-text rendering (for tags, OPML and JSON): tags removed, blocks kept apart by a space."""
+    spaced = _BLOCK_END.sub(lambda m: m.group(0) + " ", html)
+    return clean_line(unescape(nh3.clean(spaced, tags=set())))

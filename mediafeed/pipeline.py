@@ -16,7 +16,7 @@ from .errors import MediaError
 from .facts import FileFacts
 from .feed import feed_key, render_feed
 from .indexes import render_opml, render_related
-from .media import prepare_episode, sidecar_asset
+from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
 from .plan import HeldBack, PublishPlan, Write, make_plan
 from .publish import PublishResult, apply_plan
@@ -26,8 +26,21 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class Job:
+    """One delivery of one episode: its processing profile and the show its files are tagged with."""
+
+    episode: Episode
+    profile: Profile
+    context: TagContext
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.episode.guid, self.profile.digest)
+
+
+@dataclass(frozen=True)
 class BuildOutcome:
-    prepared: tuple[PreparedEpisode, ...]
+    prepared: dict[tuple[str, str], PreparedEpisode]  # (episode guid, profile digest) → delivery
     failures: tuple[EpisodeFailure, ...]
 
 
@@ -44,38 +57,77 @@ def build_dir(config: Config) -> Path:
     return config.project / "build"
 
 
-def prepare_all(
-    config: Config, episodes: list[Episode], facts: FileFacts, progress: Progress, workers: int | None = None
-) -> BuildOutcome:
-    """Prepare episodes in parallel (ffmpeg does the work in subprocesses); one failure never stops the others."""
-    prepared: list[PreparedEpisode] = []
-    failures: list[EpisodeFailure] = []
+def feed_profiles(config: Config, catalog: Catalog, facts: FileFacts) -> dict[str, Profile]:
+    """Each feed's processing profile: [audio] with the feed's overrides, and its bumpers."""
 
-    def one(episode: Episode) -> PreparedEpisode | EpisodeFailure:
+    def bumper(path: Path | None) -> Bumper | None:
+        return Bumper(path, facts.sha256(path)) if path else None
+
+    return {f.id: Profile(f.audio or config.audio, bumper(f.intro), bumper(f.outro)) for f in catalog.feeds}
+
+
+def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profiles: dict[str, Profile]) -> list[Job]:
+    """One job per episode and distinct profile among the feeds that carry it.
+
+    The files are tagged with a "home" feed: the first (by id) whose selector names the episode's kind, so a podcast
+    episode is filed under the podcast even when a topic feed carries it too.
+    """
+    jobs = []
+    for episode in episodes:
+        groups: dict[str, list[Feed]] = {}
+        for feed in catalog.feeds:
+            if feed.selects(episode):
+                groups.setdefault(profiles[feed.id].digest, []).append(feed)
+        for feeds in groups.values():
+            home = min(feeds, key=lambda f: (episode.kind not in f.kinds, f.id))
+            context = TagContext(home.title, target.url_for(feed_key(home)), episode.image or home.image)
+            jobs.append(Job(episode, profiles[home.id], context))
+    return jobs
+
+
+def prepare_all(
+    config: Config, jobs: list[Job], facts: FileFacts, progress: Progress, workers: int | None = None
+) -> BuildOutcome:
+    """Prepare in parallel across episodes (ffmpeg works in subprocesses); one failure never stops the others."""
+    prepared: dict[tuple[str, str], PreparedEpisode] = {}
+    failures: dict[str, EpisodeFailure] = {}
+
+    def one(job: Job) -> PreparedEpisode | EpisodeFailure:
+        episode = job.episode
         try:
-            return prepare_episode(episode, build_dir(config), facts)
+            return prepare_episode(episode, build_dir(config), facts, job.profile, job.context)
         except MediaError as exc:
             return EpisodeFailure(episode.slug, episode.file, str(exc))
         except OSError as exc:
             return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        for outcome in pool.map(one, episodes):
+        for done, (job, outcome) in enumerate(zip(jobs, pool.map(one, jobs), strict=True), start=1):
             if isinstance(outcome, EpisodeFailure):
-                failures.append(outcome)
-                progress(f"failed   {outcome.slug}: {outcome.message}")
+                failures.setdefault(outcome.slug, outcome)
+                progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
             else:
-                prepared.append(outcome)
-                progress(f"prepared {outcome.episode.slug}")
-    return BuildOutcome(tuple(prepared), tuple(failures))
+                prepared[job.key] = outcome
+                progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
+    return BuildOutcome(prepared, tuple(failures.values()))
 
 
-def build(project: Path, progress: Progress) -> BuildOutcome:
-    """Prepare every episode's media, scheduled ones included (so a release needs no encoding)."""
+def _loudness_summary(prepared: PreparedEpisode) -> str:
+    main = prepared.loudness.get("main") or {}
+    if "integrated_lufs" not in main:
+        return ""
+    how = "passed through" if main.get("passthrough") else f"{main.get('passes', 1)} pass(es)"
+    return f": {main['integrated_lufs']:.1f} LUFS, {main['true_peak_dbtp']:.1f} dBTP ({how})"
+
+
+def build(project: Path, progress: Progress, target_name: str | None = None) -> BuildOutcome:
+    """Prepare every selected episode's media, scheduled ones included (so a release needs no encoding)."""
     config, catalog = load_catalog(project)
+    target = config.target(target_name)
     facts = FileFacts(build_dir(config))
     try:
-        return prepare_all(config, list(catalog.episodes), facts, progress)
+        jobs = plan_jobs(catalog, list(catalog.episodes), target, feed_profiles(config, catalog, facts))
+        return prepare_all(config, jobs, facts, progress)
     finally:
         facts.save()
 
@@ -88,8 +140,9 @@ def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: b
     held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
     facts = FileFacts(build_dir(config))
     try:
-        outcome = prepare_all(config, released, facts, progress)
-        desired, documents, feed_urls, feed_counts = render_all(config, catalog, outcome.prepared, target, facts)
+        profiles = feed_profiles(config, catalog, facts)
+        outcome = prepare_all(config, plan_jobs(catalog, released, target, profiles), facts, progress)
+        desired, documents, feed_urls, feed_counts = render_all(config, catalog, outcome.prepared, profiles, target, facts)
     finally:
         facts.save()
     manifest_data, manifest_version = storage.read_manifest()
@@ -100,7 +153,12 @@ def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: b
 
 
 def render_all(
-    config: Config, catalog: Catalog, prepared: tuple[PreparedEpisode, ...], target: Target, facts: FileFacts
+    config: Config,
+    catalog: Catalog,
+    prepared: dict[tuple[str, str], PreparedEpisode],
+    profiles: dict[str, Profile],
+    target: Target,
+    facts: FileFacts,
 ) -> tuple[list[Write], list[RenderedDocument], dict[str, str], dict[str, int]]:
     """Everything the target should hold: assets of the prepared episodes, each feed, the OPML, related.json."""
     writes: dict[str, Write] = {}
@@ -117,7 +175,8 @@ def render_all(
         add_asset(artwork, "sidecar")
         url = target.url_for(feed_key(feed))
         feed_urls[feed.id] = url
-        items = [p for p in prepared if feed.selects(p.episode)]
+        digest = profiles[feed.id].digest
+        items = [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
         for item in items:
             asset, _ = item.enclosure_for(feed.medium)
             add_asset(asset, "media")
@@ -128,10 +187,11 @@ def render_all(
         document = render_feed(feed, items, feed_url=url, artwork_url=target.url_for(artwork.key), url_for=target.url_for)
         documents.append(document)
         feed_counts[feed.id] = len(items)
-    for item in prepared:
+    firsts = list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())  # one delivery per episode
+    for item in firsts:
         add_asset(item.main, "media")  # related.json links every episode's main rendition
     documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
-    documents.append(render_related(prepared, feeds_by_episode, target.url_for))
+    documents.append(render_related(firsts, feeds_by_episode, target.url_for))
     for document in documents:
         stage = "feed" if document.feed_id else "index"
         writes[document.key] = Write(

@@ -17,14 +17,31 @@ REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-25T00:00:00Z"  # after every sample episode but the scheduled one
 
 
-@pytest.fixture
-def sample_project(tmp_path: Path) -> Path:
-    """A private copy of the repository's sample catalog (tests may break it freely)."""
-    project = tmp_path / "project"
-    project.mkdir()
+def copy_catalog(project: Path) -> Path:
+    project.mkdir(parents=True)
     shutil.copy(REPO / "mediafeed.toml", project)
     for folder in ("feeds", "episodes", "artwork"):
         shutil.copytree(REPO / folder, project / folder)
+    return project
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """build/ of the sample catalog, made once per test session (encoding is what takes time)."""
+    project = copy_catalog(tmp_path_factory.mktemp("pristine") / "project")
+    result = CliRunner().invoke(cli, ["--project", str(project), "-q", "build"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return project / "build"
+
+
+@pytest.fixture
+def sample_project(tmp_path: Path, sample_build: Path) -> Path:
+    """A private copy of the sample catalog (tests may break it freely), with a warm build cache.
+
+    The cache is keyed by content, so a copied build/ is valid for the copy; what a test changes is rebuilt.
+    """
+    project = copy_catalog(tmp_path / "project")
+    shutil.copytree(sample_build, project / "build", ignore=shutil.ignore_patterns("file-index.json"))
     return project
 
 

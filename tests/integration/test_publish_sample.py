@@ -144,11 +144,14 @@ def test_second_publish_writes_nothing_and_runs_no_ffmpeg(published: Path, media
     assert calls == [], "unchanged sources are neither probed nor encoded again"
 
 
-def test_editing_one_episode_rewrites_only_its_feeds(published: Path, mediafeed) -> None:
+def test_editing_one_episode_rewrites_only_what_carries_it(published: Path, mediafeed) -> None:
     notes = published / "episodes" / "lithium-levels-in-practice" / "index.md"
     notes.write_text(notes.read_text().replace("Lithium remains", "Lithium is still"))
     report = json.loads(mediafeed(published, "publish", "--json").stdout)
-    assert sorted(w["key"] for w in report["uploads"]) == ["feeds/podcast.xml"]
+    uploads = sorted(w["key"] for w in report["uploads"])
+    # The notes are also in the file's tags: a re-tagged copy (new bytes, so a new key), the feed, related.json.
+    assert uploads[0] == "feeds/podcast.xml" and uploads[2] == "related.json"
+    assert uploads[1].startswith("media/lithium-levels-in-practice-") and len(uploads) == 3
     assert report["manifest_changed"] is True
 
 
