@@ -42,8 +42,9 @@ CONTEXT = TagContext(album="Northfield Rounds", feed_url="https://media.example.
 
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a file's audio, as ffmpeg's ebur128 filter measures it."""
+    meter = "ebur128=peak=true:framelog=verbose"
     out = subprocess.run(
-        [ffmpeg.find_tool("ffmpeg"), "-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
+        [ffmpeg.find_tool("ffmpeg"), "-nostats", "-i", str(path), "-map", "0:a:0", "-af", meter, "-f", "null", "-"],
         capture_output=True, text=True, check=True,
     ).stderr.rsplit("Summary:", 1)[1]  # fmt: skip
     integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", out).group(1))  # type: ignore[union-attr]
