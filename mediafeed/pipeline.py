@@ -198,3 +198,24 @@ def render_all(
             document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
         )
     return list(writes.values()), documents, feed_urls, feed_counts
+
+
+def render_feeds(
+    project: Path, target_name: str | None, now: datetime, *, progress: Progress
+) -> tuple[Catalog, list[RenderedDocument], tuple[EpisodeFailure, ...]]:
+    """The feed documents a publish at `now` would write, without touching the target (for `lint` and `check`).
+
+    Media is prepared like `publish` does (from build/ when it was prepared before), so what is returned is exactly
+    what would be published; episodes whose media fails are left out and returned as failures.
+    """
+    config, catalog = load_catalog(project)
+    target = config.target(target_name)
+    released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
+    facts = FileFacts(build_dir(config))
+    try:
+        profiles = feed_profiles(config, catalog, facts)
+        outcome = prepare_all(config, plan_jobs(catalog, released, target, profiles), facts, progress)
+        _, documents, _, _ = render_all(config, catalog, outcome.prepared, profiles, target, facts)
+    finally:
+        facts.save()
+    return catalog, [d for d in documents if d.feed_id], outcome.failures
