@@ -1,23 +1,69 @@
-"""Artwork rules podcast apps enforce: square, 1400–3000 px, JPEG or PNG, RGB without alpha."""
+"""Artwork rules podcast apps enforce: square, 1400–3000 px, JPEG or PNG, RGB without alpha.
+
+`artwork_problems` checks an image without decoding its pixels. `fix_artwork` writes a compliant copy with Pillow
+into build/artwork/, named by the original's content hash, and never touches the original; `usable_artwork` is
+what the catalog calls: the image itself when it is fine, its fixed copy when one was made for exactly these bytes,
+and otherwise the problems (with the hint to run `mediafeed artwork --fix`).
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .digest import sha256_file
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .errors import Problem
 
 MIN_SIZE, MAX_SIZE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
 CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-MAX_PIXELS = MAX_SIZE * MAX_SIZE * 4  # refuse decompression bombs before decoding
+MAX_PIXELS = MAX_SIZE * MAX_SIZE * 4  # refuse decompression bombs before decoding (6000×6000 is still fixable)
+MAX_FILE_BYTES = 64 * 1024 * 1024  # no artwork is this big; refuse before Pillow reads it
+FIX_HINT = "or run `mediafeed artwork --fix` to write a compliant copy"
+JPEG_QUALITY = 90
+
+
+class ArtworkError(Exception):
+    """An image that cannot be read or fixed safely (the message says why)."""
+
+
+def _open(path: Path) -> Image.Image:
+    """Open an image for reading its header, refusing huge files and decompression bombs before any decoding."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ArtworkError(f"file is {size / 1e6:.0f} MB, too large to be artwork")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ArtworkError("far too many pixels to decode safely") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise ArtworkError(f"not a readable image ({exc.__class__.__name__})") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise ArtworkError(f"{width}×{height} px is too many pixels to decode safely")
+    return image
 
 
 def artwork_problems(path: Path) -> list[tuple[str, str]]:
     """(what is wrong, how to fix it) for each rule the image breaks; empty when it is fine."""
     try:
-        with Image.open(path) as image:
+        with _open(path) as image:
             fmt, (width, height), mode = image.format, image.size, image.mode
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            transparent = "transparency" in image.info
+    except ArtworkError as exc:
+        return [(str(exc), "export the artwork again as a JPEG or PNG, 1400–3000 px square")]
+    except OSError as exc:
         return [(f"not a readable image ({exc.__class__.__name__})", "export the artwork again as JPEG or PNG")]
     problems = []
     if fmt not in FORMATS:
@@ -30,7 +76,95 @@ def artwork_problems(path: Path) -> list[tuple[str, str]]:
         problems.append((f"{width}×{height} px", f"resize it to between {MIN_SIZE} and {MAX_SIZE} px square"))
     if mode not in ("RGB", "L") or "A" in mode or (mode == "P" and fmt == "PNG"):
         problems.append((f"colour mode {mode}", "save it as RGB without transparency"))
+    elif transparent:
+        problems.append(("has a transparent colour", "save it as RGB without transparency"))
     return problems
+
+
+def fixed_path(path: Path, build_dir: Path) -> Path:
+    """Where the fixed copy of this exact image lives: build/artwork/<sha256[:16]>.<jpg|png>."""
+    digest = sha256_file(path)[:16]
+    try:
+        with _open(path) as image:
+            suffix = ".png" if image.format == "PNG" else ".jpg"
+    except (ArtworkError, OSError):
+        suffix = ".jpg"
+    return build_dir / "artwork" / f"{digest}{suffix}"
+
+
+def fix_artwork(path: Path, build_dir: Path) -> Path:
+    """Write a compliant copy of `path` (RGB, centre-cropped square, 1400–3000 px) and return where; raises ArtworkError.
+
+    Colour: CMYK, palette, greyscale and anything with alpha become RGB, transparency flattened on white. Size: small
+    images are scaled up to 1400 px, big ones down to 3000 px. Format: PNG stays PNG, everything else becomes a
+    quality-90 JPEG. The original is only read; the copy is written atomically and reused when it exists.
+    """
+    target = fixed_path(path, build_dir)
+    if target.is_file() and not artwork_problems(target):
+        return target
+    with _open(path) as opened:
+        fmt = opened.format
+        try:
+            opened.load()
+        except OSError as exc:
+            raise ArtworkError(f"cannot decode the image ({exc})") from None
+        image = ImageOps.exif_transpose(opened)
+        image = _to_rgb(image)
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    wanted = min(max(side, MIN_SIZE), MAX_SIZE)
+    if wanted != side:
+        image = image.resize((wanted, wanted), Image.Resampling.LANCZOS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".artwork-", suffix=target.suffix, dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if fmt == "PNG":
+                image.save(handle, format="PNG", optimize=True, dpi=(72, 72))
+            else:
+                image.save(handle, format="JPEG", quality=JPEG_QUALITY, optimize=True, dpi=(72, 72))
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    has_alpha = "A" in image.mode or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def usable_artwork(path: Path, build_dir: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """The image to publish for `path` and the problems left (empty when it can be published).
+
+    A fixed copy is used only when it was made from the image's current bytes, so editing the original makes
+    `mediafeed artwork --fix` necessary again (and the published key changes with the content either way).
+    """
+    problems = artwork_problems(path)
+    if not problems:
+        return path, []
+    fixed = fixed_path(path, build_dir)
+    if fixed.is_file() and not artwork_problems(fixed):
+        return fixed, []
+    if not fixable(path):
+        return path, problems
+    return path, [(message, f"{hint}, {FIX_HINT}") for message, hint in problems]
+
+
+def fixable(path: Path) -> bool:
+    """Whether `fix_artwork` can work on this file (it opens as an image of a sane size)."""
+    try:
+        with _open(path):
+            return True
+    except (ArtworkError, OSError):
+        return False
 
 
 EMBED_LIMIT = 512 * 1024  # bytes: larger artwork is re-encoded before it goes into every media file's tags
@@ -51,3 +185,36 @@ def embedded_artwork(path: Path) -> tuple[bytes, str]:
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=85, optimize=True)
     return buffer.getvalue(), "image/jpeg"
+
+
+def catalog_images(config: Config) -> list[tuple[str, Path]]:
+    """(file that names it, image path) for every feed's and episode's artwork, resolved as the catalog does.
+
+    Reads only the `image` fields, so it works on a catalog that does not load yet (bad artwork makes it invalid).
+    Paths outside the project or missing files are left to `mediafeed check` to report.
+    """
+    from .catalog import FieldReader, read_yaml, split_front_matter  # catalog imports this module
+
+    found: list[tuple[str, Path]] = []
+    ignored: list[Problem] = []
+    folder = config.project / "feeds"
+    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        rel = path.relative_to(config.project).as_posix()
+        data = read_yaml(path, rel, ignored)
+        if isinstance(data, dict):
+            reader = FieldReader(rel, data, ignored)
+            image = reader.project_file("image", data.get("image"), config.project, config, required=False)
+            if image is not None:
+                found.append((rel, image))
+    for index in sorted((config.project / "episodes").glob("*/index.md")):
+        rel = index.relative_to(config.project).as_posix()
+        try:
+            parts = split_front_matter(index.read_bytes().decode("utf-8-sig"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        data = read_yaml(index, rel, ignored, text=parts[0]) if parts else None
+        if isinstance(data, dict):
+            image = FieldReader(rel, data, ignored).project_file("image", data.get("image"), index.parent, config, required=False)
+            if image is not None:
+                found.append((rel, image))
+    return found

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import yaml
 
 from .apple import CATEGORIES
-from .artwork import artwork_problems
+from .artwork import usable_artwork
 from .config import Config, audio_profile_from, is_http_url, load_config
 from .errors import CatalogError, Problem
 from .models import (
@@ -281,8 +281,10 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
             owner_model = Owner(clean_line(name), email.strip())
     image = r.project_file("image", data.get("image"), config.project, config, required=True)
     if image is not None:
-        for message, hint in artwork_problems(image):
-            r.bad("image", f"{image.name}: {message}", hint)
+        original = image
+        image, artwork_issues = usable_artwork(original, config.project / "build")  # a fixed copy when one was made
+        for message, hint in artwork_issues:
+            r.bad("image", f"{original.name}: {message}", hint)
     category, subcategory = _category(r, data.get("category"))
     explicit = data.get("explicit", MISSING)
     if not isinstance(explicit, bool):
@@ -453,8 +455,10 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
     media = _media_source(r, data.get("media"), index.parent, config)
     image = r.project_file("image", data.get("image"), index.parent, config, required=False)
     if image is not None:
-        for message, hint in artwork_problems(image):
-            r.bad("image", f"{image.name}: {message}", hint)
+        original = image
+        image, artwork_issues = usable_artwork(original, config.project / "build")  # a fixed copy when one was made
+        for message, hint in artwork_issues:
+            r.bad("image", f"{original.name}: {message}", hint)
     transcript = r.project_file("transcript", data.get("transcript"), index.parent, config, required=False)
     if transcript is not None and transcript.suffix.lower() not in (".vtt", ".srt"):
         r.bad("transcript", f"{transcript.name} is not a .vtt or .srt file", "use WebVTT (.vtt) or SubRip (.srt)")

@@ -132,13 +132,17 @@ def now_option(command: Any) -> Any:
 @now_option
 @click.option("--fix", is_flag=True, help="Write a permanent GUID into episodes that have none (the only change it makes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--no-media", is_flag=True, help="Skip probing media files with ffprobe.")
+@click.option("--no-media", is_flag=True, help="Skip probing media files with ffprobe (and so the lint of rendered feeds).")
+@click.option("--no-lint", is_flag=True, help="Skip rendering the feeds and linting them (see `mediafeed lint`).")
 @click.pass_obj
-def check(state: State, fix: bool, as_json: bool, no_media: bool) -> None:
+def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool) -> None:
     """Validate the whole catalog and report every problem.
 
     Each problem is printed as `file: field: what is wrong; how to fix it`.
-    Exit 3 when the catalog is invalid, 1 when only media files are broken.
+    Then the feeds a publish would write are rendered (media prepared into
+    build/ as `build` does, reused afterwards) and linted like `mediafeed lint`.
+    Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
+    media files are broken.
     """
     fixed = []
     if fix:
@@ -160,15 +164,18 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool) -> None:
         raise click.exceptions.Exit(EXIT_CATALOG) from None
 
     media_problems = [] if no_media else _probe_media(catalog.episodes, state.project)
+    lint_report = [] if no_media or no_lint else _lint_rendered(state, None)[0]
+    lint_errors = sum(finding.severity == "error" for _, finding in lint_report)
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
     scheduled = [e for e in catalog.episodes if not e.is_released(state.now)]
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "ok": not media_problems,
+                    "ok": not media_problems and not lint_errors,
                     "fixed": fixed,
                     "problems": media_problems,
+                    "lint": [finding.as_dict(file) for file, finding in lint_report],
                     "notes": notes,
                     "feeds": [f.id for f in catalog.feeds],
                     "episodes": len(catalog.episodes),
@@ -182,10 +189,15 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool) -> None:
             click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
         for problem in media_problems:
             click.echo(f"{problem['file']}: {problem['field']}: {problem['message']}")
+        for file, finding in lint_report:
+            click.echo(finding.line(file))
         for note in notes:
             click.echo(f"note: {note}")
         status = "ok" if not media_problems else f"{len(media_problems)} media problem(s)"
+        status = f"{lint_errors} feed lint error(s)" if lint_errors else status
         click.echo(f"{status}: {len(catalog.feeds)} feeds, {len(catalog.episodes)} episodes ({len(scheduled)} scheduled)")
+    if lint_errors:
+        raise click.exceptions.Exit(EXIT_CATALOG)
     if media_problems:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
@@ -401,6 +413,140 @@ def serve(state: State, target: str | None, port: int | None) -> None:
     with http.server.ThreadingHTTPServer(listen, handler) as server:
         click.echo(f"serving {chosen.path} at http://{listen[0]}:{listen[1]}/ (Ctrl-C to stop)")
         server.serve_forever()
+
+
+# --- lint and artwork (issue 5) ------------------------------------------------------------------------------------
+
+
+def _lint_rendered(state: State, target: str | None) -> tuple[list[tuple[str, Any]], int, list[Any]]:
+    """Render the feeds a publish at --now would write (nothing is published) and lint each one.
+
+    Returns ([(feed key, finding)], number of feeds, media failures).
+    """
+    from .lint import lint_feed
+    from .pipeline import render_feeds
+
+    catalog, documents, failures = render_feeds(state.project, target, state.now, progress=state.progress)
+    feeds = {feed.id: feed for feed in catalog.feeds}
+    report = []
+    for document in documents:
+        feed = feeds.get(document.feed_id or "")
+        guids = set(document.episode_guids)
+        episodes = [e for e in catalog.episodes if e.guid in guids]
+        report += [(document.key, finding) for finding in lint_feed(document.data, feed=feed, episodes=episodes)]
+    return report, len(documents), list(failures)
+
+
+LINT_FILE_LIMIT = 256 * 1024 * 1024  # bytes; a feed file beyond this is refused unread
+
+
+@cli.command()
+@now_option
+@click.option("--target", help="Target whose URLs the rendered feeds carry. Default: [publish] target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--rules", "show_rules", is_flag=True, help="Print the table of rules (code, severity, source, what) and exit.")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def lint(state: State, target: str | None, as_json: bool, show_rules: bool, files: tuple[Path, ...]) -> None:
+    """Check feeds against Apple's and PSP-1's rules; each finding says how to fix it.
+
+    \b
+    Without FILE: render the feeds a publish would write (nothing is published)
+    and lint those. With FILE...: lint those RSS files.
+    Each finding is printed as `file: SEVERITY code: what is wrong; how to fix it`.
+    Exit 3 when any finding is an error; warnings and info are printed only.
+    """
+    from .lint import lint_feed, rules_table, summary
+
+    if show_rules:
+        for line in rules_table():
+            click.echo(line)
+        return
+    failures: list[Any] = []
+    if files:
+        report = []
+        for path in files:
+            if path.stat().st_size > LINT_FILE_LIMIT:
+                raise UsageError(f"{path}: larger than {LINT_FILE_LIMIT // 2**20} MB", hint="this is not a podcast feed")
+            report += [(str(path), finding) for finding in lint_feed(path.read_bytes())]
+        count = len(files)
+    else:
+        report, count, failures = _lint_rendered(state, target)
+    findings = [finding for _, finding in report]
+    errors = sum(finding.severity == "error" for finding in findings)
+    if as_json:
+        payload = {"ok": not errors, "feeds": count, "findings": [finding.as_dict(file) for file, finding in report]}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for file, finding in report:
+            click.echo(finding.line(file))
+        click.echo(summary(findings, count))
+    for failure in failures:
+        click.echo(f"{failure.file}: media: {failure.message}", err=True)
+    if errors:
+        raise click.exceptions.Exit(EXIT_CATALOG)
+    if failures:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.option("--fix", is_flag=True, help="Write a compliant copy of each failing image into build/artwork/ (originals kept).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def artwork(state: State, fix: bool, as_json: bool) -> None:
+    """Check every feed's and episode's artwork (square, 1400–3000 px, RGB JPEG/PNG).
+
+    \b
+    Each problem is printed as `file: image: what is wrong; how to fix it`.
+    With --fix, a compliant copy (RGB, centre-cropped square, scaled into
+    1400–3000 px, JPEG or PNG like the original) is written to
+    build/artwork/<sha256 of the original>.<ext>; the catalog then publishes
+    that copy for as long as the original is unchanged.
+    Exit 3 while some artwork has problems and no fixed copy, 0 otherwise.
+    """
+    from .artwork import ArtworkError, artwork_problems, catalog_images, fix_artwork, fixable, fixed_path
+    from .config import load_config
+
+    config = load_config(state.project)
+    build_dir = state.project / "build"
+    entries = []
+    for file, image in catalog_images(config):
+        problems = artwork_problems(image)
+        if not problems:
+            continue
+        copy = fixed_path(image, build_dir)
+        entry: dict[str, Any] = {
+            "file": file,
+            "image": image.relative_to(state.project).as_posix() if image.is_relative_to(state.project) else str(image),
+            "problems": [{"message": m, "hint": h} for m, h in problems],
+            "fixed": None,
+            "error": None,
+        }
+        if copy.is_file() and not artwork_problems(copy):
+            entry["fixed"] = copy.relative_to(state.project).as_posix()
+        elif fix and fixable(image):
+            try:
+                entry["fixed"] = fix_artwork(image, build_dir).relative_to(state.project).as_posix()
+            except ArtworkError as exc:
+                entry["error"] = str(exc)
+        elif fix:
+            entry["error"] = "cannot be fixed automatically"
+        entries.append(entry)
+    unfixed = [e for e in entries if not e["fixed"]]
+    if as_json:
+        click.echo(json.dumps({"ok": not unfixed, "images": entries}, indent=2))
+    else:
+        for entry in entries:
+            for problem in entry["problems"]:
+                click.echo(f"{entry['file']}: image: {Path(entry['image']).name}: {problem['message']}; {problem['hint']}")
+            if entry["fixed"]:
+                click.echo(f"fixed: {entry['file']}: image: {entry['image']} → {entry['fixed']} (published instead)")
+            elif entry["error"]:
+                click.echo(f"not fixed: {entry['file']}: image: {entry['image']}: {entry['error']}; export it again")
+        hint = "" if fix or not unfixed else "; run `mediafeed artwork --fix` to write compliant copies"
+        click.echo(f"{len(entries)} image(s) with problems, {len(unfixed)} without a fixed copy{hint}")
+    if unfixed:
+        raise click.exceptions.Exit(EXIT_CATALOG)
 
 
 def main() -> None:
