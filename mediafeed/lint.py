@@ -235,13 +235,13 @@ def _explicit_elements(doc: Document) -> Iterator[tuple[str, str]]:
 
 def _explicit_value(doc: Document) -> Iterator[str]:
     for where, value in _explicit_elements(doc):
-        if value not in EXPLICIT_VALUES and value.lower() not in LEGACY_EXPLICIT:
+        if value.lower() not in (*EXPLICIT_VALUES, *LEGACY_EXPLICIT):
             yield f"{where} <itunes:explicit> is {value!r}"
 
 
 def _explicit_legacy(doc: Document) -> Iterator[str]:
     for where, value in _explicit_elements(doc):
-        if value not in EXPLICIT_VALUES and value.lower() in LEGACY_EXPLICIT:
+        if value not in EXPLICIT_VALUES and value.lower() in (*EXPLICIT_VALUES, *LEGACY_EXPLICIT):
             yield f"{where} <itunes:explicit> is {value!r}, an old spelling"
 
 
@@ -657,7 +657,7 @@ RULES: tuple[Rule, ...] = (
         "warning",
         "Apple",
         "<itunes:explicit> uses today's true/false, not yes/no/clean",
-        "write true or false; yes, no, clean and explicit are old spellings",
+        "write true or false in lowercase; yes, no, clean and explicit are old spellings",
         _explicit_legacy,
     ),
     Rule(
@@ -671,8 +671,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "apple-owner-email",
         "error",
-        "Apple",
-        "<itunes:owner> has an <itunes:email>",
+        "Apple, Spotify",
+        "<itunes:owner> has an <itunes:email> (where ownership is verified)",
         "set owner: {name: ..., email: ...}; Apple Podcasts Connect and Spotify send ownership codes there",
         _owner_email,
     ),

@@ -117,6 +117,7 @@ CASES = [
     ("explicit-maybe", rss({"explicit": "<itunes:explicit>maybe</itunes:explicit>"}), "apple-explicit-value"),
     ("item-explicit-1", rss(items=[item(1, explicit="<itunes:explicit>1</itunes:explicit>")]), "apple-explicit-value"),
     ("explicit-clean", rss({"explicit": "<itunes:explicit>clean</itunes:explicit>"}), "apple-explicit-legacy"),
+    ("explicit-True", rss(items=[item(1, explicit="<itunes:explicit>True</itunes:explicit>")]), "apple-explicit-legacy"),
     ("no-author", rss({"author": ""}), "apple-author"),
     ("no-owner", rss({"owner": ""}), "apple-owner-email"),
     ("owner-without-email", rss({"owner": "<itunes:owner><itunes:name>X</itunes:name></itunes:owner>"}), "apple-owner-email"),
