@@ -108,8 +108,10 @@ def fix_artwork(path: Path, build_dir: Path) -> Path:
             opened.load()
         except OSError as exc:
             raise ArtworkError(f"cannot decode the image ({exc})") from None
-        image = ImageOps.exif_transpose(opened)
-        image = _to_rgb(image)
+        try:
+            image = _to_rgb(ImageOps.exif_transpose(opened))
+        except (OSError, ValueError) as exc:
+            raise ArtworkError(f"cannot convert colour mode {opened.mode} to RGB ({exc})") from None
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side))
