@@ -19,6 +19,7 @@ import yaml
 
 from .apple import CATEGORIES
 from .artwork import usable_artwork
+from .chapters import parse_json_chapters, timestamps_html
 from .config import Config, audio_profile_from, is_http_url, load_config
 from .errors import CatalogError, Problem
 from .models import (
@@ -34,8 +35,10 @@ from .models import (
     Feed,
     Owner,
     Person,
+    UpdateFrequency,
 )
 from .notes import clean_line, render_notes
+from .transcripts import TranscriptError, parse_cues
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -332,6 +335,7 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
         elif bumper is not None and medium == "video":
             r.bad(field, "bumpers are joined to audio deliveries; a video feed encloses MP4s", f"move {field} to an audio feed")
         bumpers[field] = bumper
+    extras = _feed_extras(r, data)
     if len(problems) > before:
         return None
     assert title and description and link and language and author and owner_model and image and medium
@@ -358,7 +362,80 @@ def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, pro
         audio=audio,
         intro=bumpers.get("intro"),
         outro=bumpers.get("outro"),
+        **extras,
     )
+
+
+def _feed_extras(r: FieldReader, data: dict[str, Any]) -> dict[str, Any]:
+    """The optional channel fields: persons, funding, txt, update frequency, feed move, analytics prefix, paging."""
+    extras: dict[str, Any] = {"persons": _persons(r, data.get("persons"))}
+    funding = []
+    for i, item in enumerate(_as_list(data.get("funding"))):
+        if not isinstance(item, dict):
+            r.bad(f"funding[{i}]", "must be {url, text}", 'write funding: [{url: "https://...", text: "Support the show"}]')
+            continue
+        url = r.url(f"funding[{i}].url", item.get("url"))
+        text = clean_line(str(item.get("text") or "Support the show"))[:128]
+        if url:
+            funding.append((url, text))
+    extras["funding"] = tuple(funding)
+    txt = []
+    for i, item in enumerate(_as_list(data.get("txt"))):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+            r.bad(f"txt[{i}]", "needs text", "write txt: [{purpose: applepodcastsverify, text: <the code Apple gave you>}]")
+            continue
+        purpose = item.get("purpose")
+        if len(item["text"]) > 4000 or (purpose is not None and len(str(purpose)) > 128):
+            r.bad(f"txt[{i}]", "too long (text ≤ 4000, purpose ≤ 128 characters)", "shorten it")
+            continue
+        txt.append((str(purpose) if purpose else None, item["text"].strip()))
+    extras["txt"] = tuple(txt)
+    frequency = data.get("update_frequency")
+    if frequency is not None:
+        if not isinstance(frequency, dict) or not (frequency.get("rrule") or frequency.get("complete")):
+            r.bad(
+                "update_frequency",
+                "needs an rrule (or complete: true)",
+                "e.g. update_frequency: {rrule: FREQ=WEEKLY, label: Weekly}",
+            )
+        elif frequency.get("rrule") and not re.match(
+            r"^FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[^;]+)*$", str(frequency["rrule"])
+        ):
+            r.bad("update_frequency.rrule", f"not an iCalendar RRULE ({frequency['rrule']!r})", "e.g. FREQ=WEEKLY;BYDAY=MO")
+        else:
+            complete = frequency.get("complete", False)
+            label = clean_line(str(frequency.get("label") or ("Complete" if complete else frequency.get("rrule"))))[:128]
+            dtstart = frequency.get("dtstart")
+            extras["update_frequency"] = UpdateFrequency(
+                label,
+                str(frequency["rrule"]) if frequency.get("rrule") else None,
+                dtstart.isoformat() if hasattr(dtstart, "isoformat") else (str(dtstart) if dtstart else None),
+                bool(complete),
+            )
+    extras["new_feed_url"] = r.url("new_feed_url", data.get("new_feed_url"), required=False)
+    prefix = data.get("enclosure_prefix")
+    if prefix is not None:
+        if not isinstance(prefix, str) or not is_http_url(prefix) or not prefix.endswith("/"):
+            r.bad("enclosure_prefix", f"not a URL prefix ending in / ({prefix!r})", "e.g. enclosure_prefix: https://op3.dev/e/")
+        else:
+            extras["enclosure_prefix"] = prefix
+    page_size = data.get("page_size")
+    if page_size is not None:
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 10:
+            r.bad(
+                "page_size",
+                f"must be a whole number of at least 10 ({page_size!r})",
+                "remove it to publish every episode in one feed",
+            )
+        else:
+            extras["page_size"] = page_size
+    return extras
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _category(r: FieldReader, value: object) -> tuple[str | None, str | None]:
@@ -462,9 +539,29 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
     transcript = r.project_file("transcript", data.get("transcript"), index.parent, config, required=False)
     if transcript is not None and transcript.suffix.lower() not in (".vtt", ".srt"):
         r.bad("transcript", f"{transcript.name} is not a .vtt or .srt file", "use WebVTT (.vtt) or SubRip (.srt)")
+    elif transcript is not None:
+        try:
+            parse_cues(transcript.read_bytes().decode("utf-8-sig"))
+        except (UnicodeDecodeError, TranscriptError) as exc:
+            reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            r.bad("transcript", f"{transcript.name}: {reason}", "export the transcript again as WebVTT or SubRip (UTF-8)")
     persons = _persons(r, data.get("persons"))
     articles = _articles(r, data.get("articles"), config)
-    chapters = _chapters(r, data.get("chapters"))
+    raw_chapters = data.get("chapters")
+    if isinstance(raw_chapters, str):  # a Podcasting 2.0 JSON chapters file beside the episode
+        chapters_file = r.project_file("chapters", raw_chapters, index.parent, config, required=True)
+        raw_chapters = None
+        if chapters_file is not None:
+            parsed, why = parse_json_chapters(chapters_file)
+            if why:
+                r.bad(
+                    "chapters",
+                    f"{chapters_file.name}: {why}",
+                    "use the Podcasting 2.0 JSON chapters format, or list chapters here",
+                )
+            else:
+                raw_chapters = [{"start": c.start, "title": c.title, "url": c.url, "img": c.image} for c in parsed]
+    chapters = _chapters(r, raw_chapters)
     season = r.number("season")
     number = r.number("episode")
     episode_type = r.choice("episode_type", EPISODE_TYPES, "full")
@@ -473,7 +570,9 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
     if len(problems) > before:
         return None
     assert title and kind and published and media
-    description_html, content_html = render_notes(body, config.site_url, articles)
+    # Room for the chapter timestamps the feed puts in front (an intro bumper may add one more line).
+    reserve = len(timestamps_html(chapters).encode()) + (64 if chapters else 0)
+    description_html, content_html = render_notes(body, config.site_url, articles, reserve)
     return Episode(
         slug=slug,
         file=rel,
@@ -574,7 +673,8 @@ def _chapters(r: FieldReader, value: object) -> tuple[Chapter, ...]:
             r.bad(f"{where}.start", f"not a time ({item.get('start')!r})", 'quote it as "MM:SS" or "HH:MM:SS"')
             continue
         url = r.url(f"{where}.url", item.get("url"), required=False)
-        chapters.append(Chapter(start, clean_line(item["title"]), url))
+        image = r.url(f"{where}.img", item.get("img"), required=False)
+        chapters.append(Chapter(start, clean_line(item["title"]), url, image))
         first_read = first_read or i == 0
     starts = [c.start for c in chapters]
     if starts != sorted(starts) or len(set(starts)) != len(starts):

@@ -20,7 +20,7 @@ from .digest import sha256_file
 from .models import MediaInfo
 
 INDEX_NAME = "file-index.json"
-FORMAT = 1
+FORMAT = 2  # bump when MediaInfo gains fields, so old probes are redone
 
 
 class FileFacts:

@@ -12,16 +12,20 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import formatdate
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from .chapters import JSON_CHAPTERS_TYPE, timestamps_html
 from .digest import sha256_bytes
-from .models import Feed, PreparedEpisode, RenderedDocument
+from .models import Asset, Chapter, Episode, Feed, MediaInfo, Person, RenderedDocument
+from .transcripts import VTT_TYPE
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RSS_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
@@ -38,21 +42,25 @@ def feed_key(feed: Feed) -> str:
 
 
 @dataclass(frozen=True)
-class ChannelExtras:
-    guid: str
-    medium: str
-    explicit: bool
-    locked: bool
-    owner_email: str
+class FeedItem:
+    """One episode as a given feed encloses it: URLs are final (analytics prefix applied), chapters as delivered."""
+
+    episode: Episode
+    enclosure_url: str
+    enclosure: Asset
+    info: MediaInfo
+    alternate: tuple[str, Asset, MediaInfo] | None = None  # the other rendition (video ↔ audio-only)
+    image_url: str | None = None
+    chapters_url: str | None = None
+    transcripts: tuple[tuple[str, str], ...] = ()  # (url, MIME type)
+    chapters: tuple[Chapter, ...] = ()
 
 
 @dataclass(frozen=True)
-class ItemExtras:
-    explicit: bool
-    season: int | None
-    episode: int | None
-    persons: tuple[tuple[str, str, str | None, str | None], ...]
-    transcript: tuple[str, str, str] | None  # url, type, language
+class ChannelExtras:
+    feed: Feed
+    guid: str
+    trailers: tuple[FeedItem, ...]
 
 
 class PodcastIndexExtension:
@@ -69,10 +77,30 @@ class PodcastIndexExtension:
         extras = self.extras
         if channel is None or extras is None:
             return rss
-        _sub(channel, ITUNES_NS, "explicit", "true" if extras.explicit else "false")
+        feed = extras.feed
+        _sub(channel, ITUNES_NS, "explicit", "true" if feed.explicit else "false")
         _sub(channel, PODCAST_NS, "guid", extras.guid)
-        _sub(channel, PODCAST_NS, "medium", extras.medium)
-        _sub(channel, PODCAST_NS, "locked", "yes" if extras.locked else "no", owner=extras.owner_email)
+        _sub(channel, PODCAST_NS, "medium", "video" if feed.medium == "video" else "podcast")
+        _sub(channel, PODCAST_NS, "locked", "yes" if feed.locked else "no", owner=feed.owner.email)
+        for person in feed.persons:
+            _person(channel, person)
+        for url, label in feed.funding:
+            _sub(channel, PODCAST_NS, "funding", label, url=url)
+        for purpose, text in feed.txt:
+            _sub(channel, PODCAST_NS, "txt", text, **({"purpose": purpose} if purpose else {}))
+        if feed.update_frequency is not None:
+            frequency = feed.update_frequency
+            attributes = {
+                "rrule": frequency.rrule,
+                "dtstart": frequency.dtstart,
+                "complete": "true" if frequency.complete else None,
+            }
+            _sub(channel, PODCAST_NS, "updateFrequency", frequency.label, **{k: v for k, v in attributes.items() if v})
+        for item in extras.trailers:
+            season = {"season": str(item.episode.season)} if item.episode.season is not None else {}
+            _sub(channel, PODCAST_NS, "trailer", item.episode.title[:128], url=item.enclosure_url,
+                 pubdate=formatdate(item.episode.published.timestamp(), usegmt=True),
+                 length=str(item.enclosure.size), type=item.enclosure.content_type, **season)  # fmt: skip
         return rss
 
     def extend_atom(self, feed: etree._Element) -> etree._Element:
@@ -83,30 +111,56 @@ class PodcastIndexEntryExtension:
     """Item-level podcast: elements, itunes:explicit as true/false, and the description as CDATA."""
 
     def __init__(self) -> None:
-        self.extras: ItemExtras | None = None
+        self.item: FeedItem | None = None
 
-    def extend_rss(self, item: etree._Element) -> etree._Element:
-        extras = self.extras
-        if extras is None:
-            return item
-        description = item.find("description")
+    def extend_rss(self, element: etree._Element) -> etree._Element:
+        item = self.item
+        if item is None:
+            return element
+        episode = item.episode
+        description = element.find("description")
         if description is not None and description.text and "]]>" not in description.text:
             description.text = etree.CDATA(description.text)
-        _sub(item, ITUNES_NS, "explicit", "true" if extras.explicit else "false")
-        if extras.season is not None:
-            _sub(item, PODCAST_NS, "season", str(extras.season))
-        if extras.episode is not None:
-            _sub(item, PODCAST_NS, "episode", str(extras.episode))
-        for name, role, href, img in extras.persons:
-            attributes = {"role": role, "href": href, "img": img}
-            _sub(item, PODCAST_NS, "person", name, **{k: v for k, v in attributes.items() if v})
-        if extras.transcript:
-            url, kind, language = extras.transcript
-            _sub(item, PODCAST_NS, "transcript", None, url=url, type=kind, language=language)
-        return item
+        _sub(element, ITUNES_NS, "explicit", "true" if episode.explicit else "false")
+        if episode.season is not None:
+            _sub(element, PODCAST_NS, "season", str(episode.season))
+        if episode.episode is not None:
+            _sub(element, PODCAST_NS, "episode", str(episode.episode))
+        for person in episode.persons:
+            _person(element, person)
+        for url, kind in item.transcripts:
+            rel = {"rel": "captions"} if kind == VTT_TYPE else {}
+            _sub(element, PODCAST_NS, "transcript", None, url=url, type=kind, language=self.language, **rel)
+        if item.chapters_url:
+            _sub(element, PODCAST_NS, "chapters", None, url=item.chapters_url, type=JSON_CHAPTERS_TYPE)
+        if item.alternate is not None:
+            _alternate(element, item.enclosure_url, item.enclosure, item.info, default=True)
+            _alternate(element, *item.alternate, default=False)
+        return element
+
+    language = "en"
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         return entry
+
+
+def _person(parent: etree._Element, person: Person) -> None:
+    attributes = {"role": person.role, "href": person.href, "img": person.img}
+    _sub(parent, PODCAST_NS, "person", person.name, **{k: v for k, v in attributes.items() if v})
+
+
+def _alternate(parent: etree._Element, url: str, asset: Asset, info: MediaInfo, *, default: bool) -> None:
+    attributes = {
+        "type": asset.content_type,
+        "length": str(asset.size),
+        "bitrate": str(info.bit_rate) if info.bit_rate else None,
+        "height": str(info.height) if info.has_video and info.height else None,
+        "codecs": info.codecs,
+        "title": "Video" if info.has_video else "Audio only",
+        "default": "true" if default else None,
+    }
+    element = _sub(parent, PODCAST_NS, "alternateEnclosure", None, **{k: v for k, v in attributes.items() if v})
+    _sub(element, PODCAST_NS, "source", None, uri=url)
 
 
 def _sub(parent: etree._Element, ns: str, tag: str, text: str | None, **attributes: str) -> etree._Element:
@@ -116,17 +170,62 @@ def _sub(parent: etree._Element, ns: str, tag: str, text: str | None, **attribut
     return element
 
 
+@dataclass(frozen=True)
+class Page:
+    """Where a document sits in an RFC 5005 paged feed (page 1 is the feed's own URL)."""
+
+    number: int
+    count: int
+    url_for_page: Callable[[int], str]
+
+
+def page_key(feed: Feed, number: int) -> str:
+    return feed_key(feed) if number == 1 else f"feeds/{feed.id}-page-{number}.xml"
+
+
+def render_feed_pages(
+    feed: Feed, items: Sequence[FeedItem], *, feed_url: str, artwork_url: str, guid: str, url_for: Callable[[str], str]
+) -> list[RenderedDocument]:
+    """The feed's documents: one, or with `page_size` set, RFC 5005 pages linked first/previous/next/last."""
+    ordered = sorted(items, key=lambda i: (i.episode.published, i.episode.slug), reverse=True)
+    if not feed.page_size or len(ordered) <= feed.page_size:
+        return [render_feed(feed, ordered, feed_url=feed_url, artwork_url=artwork_url, guid=guid)]
+    size = feed.page_size
+    chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+    def url_for_page(number: int) -> str:
+        return url_for(page_key(feed, number))
+
+    return [
+        render_feed(
+            feed,
+            chunk,
+            feed_url=url_for_page(n),
+            artwork_url=artwork_url,
+            guid=guid,
+            page=Page(n, len(chunks), url_for_page),
+            key=page_key(feed, n),
+            all_items=ordered,
+        )
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+
+
 def render_feed(
     feed: Feed,
-    episodes: Sequence[PreparedEpisode],
+    items: Sequence[FeedItem],
     *,
     feed_url: str,
     artwork_url: str,
-    url_for: Callable[[str], str],
+    guid: str,
+    page: Page | None = None,
+    key: str | None = None,
+    all_items: Sequence[FeedItem] | None = None,
 ) -> RenderedDocument:
-    """The feed's RSS document: newest episode first, enclosures chosen for the feed's medium."""
-    ordered = sorted(episodes, key=lambda p: (p.episode.published, p.episode.slug), reverse=True)
-    newest = ordered[0].episode.published if ordered else EPOCH
+    """One RSS document: newest episode first, everything deterministic for the same input."""
+    ordered = sorted(items, key=lambda i: (i.episode.published, i.episode.slug), reverse=True)
+    everything = list(all_items) if all_items is not None else ordered
+    newest = everything[0].episode.published if everything else EPOCH
 
     fg = FeedGenerator()
     fg.load_extension("podcast")
@@ -149,42 +248,57 @@ def render_feed(
     category = {"cat": feed.category, **({"sub": feed.subcategory} if feed.subcategory else {})}
     podcast.itunes_category(category)
     podcast.itunes_type(feed.type)
-    fg.podcastindex.extras = ChannelExtras(  # type: ignore[attr-defined]
-        guid=feed.guid or podcast_guid(feed_url),
-        medium="video" if feed.medium == "video" else "podcast",
-        explicit=feed.explicit,
-        locked=feed.locked,
-        owner_email=feed.owner.email,
-    )
+    if feed.new_feed_url:
+        podcast.itunes_new_feed_url(feed.new_feed_url)
+    trailers = tuple(i for i in everything if i.episode.episode_type == "trailer")
+    fg.podcastindex.extras = ChannelExtras(feed=feed, guid=guid, trailers=trailers)  # type: ignore[attr-defined]
 
-    for prepared in ordered:
-        _add_item(fg, feed, prepared, url_for)
+    for item in ordered:
+        _add_item(fg, feed, item)
 
-    data = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    root, _ = fg._create_rss()
+    if page is not None:
+        _page_links(root, page)
+    data = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return RenderedDocument(
-        key=feed_key(feed),
+        key=key or feed_key(feed),
         data=data,
         content_type=RSS_CONTENT_TYPE,
         sha256=sha256_bytes(data),
         feed_id=feed.id,
-        episode_guids=tuple(p.episode.guid for p in ordered),
+        episode_guids=tuple(i.episode.guid for i in ordered),
     )
 
 
-def _add_item(fg: FeedGenerator, feed: Feed, prepared: PreparedEpisode, url_for: Callable[[str], str]) -> None:
-    episode = prepared.episode
-    asset, info = prepared.enclosure_for(feed.medium)
+def _page_links(root: etree._Element, page: Page) -> None:
+    channel = root.find("channel")
+    assert channel is not None
+    anchor = channel.find(f"{{{ATOM_NS}}}link")
+    position = list(channel).index(anchor) + 1 if anchor is not None else 0
+    links = [("first", 1), ("last", page.count)]
+    if page.number > 1:
+        links.append(("previous", page.number - 1))
+    if page.number < page.count:
+        links.append(("next", page.number + 1))
+    for offset, (rel, number) in enumerate(links):
+        link = etree.Element(f"{{{ATOM_NS}}}link", href=page.url_for_page(number), rel=rel, type="application/rss+xml")
+        channel.insert(position + offset, link)
+
+
+def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem) -> None:
+    episode = item.episode
     entry = fg.add_entry(order="append")
     entry.title(episode.title)
     entry.guid(episode.guid, permalink=False)
     entry.pubDate(episode.published)
-    entry.enclosure(url_for(asset.key), str(asset.size), asset.content_type)
-    entry.description(episode.description_html)
-    entry.content(episode.content_html, type="CDATA")
+    entry.enclosure(item.enclosure_url, str(item.enclosure.size), item.enclosure.content_type)
+    stamps = timestamps_html(item.chapters)
+    entry.description(stamps + episode.description_html)
+    entry.content(stamps + episode.content_html, type="CDATA")
     if episode.articles:
         entry.link(href=episode.articles[0].url)
     podcast: Any = entry.podcast
-    podcast.itunes_duration(str(round(info.duration)))
+    podcast.itunes_duration(str(round(item.info.duration)))
     podcast.itunes_episode_type(episode.episode_type)
     if episode.season is not None:
         podcast.itunes_season(episode.season)
@@ -193,15 +307,7 @@ def _add_item(fg: FeedGenerator, feed: Feed, prepared: PreparedEpisode, url_for:
     hosts = [p.name for p in episode.persons if p.role in ("host", "co-host")]
     if hosts:
         podcast.itunes_author(", ".join(hosts))
-    if prepared.image is not None:
-        podcast.itunes_image(url_for(prepared.image.key))
-    transcript = None
-    if prepared.transcript is not None:
-        transcript = (url_for(prepared.transcript.key), prepared.transcript.content_type, feed.language)
-    entry.podcastindex.extras = ItemExtras(
-        explicit=episode.explicit,
-        season=episode.season,
-        episode=episode.episode,
-        persons=tuple((p.name, p.role, p.href, p.img) for p in episode.persons),
-        transcript=transcript,
-    )
+    if item.image_url:
+        podcast.itunes_image(item.image_url)
+    entry.podcastindex.item = item
+    entry.podcastindex.language = feed.language

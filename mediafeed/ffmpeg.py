@@ -116,6 +116,9 @@ def parse_probe(data: dict[str, Any], path: Path, size: int) -> MediaInfo:
         video_codec=video.get("codec_name") if video else None,
         width=_int(video.get("width")) if video else None,
         height=_int(video.get("height")) if video else None,
+        video_profile=video.get("profile") if video else None,
+        video_level=_int(video.get("level")) if video else None,
+        audio_profile=audio.get("profile"),
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from . import ffmpeg
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .artwork import embedded_artwork
+from .chapters import delivered
 from .config import AudioProfile
 from .errors import MediaError
 from .facts import FileFacts
@@ -45,7 +46,6 @@ from .notes import plain_text
 from .tags import EpisodeTags, TagChapter, write_tags
 
 PIPELINE_VERSION = "2"  # bump when encoding changes in a way the profile does not capture
-TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip"}
 SAMPLE_RATE = 44100
 SOURCE_MARK = "<source>"  # a rendition that is the source itself (passed through); build/ stays relocatable
 
@@ -129,9 +129,6 @@ def prepare_episode(
     main_asset, main_info = deliver(renditions["main"])
     audio = deliver(renditions["audio"]) if "audio" in renditions else None
     image = sidecar_asset(episode.image, f"artwork/{episode.slug}", IMAGE_TYPES, facts) if episode.image else None
-    transcript = (
-        sidecar_asset(episode.transcript, f"transcripts/{episode.slug}", TRANSCRIPT_TYPES, facts) if episode.transcript else None
-    )
     return PreparedEpisode(
         episode=episode,
         main=main_asset,
@@ -139,8 +136,9 @@ def prepare_episode(
         audio=audio[0] if audio else None,
         audio_info=audio[1] if audio else None,
         image=image,
-        transcript=transcript,
         loudness={name: r.loudness for name, r in renditions.items()},
+        main_offset=renditions["main"].intro_seconds,
+        audio_offset=renditions["audio"].intro_seconds if "audio" in renditions else 0.0,
     )
 
 
@@ -324,12 +322,12 @@ def _bumper_wav(bumper: Bumper, target: Target, channels: int, build_dir: Path) 
 
 def episode_tags(episode: Episode, context: TagContext, duration: float, intro_seconds: float) -> EpisodeTags:
     """Tags for one delivery file; chapters move by the intro's length and end where the next one starts."""
-    starts = [c.start + intro_seconds for c in episode.chapters]
-    ends = [*starts[1:], duration][: len(starts)]
+    shifted = delivered(episode.chapters, intro_seconds)
+    ends = ([c.start for c in shifted[1:]] + [duration])[: len(shifted)]
     chapters = tuple(
-        TagChapter(round(s * 1000), round(max(e, s) * 1000), c.title, c.url)
-        for s, e, c in zip(starts, ends, episode.chapters, strict=True)
-        if s < duration
+        TagChapter(round(c.start * 1000), round(max(end, c.start) * 1000), c.title, c.url)
+        for c, end in zip(shifted, ends, strict=True)
+        if c.start < duration
     )
     hosts = [p.name for p in episode.persons if p.role in ("host", "co-host")]
     artwork_path = episode.image or context.artwork

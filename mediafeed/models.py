@@ -36,12 +36,23 @@ class Chapter:
     start: float  # seconds from the start of the media
     title: str
     url: str | None = None
+    image: str | None = None  # absolute URL of a chapter image
 
 
 @dataclass(frozen=True)
 class Owner:
     name: str
     email: str
+
+
+@dataclass(frozen=True)
+class UpdateFrequency:
+    """podcast:updateFrequency: an iCalendar RRULE plus a label apps may show."""
+
+    label: str
+    rrule: str | None = None
+    dtstart: str | None = None
+    complete: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,13 @@ class Feed:
     audio: AudioProfile | None = None  # overrides [audio] for this feed's deliveries
     intro: Path | None = None  # bumper clip joined before every audio delivery of this feed
     outro: Path | None = None  # ... and after
+    persons: tuple[Person, ...] = ()  # channel-level podcast:person (items with their own list replace it)
+    funding: tuple[tuple[str, str], ...] = ()  # podcast:funding (url, label)
+    txt: tuple[tuple[str | None, str], ...] = ()  # podcast:txt (purpose, text), e.g. applepodcastsverify
+    update_frequency: UpdateFrequency | None = None
+    new_feed_url: str | None = None  # the feed moved: itunes:new-feed-url tells apps where
+    enclosure_prefix: str | None = None  # analytics redirect prefix (OP3, Podtrac, Chartable style)
+    page_size: int | None = None  # RFC 5005 paging; None = every episode in one document
 
     def selects(self, episode: Episode) -> bool:
         """An empty selector list means 'any'."""
@@ -119,6 +137,23 @@ class MediaInfo:
     video_codec: str | None = None
     width: int | None = None
     height: int | None = None
+    video_profile: str | None = None  # e.g. "High", for the RFC 6381 codecs string
+    video_level: int | None = None  # e.g. 30 for level 3.0
+    audio_profile: str | None = None  # e.g. "LC"
+
+    @property
+    def codecs(self) -> str | None:
+        """RFC 6381 codecs string (podcast:alternateEnclosure's `codecs`)."""
+        audio = {"aac": "mp4a.40.2" if self.audio_profile in (None, "LC") else "mp4a.40.5", "mp3": "mp3"}.get(
+            self.audio_codec or ""
+        )
+        if self.video_codec == "h264":
+            profile = {"Baseline": "4200", "Constrained Baseline": "42E0", "Main": "4D40", "High": "6400"}.get(
+                self.video_profile or "", "6400"
+            )
+            video = f"avc1.{profile}{(self.video_level or 30):02X}"
+            return f"{video},{audio}" if audio else video
+        return audio
 
     @property
     def has_video(self) -> bool:
@@ -146,14 +181,27 @@ class PreparedEpisode:
     audio: Asset | None = None  # audio-only rendition of a video episode
     audio_info: MediaInfo | None = None
     image: Asset | None = None
-    transcript: Asset | None = None
     loudness: dict[str, dict[str, object]] = field(default_factory=dict, compare=False)  # per rendition, as measured
+    main_offset: float = 0.0  # seconds of intro bumper before the programme in the main rendition
+    audio_offset: float = 0.0  # ... in the audio rendition
 
     def enclosure_for(self, medium: str) -> tuple[Asset, MediaInfo]:
         """A feed with medium audio gets the audio rendition of a video episode when one exists."""
         if medium == "audio" and self.audio is not None and self.audio_info is not None:
             return self.audio, self.audio_info
         return self.main, self.main_info
+
+    def alternate_for(self, medium: str) -> tuple[Asset, MediaInfo] | None:
+        """The other rendition, offered as podcast:alternateEnclosure (video ↔ audio-only)."""
+        if self.audio is None or self.audio_info is None:
+            return None
+        if medium == "audio":
+            return self.main, self.main_info
+        return self.audio, self.audio_info
+
+    def offset_for(self, medium: str) -> float:
+        uses_audio = medium == "audio" and self.audio is not None
+        return self.audio_offset if uses_audio else self.main_offset
 
 
 @dataclass(frozen=True)

@@ -37,13 +37,17 @@ def clean_line(text: str) -> str:
     return " ".join(strip_xml_invalid(text).split())
 
 
-def render_notes(body: str, site_url: str, articles: Iterable[Article]) -> tuple[str, str]:
-    """Return (description_html, content_html) for an episode's Markdown body."""
+def render_notes(body: str, site_url: str, articles: Iterable[Article], reserve: int = 0) -> tuple[str, str]:
+    """Return (description_html, content_html) for an episode's Markdown body.
+
+    `reserve` bytes of the description's limit are kept free for what the feed adds in front (chapter timestamps).
+    """
     html = markdown.markdown(strip_xml_invalid(body), extensions=["sane_lists"], output_format="html")
     related = _related_html(list(articles))
     content = _sanitize(html + related, RICH_TAGS, site_url)
     apple = _sanitize(_HEADING.sub(lambda m: f"<{m.group(1)}p>", html), APPLE_TAGS, site_url)
-    return _fit(apple, _related_within(list(articles), site_url)), content
+    limit = DESCRIPTION_LIMIT - reserve
+    return _fit(apple, _related_within(list(articles), site_url, limit), limit), content
 
 
 def _related_html(articles: list[Article]) -> str:
@@ -53,9 +57,9 @@ def _related_html(articles: list[Article]) -> str:
     return f"<p>Related articles:</p><ul>{items}</ul>"
 
 
-def _related_within(articles: list[Article], site_url: str) -> str:
+def _related_within(articles: list[Article], site_url: str, limit: int) -> str:
     """The Apple-safe related list, shortened from the end if it alone would break the limit (content keeps all)."""
-    budget = DESCRIPTION_LIMIT - len(ELLIPSIS.encode())
+    budget = limit - len(ELLIPSIS.encode())
 
     def render(count: int) -> str:
         return _sanitize(_related_html(articles[:count]), APPLE_TAGS, site_url)
@@ -93,9 +97,9 @@ def _sanitize(html: str, tags: set[str], site_url: str) -> str:
     return strip_xml_invalid(cleaned).strip()
 
 
-def _fit(notes: str, related: str) -> str:
+def _fit(notes: str, related: str, limit: int) -> str:
     """Keep whole blocks of the notes so that notes + related articles stay within Apple's limit."""
-    limit = DESCRIPTION_LIMIT - len(related.encode())
+    limit = limit - len(related.encode())
     if len(notes.encode()) <= limit:
         return notes + related
     kept = ""

@@ -8,19 +8,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
+from .chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
 from .config import Config, Target
+from .digest import sha256_bytes
 from .errors import MediaError
 from .facts import FileFacts
-from .feed import feed_key, render_feed
+from .feed import FeedItem, feed_key, podcast_guid, render_feed_pages
 from .indexes import render_opml, render_related
 from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
-from .plan import HeldBack, PublishPlan, Write, make_plan
+from .plan import HeldBack, PublishPlan, Write, make_plan, parse_manifest
 from .publish import PublishResult, apply_plan
 from .storage import open_storage
+from .transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
 
 Progress = Callable[[str], None]
 
@@ -138,15 +142,28 @@ def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: b
     storage = open_storage(target)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
     held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
+    manifest_data, manifest_version = storage.read_manifest()
+    stored_guids = {
+        fid: str(f["podcast_guid"])
+        for fid, f in parse_manifest(manifest_data)["feeds"].items()
+        if isinstance(f, dict) and f.get("podcast_guid")
+    }
     facts = FileFacts(build_dir(config))
     try:
         profiles = feed_profiles(config, catalog, facts)
         outcome = prepare_all(config, plan_jobs(catalog, released, target, profiles), facts, progress)
-        desired, documents, feed_urls, feed_counts = render_all(config, catalog, outcome.prepared, profiles, target, facts)
+        desired, documents, feed_urls, feed_counts = render_all(
+            config, catalog, outcome.prepared, profiles, target, facts, stored_guids
+        )
     finally:
         facts.save()
-    manifest_data, manifest_version = storage.read_manifest()
-    feeds_state = {d.feed_id: list(d.episode_guids) for d in documents if d.feed_id}
+    feeds_state: dict[str, Any] = {}
+    for document in documents:
+        if document.feed_id:
+            feed = next(f for f in catalog.feeds if f.id == document.feed_id)
+            guid = channel_guid(feed, feed_urls[feed.id], stored_guids)
+            state = feeds_state.setdefault(document.feed_id, {"episodes": [], "podcast_guid": guid})
+            state["episodes"].extend(document.episode_guids)
     plan = make_plan(desired, feeds_state, manifest_data, manifest_version, held_back, list(outcome.failures))
     result = None if dry_run else apply_plan(plan, storage)
     return PublishOutcome(target, plan, result, feed_urls, feed_counts)
@@ -159,12 +176,23 @@ def render_all(
     profiles: dict[str, Profile],
     target: Target,
     facts: FileFacts,
+    stored_guids: dict[str, str] | None = None,
 ) -> tuple[list[Write], list[RenderedDocument], dict[str, str], dict[str, int]]:
-    """Everything the target should hold: assets of the prepared episodes, each feed, the OPML, related.json."""
+    """Everything the target should hold: media, artwork, chapters and transcripts, each feed, OPML, related.json.
+
+    `stored_guids` are the podcast:guid values this target published before: a feed keeps its guid even when its
+    URL changes (a feed move), as the Podcasting 2.0 spec asks.
+    """
     writes: dict[str, Write] = {}
 
     def add_asset(asset: Asset, stage: str) -> None:
         writes[asset.key] = Write(asset.key, stage, asset.size, asset.sha256, asset.content_type, path=asset.path)
+
+    def add_bytes(key_stem: str, suffix: str, data: bytes, content_type: str) -> str:
+        digest = sha256_bytes(data)
+        key = f"{key_stem}-{digest[:8]}{suffix}"
+        writes[key] = Write(key, "sidecar", len(data), digest, content_type, data=data)
+        return target.url_for(key)
 
     documents: list[RenderedDocument] = []
     feed_urls: dict[str, str] = {}
@@ -176,20 +204,19 @@ def render_all(
         url = target.url_for(feed_key(feed))
         feed_urls[feed.id] = url
         digest = profiles[feed.id].digest
-        items = [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
-        for item in items:
-            asset, _ = item.enclosure_for(feed.medium)
-            add_asset(asset, "media")
-            for extra in (item.image, item.transcript):
-                if extra is not None:
-                    add_asset(extra, "sidecar")
-            feeds_by_episode.setdefault(item.episode.guid, []).append((feed, url))
-        document = render_feed(feed, items, feed_url=url, artwork_url=target.url_for(artwork.key), url_for=target.url_for)
-        documents.append(document)
+        deliveries = [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
+        items = []
+        for delivery in deliveries:
+            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target))
+            feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
+        guid = channel_guid(feed, url, stored_guids or {})
+        artwork_url = target.url_for(artwork.key)
+        pages = render_feed_pages(feed, items, feed_url=url, artwork_url=artwork_url, guid=guid, url_for=target.url_for)
+        documents.extend(pages)
         feed_counts[feed.id] = len(items)
     firsts = list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())  # one delivery per episode
-    for item in firsts:
-        add_asset(item.main, "media")  # related.json links every episode's main rendition
+    for delivery in firsts:
+        add_asset(delivery.main, "media")  # related.json links every episode's main rendition
     documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
     documents.append(render_related(firsts, feeds_by_episode, target.url_for))
     for document in documents:
@@ -200,6 +227,55 @@ def render_all(
     return list(writes.values()), documents, feed_urls, feed_counts
 
 
+def channel_guid(feed: Feed, feed_url: str, stored: dict[str, str]) -> str:
+    """podcast:guid: pinned in the feed definition, else the one this target published, else computed from the URL."""
+    return feed.guid or stored.get(feed.id) or podcast_guid(feed_url)
+
+
+def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target) -> FeedItem:
+    """The episode as this feed encloses it, registering every file the item points at."""
+    episode = delivery.episode
+    asset, info = delivery.enclosure_for(feed.medium)
+    add_asset(asset, "media")
+
+    def public(key: str) -> str:
+        """Enclosure URLs go through the feed's analytics prefix; GUIDs and keys never change because of it."""
+        url = target.url_for(key)
+        return feed.enclosure_prefix + url.split("://", 1)[-1] if feed.enclosure_prefix else url
+
+    alternate = None
+    other = delivery.alternate_for(feed.medium)
+    if other is not None:
+        add_asset(other[0], "media")
+        alternate = (public(other[0].key), other[0], other[1])
+    if delivery.image is not None:
+        add_asset(delivery.image, "sidecar")
+    chapters = delivered(episode.chapters, delivery.offset_for(feed.medium))
+    chapters_url = None
+    if chapters:
+        document = json_chapters(chapters, title=episode.title)
+        chapters_url = add_bytes(f"chapters/{episode.slug}", ".json", document, JSON_CHAPTERS_TYPE)
+    transcripts: tuple[tuple[str, str], ...] = ()
+    if episode.transcript is not None:
+        cues = parse_cues(episode.transcript.read_bytes().decode("utf-8-sig"))
+        offset = delivery.offset_for(feed.medium)
+        transcripts = (
+            (add_bytes(f"transcripts/{episode.slug}", ".vtt", to_vtt(cues, offset), VTT_TYPE), VTT_TYPE),
+            (add_bytes(f"transcripts/{episode.slug}", ".srt", to_srt(cues, offset), SRT_TYPE), SRT_TYPE),
+        )
+    return FeedItem(
+        episode=episode,
+        enclosure_url=public(asset.key),
+        enclosure=asset,
+        info=info,
+        alternate=alternate,
+        image_url=target.url_for(delivery.image.key) if delivery.image else None,
+        chapters_url=chapters_url,
+        transcripts=transcripts,
+        chapters=chapters,
+    )
+
+
 def render_feeds(
     project: Path, target_name: str | None, now: datetime, *, progress: Progress
 ) -> tuple[Catalog, list[RenderedDocument], tuple[EpisodeFailure, ...]]:
@@ -208,14 +284,26 @@ def render_feeds(
     Media is prepared like `publish` does (from build/ when it was prepared before), so what is returned is exactly
     what would be published; episodes whose media fails are left out and returned as failures.
     """
+    from .errors import MediafeedError
+
     config, catalog = load_catalog(project)
     target = config.target(target_name)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
+    stored_guids: dict[str, str] = {}
+    try:  # the podcast:guid each feed was published with (a moved feed keeps it), read-only; unknown if unreachable
+        manifest_data, _ = open_storage(target).read_manifest()
+        stored_guids = {
+            fid: str(f["podcast_guid"])
+            for fid, f in parse_manifest(manifest_data)["feeds"].items()
+            if isinstance(f, dict) and f.get("podcast_guid")
+        }
+    except MediafeedError:
+        pass
     facts = FileFacts(build_dir(config))
     try:
         profiles = feed_profiles(config, catalog, facts)
         outcome = prepare_all(config, plan_jobs(catalog, released, target, profiles), facts, progress)
-        _, documents, _, _ = render_all(config, catalog, outcome.prepared, profiles, target, facts)
+        _, documents, _, _ = render_all(config, catalog, outcome.prepared, profiles, target, facts, stored_guids)
     finally:
         facts.save()
     return catalog, [d for d in documents if d.feed_id], outcome.failures

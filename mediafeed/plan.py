@@ -84,7 +84,7 @@ def parse_manifest(data: bytes | None) -> dict[str, Any]:
 
 def make_plan(
     desired: list[Write],
-    feeds: dict[str, list[str]],
+    feeds: dict[str, Any],
     manifest_data: bytes | None,
     manifest_version: str | None,
     held_back: list[HeldBack],
@@ -105,7 +105,11 @@ def make_plan(
     manifest = {
         "format": MANIFEST_FORMAT,
         "objects": dict(sorted(objects.items())),
-        "feeds": {**previous["feeds"], **{fid: {"episodes": guids} for fid, guids in sorted(feeds.items())}},
+        # per feed: its episodes' GUIDs, or a mapping that also records the channel's podcast:guid
+        "feeds": {
+            **previous["feeds"],
+            **{fid: s if isinstance(s, dict) else {"episodes": s} for fid, s in sorted(feeds.items())},
+        },
     }
     manifest["feeds"] = dict(sorted(manifest["feeds"].items()))
     encoded = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
