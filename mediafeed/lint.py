@@ -865,7 +865,8 @@ RULES: tuple[Rule, ...] = (
         "warning",
         "mediafeed",
         f"the feed is at most {FEED_SIZE_LIMIT // 1024} KB",
-        "turn on paging or move old episodes to an archive feed; big feeds are slow to fetch and some apps give up",
+        "set page_size: in feeds/<id>.yaml (RFC 5005 paging) or move old episodes to an archive feed; "
+        "big feeds are slow to fetch and some apps give up",
         _feed_size,
     ),
     Rule(
@@ -873,7 +874,8 @@ RULES: tuple[Rule, ...] = (
         "warning",
         "mediafeed",
         f"the feed has at most {FEED_ITEM_LIMIT} items",
-        "turn on paging or move old episodes to an archive feed; some apps read only the first items",
+        "set page_size: in feeds/<id>.yaml (RFC 5005 paging) or move old episodes to an archive feed; "
+        "some apps read only the first items",
         _feed_items,
     ),
     # Artwork files (only when linting with the catalog's models)
