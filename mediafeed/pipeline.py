@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from . import guards, masters
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
 from .config import Config, Target
@@ -18,8 +19,9 @@ from .feed import feed_key, render_feed
 from .indexes import render_opml, render_related
 from .media import prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
-from .plan import HeldBack, PublishPlan, Write, make_plan
-from .publish import PublishResult, apply_plan
+from .plan import HeldBack, PublishPlan, Write
+from .publish import Desired, PublishOptions, PublishResult
+from .publish import run as run_publish
 from .storage import open_storage
 
 Progress = Callable[[str], None]
@@ -73,29 +75,48 @@ def prepare_all(
 def build(project: Path, progress: Progress) -> BuildOutcome:
     """Prepare every episode's media, scheduled ones included (so a release needs no encoding)."""
     config, catalog = load_catalog(project)
+    episodes, fetch_failures = masters.resolve(list(catalog.episodes), build_dir(config), config.masters_s3, progress)
     facts = FileFacts(build_dir(config))
     try:
-        return prepare_all(config, list(catalog.episodes), facts, progress)
+        outcome = prepare_all(config, episodes, facts, progress)
+        return BuildOutcome(outcome.prepared, (*fetch_failures, *outcome.failures))
     finally:
         facts.save()
 
 
-def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: bool, progress: Progress) -> PublishOutcome:
+def publish(
+    project: Path,
+    target_name: str | None,
+    now: datetime,
+    *,
+    dry_run: bool,
+    progress: Progress,
+    options: PublishOptions | None = None,
+) -> PublishOutcome:
     config, catalog = load_catalog(project)
     target = config.target(target_name)
     storage = open_storage(target)
+    options = replace(options or PublishOptions(), dry_run=dry_run)
+    manifest = storage.read_manifest()  # first request to the target: credentials/bucket problems stop us here (exit 4)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
     held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
+    released, fetch_failures = masters.resolve(released, build_dir(config), config.masters_s3, progress)
     facts = FileFacts(build_dir(config))
     try:
         outcome = prepare_all(config, released, facts, progress)
         desired, documents, feed_urls, feed_counts = render_all(config, catalog, outcome.prepared, target, facts)
     finally:
         facts.save()
-    manifest_data, manifest_version = storage.read_manifest()
-    feeds_state = {d.feed_id: list(d.episode_guids) for d in documents if d.feed_id}
-    plan = make_plan(desired, feeds_state, manifest_data, manifest_version, held_back, list(outcome.failures))
-    result = None if dry_run else apply_plan(plan, storage)
+    failures = [*fetch_failures, *outcome.failures]
+    wanted = Desired(
+        writes=desired,
+        feeds={d.feed_id: list(d.episode_guids) for d in documents if d.feed_id},
+        slugs={e.guid: e.slug for e in catalog.episodes},
+        held_back=held_back,
+        failures=failures,
+        facts=guards.facts_for(catalog.episodes, failures, held_back),
+    )
+    plan, result = run_publish(storage, wanted, options, manifest)
     return PublishOutcome(target, plan, result, feed_urls, feed_counts)
 
 
