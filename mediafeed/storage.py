@@ -103,6 +103,8 @@ class LocalStorage:
             fcntl.flock(lock, fcntl.LOCK_EX)
             _, current = self.read_manifest()
             if current != expected_version:
+                if current == sha256_bytes(data):
+                    return  # already this manifest (a repeated write): nothing to undo, as on S3
                 raise ManifestConflict(
                     "another publish updated this target while this one was running",
                     hint="run the publish again; it will plan from the new state",
