@@ -88,7 +88,8 @@ def run(
     manifest: tuple[bytes | None, str | None] | None = None,
 ) -> tuple[PublishPlan, PublishResult | None]:
     """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race."""
-    plan = plan_for(storage, desired, options, manifest or storage.read_manifest())
+    basis = manifest or storage.read_manifest()
+    plan = plan_for(storage, desired, options, basis)
     if options.dry_run or plan.refusals:
         return plan, None
     uploaded: dict[str, dict[str, Any]] = {}
@@ -101,23 +102,39 @@ def run(
         except ManifestConflict:
             if attempt == REPLANS:
                 raise
-            plan = plan_for(storage, desired, replace(options, verify=False), storage.read_manifest(), uploaded)
-            if plan.refusals:
-                raise _lost(storage, plan, feeds_written) from None
+            fresh = storage.read_manifest()
+            contested = _contested(desired.writes, basis[0], fresh[0])
+            plan = plan_for(storage, desired, replace(options, verify=False), fresh, uploaded)
+            if contested or plan.refusals:
+                raise _lost(storage, plan, contested, feeds_written) from None
+            basis = fresh
     raise AssertionError("unreachable")
 
 
-def _lost(storage: Storage, plan: PublishPlan, feeds_written: list[str]) -> ManifestConflict:
-    reasons = "; ".join(r.message for r in plan.refusals[:5]) + (" ..." if len(plan.refusals) > 5 else "")
+def _contested(writes: list[Write], before: bytes | None, after: bytes | None) -> list[str]:
+    """Feeds and indexes the other publish changed and this one would now overwrite with something else."""
+    old, new = parse_manifest(before)["objects"], parse_manifest(after)["objects"]
+    return [
+        w.key
+        for w in writes
+        if w.stage not in CONTENT_ADDRESSED
+        and new.get(w.key) != old.get(w.key)
+        and (new.get(w.key) or {}).get("sha256") != w.sha256
+    ]
+
+
+def _lost(storage: Storage, plan: PublishPlan, contested: list[str], feeds_written: list[str]) -> ManifestConflict:
+    reasons = [f"it changed {', '.join(contested)}, which this catalog would overwrite with another version"] if contested else []
+    reasons += [r.message for r in plan.refusals[:5]] + (["..."] if len(plan.refusals) > 5 else [])
     repair = (
         f" This run had already written {', '.join(feeds_written)}: once your catalog is up to date, "
         "`mediafeed publish --verify` rewrites whatever differs from the manifest."
         if feeds_written
-        else " Nothing this run wrote is visible to subscribers (only new media files were uploaded)."
+        else " Nothing this run wrote is visible to subscribers (at most new media files were uploaded)."
     )
     return ManifestConflict(
-        f"another publish updated {storage.describe()} while this one was running, and the result cannot be merged: "
-        f"{reasons}.{repair}",
+        f"another publish updated {storage.describe()} while this one was running; stopped so as not to undo it: "
+        f"{'; '.join(reasons)}.{repair}",
         hint="update your catalog (e.g. git pull) and publish again",
     )
 

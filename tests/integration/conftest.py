@@ -135,6 +135,7 @@ class FaultProxy:
 
     upstream: str
     fail_first: int = 0
+    fail_only: str = ""  # count only requests of this method (e.g. "PUT") towards fail_first
     statuses: tuple[int, ...] = (500, 503)
     rules: list[tuple[str, str, int, str]] = field(default_factory=list)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
@@ -188,9 +189,10 @@ def start_proxy(proxy: FaultProxy) -> http.server.ThreadingHTTPServer:
         def _handle(self) -> None:
             body = self._body()
             with lock:
-                seen[0] += 1
+                counts = not proxy.fail_only or self.command == proxy.fail_only
+                seen[0] += counts
                 number = seen[0]
-            if number <= proxy.fail_first:
+            if counts and number <= proxy.fail_first:
                 status = proxy.statuses[(number - 1) % len(proxy.statuses)]
                 proxy.requests.append((self.command, self.path, status))
                 self._answer(status, _error_body("InternalError" if status == 500 else "SlowDown"), [])
