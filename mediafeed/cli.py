@@ -320,7 +320,8 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
         click.echo(f"{failure.file}: media: {failure.message}", err=True)
     if plan.refusals:
         for refusal in plan.refusals:
-            click.echo(f"refused: {refusal.file}: {refusal.message}; {refusal.hint}", err=True)
+            field = "guid: " if refusal.kind == "guid-change" else ""
+            click.echo(f"refused: {refusal.file}: {field}{refusal.message}; {refusal.hint}", err=True)
         click.echo(f"{len(plan.refusals)} guard(s) refused this plan; nothing was published", err=True)
         raise click.exceptions.Exit(EXIT_CATALOG)
     if plan.failures:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CatalogError, Problem
 from .plan import Refusal
 
 
@@ -101,13 +100,3 @@ def _why(slug: str | None, facts: CatalogFacts) -> str:
     if slug and slug in facts.guids:
         return "the feed no longer selects it (its kind or topics, or the feed's select:, changed)"
     return "it is no longer in the catalog (episode folder deleted or renamed?)"
-
-
-class PlanRefused(CatalogError):
-    """A plan taking back published episodes; nothing was written (exit 3, like any catalog problem)."""
-
-    def __init__(self, refusals: list[Refusal]) -> None:
-        super().__init__([Problem(r.file, "guid" if r.kind == "guid-change" else "", r.message, r.hint) for r in refusals])
-        self.refusals = refusals
-        count = len(refusals)
-        self.message = f"publish refused ({count} guard{'s' if count != 1 else ''})"
