@@ -18,6 +18,7 @@ from mediafeed.pipeline import publish as pipeline_publish
 from mediafeed.publish import PublishOptions
 from mediafeed.s3storage import S3Storage
 from mediafeed.storage import MANIFEST_KEY
+from tests.integration.conftest import copy_build
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 ONLY_WEBINARS = "medications-for-alcohol-use-disorder"
@@ -26,7 +27,8 @@ ONLY_PODCAST = "lithium-levels-in-practice"
 
 def clone(project: Path, name: str) -> Path:
     copy = project.parent / name
-    shutil.copytree(project, copy)
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("build"))
+    copy_build(project / "build", copy)
     return copy
 
 
