@@ -203,11 +203,11 @@ def _put(storage: Storage, write: Write) -> None:
         # The build cache or a source may have changed since planning; never publish bytes the feed doesn't describe.
         if write.path.stat().st_size != write.size or sha256_file(write.path) != write.sha256:
             raise StorageError(f"{write.path} changed while publishing", hint="run the publish again")
-        storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256)
+        landed = storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256)
     else:
         assert write.data is not None
-        storage.put_bytes(write.key, write.data, write.content_type, write.cache_control, write.sha256)
-    landed = storage.stat(write.key)
+        landed = storage.put_bytes(write.key, write.data, write.content_type, write.cache_control, write.sha256)
+    landed = landed or storage.stat(write.key)
     if landed is None or landed.size != write.size or (landed.sha256 is not None and landed.sha256 != write.sha256):
         raise StorageError(
             f"{write.key} did not land whole in {storage.describe()}",

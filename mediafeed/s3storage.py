@@ -17,6 +17,7 @@ when the target had no manifest, so two publishes at once cannot silently undo e
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -201,23 +202,36 @@ class S3Storage:
             extra["Metadata"] = {"sha256": sha256}
         return extra
 
-    def put_file(self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None) -> None:
+    def put_file(
+        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None:
         extra = self._extra(content_type, cache_control, sha256)
         if path.stat().st_size < self.multipart_threshold:
-            with path.open("rb") as body:
-                self._put_object(key, body, extra, sha256)
-            return
+            return self._put_object(key, path.read_bytes(), extra, sha256)
         with self._errors(key):
             # Multipart through the transfer manager: parts in parallel, each with a CRC32 the store checks.
             self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs=extra, Config=self.transfer)
+        return None  # the caller confirms with a HEAD (size + sha256 metadata)
 
-    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None) -> None:
-        self._put_object(key, data, self._extra(content_type, cache_control, sha256), sha256)
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None:
+        return self._put_object(key, data, self._extra(content_type, cache_control, sha256), sha256)
 
-    def _put_object(self, key: str, body: Any, extra: dict[str, Any], sha256: str | None, **conditions: Any) -> None:
+    def _put_object(self, key: str, data: bytes, extra: dict[str, Any], sha256: str | None) -> ObjectStat | None:
+        """One PutObject; returns the object's stat when the response itself proves what landed, else None.
+
+        Proof: the store echoes the sha256 checksum it verified (AWS), or the ETag is the MD5 of exactly the bytes
+        sent (single-part uploads without SSE-KMS, MinIO, moto). That saves a HEAD per file on the first publish.
+        """
         if sha256:
             extra = {**extra, "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode()}
-        self._call(key, self.client.put_object, Key=self._key(key), Body=body, **extra, **conditions)
+        response = self._call(key, self.client.put_object, Key=self._key(key), Body=data, **extra)
+        echoed = response.get("ChecksumSHA256")
+        etag = str(response.get("ETag", "")).strip('"')
+        if (echoed and echoed == extra.get("ChecksumSHA256")) or etag == hashlib.md5(data, usedforsecurity=False).hexdigest():
+            return ObjectStat(key, len(data), sha256)
+        return None
 
     def read_manifest(self) -> tuple[bytes | None, str | None]:
         try:

@@ -37,8 +37,13 @@ class Storage(Protocol):
     def describe(self) -> str: ...
     def stat(self, key: str) -> ObjectStat | None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectStat]: ...
-    def put_file(self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None) -> None: ...
-    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None) -> None: ...
+    # put_*: the landed object's stat when the write itself proves it (else None: the caller stats the key)
+    def put_file(
+        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None: ...
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None: ...
     def read_manifest(self) -> tuple[bytes | None, str | None]: ...
     def manifest_version(self) -> str | None: ...
     def put_manifest(self, data: bytes, expected_version: str | None) -> None: ...
@@ -77,13 +82,19 @@ class LocalStorage:
             if path.is_file() and key.startswith(prefix) and not path.name.startswith(".mediafeed-"):
                 yield ObjectStat(key, path.stat().st_size)
 
-    def put_file(self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None) -> None:
+    def put_file(
+        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None:
         with self._atomic(key) as handle, path.open("rb") as source:
             shutil.copyfileobj(source, handle, 1 << 20)
+        return None
 
-    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None) -> None:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None:
         with self._atomic(key) as handle:
             handle.write(data)
+        return None
 
     def read_manifest(self) -> tuple[bytes | None, str | None]:
         path = self._path(MANIFEST_KEY)
