@@ -29,6 +29,7 @@ lint: setup-test
 bench: setup-test
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_media.py
+	$(BIN)/python benchmarks/bench_storage.py $(BENCH_STORAGE_ARGS)
 
 clean:
 	rm -rf build public .pytest_cache .ruff_cache $(VENV) *.egg-info

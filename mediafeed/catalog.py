@@ -567,6 +567,9 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
     episode_type = r.choice("episode_type", EPISODE_TYPES, "full")
     explicit = r.flag("explicit", False)
     keywords = r.words("keywords")
+    summary = r.text("summary", required=False)
+    if summary and len(summary) > 1000:
+        r.bad("summary", f"{len(summary)} characters", "keep the summary to a sentence or two (under 1000 characters)")
     if len(problems) > before:
         return None
     assert title and kind and published and media
@@ -594,6 +597,7 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
         chapters=chapters,
         transcript=transcript,
         keywords=keywords,
+        summary=summary,
     )
 
 

@@ -316,32 +316,58 @@ def build(state: State, target: str | None) -> None:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def _publish(state: State, target: str | None, dry_run: bool, as_json: bool) -> None:
+def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
     from .pipeline import publish as run_publish
+    from .publish import PublishOptions
 
-    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress)
+    options = PublishOptions(dry_run=dry_run, **flags)
+    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options)
     plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
         payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}
+        if outcome.result is not None:
+            payload["written"] = len(outcome.result.written)
+            payload["bytes_written"] = outcome.result.bytes_written
+            payload["replans"] = outcome.result.replans
         click.echo(json.dumps(payload, indent=2))
     else:
         _print_plan(state, outcome, dry_run)
     for failure in plan.failures:
         click.echo(f"{failure.file}: media: {failure.message}", err=True)
+    if plan.refusals:
+        for refusal in plan.refusals:
+            field = "guid: " if refusal.kind == "guid-change" else ""
+            click.echo(f"refused: {refusal.file}: {field}{refusal.message}; {refusal.hint}", err=True)
+        click.echo(f"{len(plan.refusals)} guard(s) refused this plan; nothing was published", err=True)
+        raise click.exceptions.Exit(EXIT_CATALOG)
     if plan.failures:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
 def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
     plan, target = outcome.plan, outcome.target
-    where = f"{target.name} ({target.path})" if target.path else f"{target.name} ({target.bucket})"
-    verb = "would write" if dry_run else "wrote"
+    bucket = f"s3://{target.bucket}/{target.prefix}" + (f" at {target.endpoint_url}" if target.endpoint_url else "")
+    where = f"{target.name} ({target.path})" if target.path else f"{target.name} ({bucket})"
+    verb = "would write" if dry_run or plan.refusals else "wrote"
+    if plan.verify is not None:
+        report = plan.verify
+        click.echo(
+            f"verify: {report['listed']} object(s) listed; {len(report['missing'])} missing, "
+            f"{len(report['size_mismatch'])} with another size, {len(report['changed'])} changed, "
+            f"{len(report['adopted'])} adopted into the manifest, {len(report['untracked'])} not in the manifest"
+        )
+        for key in report["missing"] + report["size_mismatch"] + report["changed"]:
+            click.echo(f"  repair {key}")
     if dry_run or state.verbosity > 0:
         for write in plan.uploads:
             click.echo(f"  {'upload' if dry_run else 'wrote '} {write.key}  {_size(write.size)}")
     for held in plan.held_back:
         click.echo(f"  held back until {held.published:%Y-%m-%d %H:%M} UTC: {held.slug}")
+    for refusal in plan.refusals:
+        click.echo(f"  refused: {refusal.message}")
+    if outcome.result is not None and outcome.result.replans:
+        click.echo(f"  another publish wrote the target meanwhile: re-planned {outcome.result.replans} time(s)")
     if not plan.uploads and not plan.manifest_changed:
         click.echo(f"{where}: up to date; {verb} nothing ({len(plan.unchanged)} files unchanged)")
     else:
@@ -365,14 +391,32 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
+def guard_options(command: Any) -> Any:
+    command = click.option(
+        "--verify",
+        is_flag=True,
+        help="Compare the manifest with a real listing of the target (and object hashes) and repair what differs.",
+    )(command)
+    command = click.option("--allow-guid-change", is_flag=True, help="Publish even though a published episode's GUID changed.")(
+        command
+    )
+    return click.option(
+        "--allow-removal", is_flag=True, help="Publish even though feeds would drop episodes they already published."
+    )(command)
+
+
 @cli.command()
 @now_option
 @click.option("--target", help="Target name from mediafeed.toml. Default: [publish] target.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@guard_options
 @click.pass_obj
-def plan(state: State, target: str | None, as_json: bool) -> None:
-    """Show what a publish would upload, leave unchanged and hold back (writes nothing)."""
-    _publish(state, target, dry_run=True, as_json=as_json)
+def plan(state: State, target: str | None, as_json: bool, **flags: bool) -> None:
+    """Show what a publish would upload, leave unchanged and hold back (writes nothing).
+
+    Also shows refusals: feeds that would drop published episodes, changed GUIDs (exit 3 then, as publish would).
+    """
+    _publish(state, target, dry_run=True, as_json=as_json, **flags)
 
 
 @cli.command()
@@ -380,15 +424,18 @@ def plan(state: State, target: str | None, as_json: bool) -> None:
 @click.option("--target", help="Target name from mediafeed.toml. Default: [publish] target.")
 @click.option("--dry-run", is_flag=True, help="Show the plan without writing anything.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@guard_options
 @click.pass_obj
-def publish(state: State, target: str | None, dry_run: bool, as_json: bool) -> None:
+def publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
     """Prepare media, render feeds, and upload whatever changed.
 
     Media and artwork go first, feeds after them, the manifest last, so a podcast
     app never sees a feed pointing at a missing file. Episodes dated after --now
-    are held back. Exit 1 if some episodes failed (the others are published).
+    are held back. Exit 1 if some episodes failed (the others are published);
+    exit 3 if a guard refused the plan (nothing is written); exit 4 if the target
+    cannot be reached or written (credentials, bucket, endpoint).
     """
-    _publish(state, target, dry_run=dry_run, as_json=as_json)
+    _publish(state, target, dry_run=dry_run, as_json=as_json, **flags)
 
 
 @cli.command()

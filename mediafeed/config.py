@@ -16,6 +16,17 @@ from .errors import CatalogError, Problem
 
 CONFIG_FILE = "mediafeed.toml"
 TARGET_TYPES = ("local", "s3")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3-compatible service; credentials are not here (standard AWS chain only)."""
+
+    region: str = ""  # "" = from the AWS chain (AWS_REGION, profile); R2 uses "auto"
+    endpoint_url: str = ""  # "" = AWS (or AWS_ENDPOINT_URL); set for MinIO, R2, B2, a test server
+    profile: str = ""  # a named profile in ~/.aws/config; "" = AWS_PROFILE or the default chain
+    addressing_style: str = "auto"  # "path" for MinIO and most self-hosted servers
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,12 @@ class Target:
     prefix: str = ""
     region: str = ""
     endpoint_url: str = ""
+    profile: str = ""
+    addressing_style: str = "auto"
+
+    @property
+    def s3(self) -> S3Settings:
+        return S3Settings(self.region, self.endpoint_url, self.profile, self.addressing_style)
 
     def url_for(self, key: str) -> str:
         return f"{self.public_url}/{key}"
@@ -78,6 +95,7 @@ class Config:
     default_target: str
     targets: dict[str, Target]
     media_roots: tuple[Path, ...] = ()
+    masters_s3: S3Settings = field(default_factory=S3Settings)  # where s3:// masters are read from ([media])
     audio: AudioProfile = field(default_factory=AudioProfile)
     topics: tuple[str, ...] = ()  # optional [catalog] topics: when set, episode topics must come from it
 
@@ -159,11 +177,13 @@ def load_config(project: Path) -> Config:
         bad("publish.target", f"names an unknown target '{default_target}'", f"use one of: {', '.join(sorted(targets))}")
 
     roots: list[Path] = []
-    raw_roots = _table(data, "media", bad).get("roots", [])
+    media_table = _table(data, "media", bad)
+    raw_roots = media_table.get("roots", [])
     if not isinstance(raw_roots, list) or not all(isinstance(r, str) for r in raw_roots):
         bad("media.roots", "must be a list of folder paths", 'e.g. roots = ["/mnt/masters"]')
     else:
         roots = [(project / r).resolve() for r in raw_roots]
+    masters_s3 = _s3_settings(media_table, "media", bad)
 
     audio = audio_profile_from(_table(data, "audio", bad), AudioProfile(), bad, "audio")
 
@@ -181,6 +201,7 @@ def load_config(project: Path) -> Config:
         default_target=default_target,
         targets=targets,
         media_roots=tuple(roots),
+        masters_s3=masters_s3,
         audio=audio,
         topics=tuple(topics),
     )
@@ -221,12 +242,42 @@ def _load_target(project: Path, name: str, raw: Any, bad: Any) -> Target | None:
     if not isinstance(bucket, str) or not bucket:
         bad(f"{where}.bucket", "missing", 'set the bucket name, e.g. bucket = "example-media"')
         return None
+    settings = _s3_settings(raw, where, bad)
     return Target(
         name=name,
         type=kind,
         public_url=public_url.rstrip("/"),
         bucket=bucket,
         prefix=str(raw.get("prefix", "")).strip("/"),
-        region=str(raw.get("region", "")),
-        endpoint_url=str(raw.get("endpoint_url", "")),
+        region=settings.region,
+        endpoint_url=settings.endpoint_url,
+        profile=settings.profile,
+        addressing_style=settings.addressing_style,
     )
+
+
+def _s3_settings(raw: dict[str, Any], where: str, bad: Any) -> S3Settings:
+    """region, endpoint_url, profile, addressing_style of a [targets.NAME] (or [media], for s3:// masters)."""
+    values: dict[str, str] = {}
+    for key in ("region", "endpoint_url", "profile", "addressing_style"):
+        value = raw.get(key, "")
+        if not isinstance(value, str):
+            bad(f"{where}.{key}", f"must be a string ({value!r})", f'e.g. {key} = "..."')
+            value = ""
+        values[key] = value.strip()
+    if values["endpoint_url"] and not is_http_url(values["endpoint_url"]):
+        bad(
+            f"{where}.endpoint_url",
+            f"not an http(s) URL ({values['endpoint_url']!r})",
+            'e.g. endpoint_url = "https://<account-id>.r2.cloudflarestorage.com", or "" for AWS',
+        )
+        values["endpoint_url"] = ""
+    if values["addressing_style"] and values["addressing_style"] not in ADDRESSING_STYLES:
+        bad(
+            f"{where}.addressing_style",
+            f"unknown addressing style {values['addressing_style']!r}",
+            f"use one of: {', '.join(ADDRESSING_STYLES)} (path for MinIO)",
+        )
+        values["addressing_style"] = ""
+    values["addressing_style"] = values["addressing_style"] or "auto"
+    return S3Settings(**values)

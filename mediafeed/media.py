@@ -42,7 +42,6 @@ from .loudness import (
     target_for,
 )
 from .models import Asset, Episode, MediaInfo, PreparedEpisode
-from .notes import plain_text
 from .tags import EpisodeTags, TagChapter, write_tags
 
 PIPELINE_VERSION = "2"  # bump when encoding changes in a way the profile does not capture
@@ -105,10 +104,10 @@ def prepare_episode(
     profile = profile or Profile(AudioProfile())
     if episode.media.startswith("s3://"):
         raise MediaError(
-            "masters in object storage are not supported yet",
+            "this s3:// master was not downloaded before preparing",
             file=episode.file,
             field="media",
-            hint="copy the master into the episode folder and point media: at it",
+            hint="publish or build through mediafeed, which fetches s3:// masters into build/masters/",
         )
     source = Path(episode.media)
     if source.stat().st_size == 0:
@@ -336,7 +335,8 @@ def episode_tags(episode: Episode, context: TagContext, duration: float, intro_s
         artist=", ".join(hosts),
         album=context.album,
         date=episode.published,
-        description=plain_text(episode.description_html),
+        # The summary, not the show notes: editing notes then rewrites feeds only, never re-uploads media.
+        description=episode.summary or "",
         guid=episode.guid,
         feed_url=context.feed_url,
         article_url=episode.articles[0].url if episode.articles else None,

@@ -116,6 +116,7 @@ class Episode:
     chapters: tuple[Chapter, ...] = ()
     transcript: Path | None = None
     keywords: tuple[str, ...] = ()
+    summary: str | None = None  # one or two plain sentences: the description inside the media file's tags
 
     def is_released(self, now: datetime) -> bool:
         return self.published <= now

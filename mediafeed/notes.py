@@ -7,6 +7,7 @@ gets richer, still sanitized HTML. Both end with the related articles, so every 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from html import escape, unescape
 from urllib.parse import urljoin, urlparse
@@ -37,12 +38,23 @@ def clean_line(text: str) -> str:
     return " ".join(strip_xml_invalid(text).split())
 
 
+_LOCAL = threading.local()
+
+
+def _markdown() -> markdown.Markdown:
+    """One converter per thread, reset between documents: building one costs more than converting a short note."""
+    converter = getattr(_LOCAL, "converter", None)
+    if converter is None:
+        converter = _LOCAL.converter = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    return converter
+
+
 def render_notes(body: str, site_url: str, articles: Iterable[Article], reserve: int = 0) -> tuple[str, str]:
     """Return (description_html, content_html) for an episode's Markdown body.
 
     `reserve` bytes of the description's limit are kept free for what the feed adds in front (chapter timestamps).
     """
-    html = markdown.markdown(strip_xml_invalid(body), extensions=["sane_lists"], output_format="html")
+    html = _markdown().reset().convert(strip_xml_invalid(body))
     related = _related_html(list(articles))
     content = _sanitize(html + related, RICH_TAGS, site_url)
     apple = _sanitize(_HEADING.sub(lambda m: f"<{m.group(1)}p>", html), APPLE_TAGS, site_url)

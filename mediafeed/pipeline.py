@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import guards, masters
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
 from .chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
@@ -21,8 +23,9 @@ from .feed import FeedItem, feed_key, podcast_guid, render_feed_pages
 from .indexes import render_opml, render_related
 from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
-from .plan import HeldBack, PublishPlan, Write, make_plan, parse_manifest
-from .publish import PublishResult, apply_plan
+from .plan import HeldBack, PublishPlan, Write, parse_manifest
+from .publish import Desired, PublishOptions, PublishResult
+from .publish import run as run_publish
 from .storage import open_storage
 from .transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
 
@@ -128,26 +131,34 @@ def build(project: Path, progress: Progress, target_name: str | None = None) -> 
     """Prepare every selected episode's media, scheduled ones included (so a release needs no encoding)."""
     config, catalog = load_catalog(project)
     target = config.target(target_name)
+    episodes, fetch_failures = masters.resolve(list(catalog.episodes), build_dir(config), config.masters_s3, progress)
     facts = FileFacts(build_dir(config))
     try:
-        jobs = plan_jobs(catalog, list(catalog.episodes), target, feed_profiles(config, catalog, facts))
-        return prepare_all(config, jobs, facts, progress)
+        jobs = plan_jobs(catalog, episodes, target, feed_profiles(config, catalog, facts))
+        outcome = prepare_all(config, jobs, facts, progress)
+        return BuildOutcome(outcome.prepared, (*fetch_failures, *outcome.failures))
     finally:
         facts.save()
 
 
-def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: bool, progress: Progress) -> PublishOutcome:
+def publish(
+    project: Path,
+    target_name: str | None,
+    now: datetime,
+    *,
+    dry_run: bool,
+    progress: Progress,
+    options: PublishOptions | None = None,
+) -> PublishOutcome:
     config, catalog = load_catalog(project)
     target = config.target(target_name)
     storage = open_storage(target)
+    options = replace(options or PublishOptions(), dry_run=dry_run)
+    manifest = storage.read_manifest()  # first request to the target: credentials/bucket problems stop us here (exit 4)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
     held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
-    manifest_data, manifest_version = storage.read_manifest()
-    stored_guids = {
-        fid: str(f["podcast_guid"])
-        for fid, f in parse_manifest(manifest_data)["feeds"].items()
-        if isinstance(f, dict) and f.get("podcast_guid")
-    }
+    stored_guids = stored_podcast_guids(manifest[0])
+    released, fetch_failures = masters.resolve(released, build_dir(config), config.masters_s3, progress)
     facts = FileFacts(build_dir(config))
     try:
         profiles = feed_profiles(config, catalog, facts)
@@ -157,15 +168,17 @@ def publish(project: Path, target_name: str | None, now: datetime, *, dry_run: b
         )
     finally:
         facts.save()
-    feeds_state: dict[str, Any] = {}
-    for document in documents:
-        if document.feed_id:
-            feed = next(f for f in catalog.feeds if f.id == document.feed_id)
-            guid = channel_guid(feed, feed_urls[feed.id], stored_guids)
-            state = feeds_state.setdefault(document.feed_id, {"episodes": [], "podcast_guid": guid})
-            state["episodes"].extend(document.episode_guids)
-    plan = make_plan(desired, feeds_state, manifest_data, manifest_version, held_back, list(outcome.failures))
-    result = None if dry_run else apply_plan(plan, storage)
+    failures = [*fetch_failures, *outcome.failures]
+    wanted = Desired(
+        writes=desired,
+        feeds=episodes_per_feed(documents),
+        slugs={e.guid: e.slug for e in catalog.episodes},
+        held_back=held_back,
+        failures=failures,
+        facts=guards.facts_for(catalog.episodes, failures, held_back),
+        podcast_guids={f.id: channel_guid(f, feed_urls[f.id], stored_guids) for f in catalog.feeds},
+    )
+    plan, result = run_publish(storage, wanted, options, manifest)
     return PublishOutcome(target, plan, result, feed_urls, feed_counts)
 
 
@@ -225,6 +238,21 @@ def render_all(
             document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
         )
     return list(writes.values()), documents, feed_urls, feed_counts
+
+
+def stored_podcast_guids(manifest_data: bytes | None) -> dict[str, str]:
+    """The podcast:guid each feed was published with on a target (a moved feed keeps it)."""
+    feeds = parse_manifest(manifest_data)["feeds"]
+    return {fid: str(f["podcast_guid"]) for fid, f in feeds.items() if isinstance(f, dict) and f.get("podcast_guid")}
+
+
+def episodes_per_feed(documents: list[RenderedDocument]) -> dict[str, list[str]]:
+    """Feed id → the GUIDs it carries, newest first, across all of its pages."""
+    feeds: dict[str, list[str]] = {}
+    for document in documents:
+        if document.feed_id:
+            feeds.setdefault(document.feed_id, []).extend(document.episode_guids)
+    return feeds
 
 
 def channel_guid(feed: Feed, feed_url: str, stored: dict[str, str]) -> str:
@@ -290,15 +318,9 @@ def render_feeds(
     target = config.target(target_name)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
     stored_guids: dict[str, str] = {}
-    try:  # the podcast:guid each feed was published with (a moved feed keeps it), read-only; unknown if unreachable
-        manifest_data, _ = open_storage(target).read_manifest()
-        stored_guids = {
-            fid: str(f["podcast_guid"])
-            for fid, f in parse_manifest(manifest_data)["feeds"].items()
-            if isinstance(f, dict) and f.get("podcast_guid")
-        }
-    except MediafeedError:
-        pass
+    with contextlib.suppress(MediafeedError):  # read-only; when the target is unreachable the guids are computed
+        stored_guids = stored_podcast_guids(open_storage(target).read_manifest()[0])
+    released, fetch_failures = masters.resolve(released, build_dir(config), config.masters_s3, progress)
     facts = FileFacts(build_dir(config))
     try:
         profiles = feed_profiles(config, catalog, facts)
@@ -306,4 +328,4 @@ def render_feeds(
         _, documents, _, _ = render_all(config, catalog, outcome.prepared, profiles, target, facts, stored_guids)
     finally:
         facts.save()
-    return catalog, [d for d in documents if d.feed_id], outcome.failures
+    return catalog, [d for d in documents if d.feed_id], (*fetch_failures, *outcome.failures)

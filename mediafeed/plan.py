@@ -40,6 +40,23 @@ class HeldBack:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A reason to refuse a plan unless explicitly allowed (see guards.py)."""
+
+    kind: str  # "removal" | "guid-change"
+    feed: str
+    guid: str
+    slug: str | None
+    file: str  # the episode (or feed definition) to look at
+    message: str
+    hint: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "feed": self.feed, "guid": self.guid, "slug": self.slug, "file": self.file,
+                "message": self.message, "hint": self.hint}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class PublishPlan:
     uploads: tuple[Write, ...]
     unchanged: tuple[Write, ...]
@@ -49,6 +66,8 @@ class PublishPlan:
     manifest_version: str | None  # what the manifest was when read (compare-and-swap)
     manifest_changed: bool
     stale: tuple[str, ...] = field(default=())  # published before, no longer wanted; left in place
+    refusals: tuple[Refusal, ...] = field(default=())  # filled by guards.py; a plan with refusals is not applied
+    verify: dict[str, Any] | None = None  # publish --verify: how the manifest compared with a real listing
 
     @property
     def upload_bytes(self) -> int:
@@ -63,7 +82,9 @@ class PublishPlan:
             "held_back": [{"slug": h.slug, "title": h.title, "published": h.published.isoformat()} for h in self.held_back],
             "failures": [{"slug": f.slug, "file": f.file, "error": f.message} for f in self.failures],
             "stale": list(self.stale),
+            "refusals": [r.as_dict() for r in self.refusals],
             "manifest_changed": self.manifest_changed,
+            **({"verify": self.verify} if self.verify is not None else {}),
         }
 
 
@@ -89,10 +110,18 @@ def make_plan(
     manifest_version: str | None,
     held_back: list[HeldBack],
     failures: list[EpisodeFailure],
+    *,
+    slugs: dict[str, str] | None = None,
+    known_objects: dict[str, Any] | None = None,
 ) -> PublishPlan:
-    """Uploads are the writes whose key is new or whose content differs from what the manifest recorded."""
+    """Uploads are the writes whose key is new or whose content differs from what the manifest recorded.
+
+    `slugs` (guid → slug) is recorded per feed so a later plan can tell a changed GUID from a removed episode;
+    `known_objects` replaces the manifest's objects as "what exists" (publish --verify, or a re-plan after losing
+    the manifest race that knows what this run already uploaded).
+    """
     previous = parse_manifest(manifest_data)
-    known: dict[str, Any] = previous["objects"]
+    known: dict[str, Any] = previous["objects"] if known_objects is None else known_objects
     uploads, unchanged = [], []
     for write in sorted(desired, key=lambda w: (STAGES.index(w.stage), w.key)):
         record = known.get(write.key)
@@ -105,11 +134,8 @@ def make_plan(
     manifest = {
         "format": MANIFEST_FORMAT,
         "objects": dict(sorted(objects.items())),
-        # per feed: its episodes' GUIDs, or a mapping that also records the channel's podcast:guid
-        "feeds": {
-            **previous["feeds"],
-            **{fid: s if isinstance(s, dict) else {"episodes": s} for fid, s in sorted(feeds.items())},
-        },
+        # per feed: its episodes' GUIDs (and podcast:guid, slugs when known)
+        "feeds": {**previous["feeds"], **{fid: _feed_entry(state, slugs) for fid, state in sorted(feeds.items())}},
     }
     manifest["feeds"] = dict(sorted(manifest["feeds"].items()))
     encoded = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
@@ -123,3 +149,11 @@ def make_plan(
         manifest_changed=encoded != manifest_data,
         stale=tuple(sorted(k for k in known if k not in wanted)),
     )
+
+
+def _feed_entry(state: Any, slugs: dict[str, str] | None) -> dict[str, Any]:
+    """A feed's manifest entry from its episode GUIDs, or from a mapping that also carries its podcast:guid."""
+    entry: dict[str, Any] = dict(state) if isinstance(state, dict) else {"episodes": list(state)}
+    if slugs is not None:
+        entry["slugs"] = {guid: slugs[guid] for guid in entry["episodes"] if guid in slugs}
+    return entry

@@ -1,13 +1,29 @@
-"""Apply a plan to a target in the safe order: media and sidecars, then feeds, then indexes, then the manifest."""
+"""Apply a plan to a target in the safe order: media and sidecars, then feeds, then indexes, then the manifest.
+
+Within a stage, writes run in parallel (as many as the storage allows); a stage starts only when the one before it
+has landed whole, so a podcast app never sees a feed pointing at a missing file. Each write is confirmed (size, and
+sha256 where the target reports it). Before the first feed is written the manifest version is checked again, and
+the manifest itself is a compare-and-swap: a publish that loses the race re-reads the manifest and re-plans (up to
+a few times), and stops with a clear message when the other publish changed something this one cannot reconcile.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from . import guards
 from .digest import sha256_file
 from .errors import StorageError
-from .plan import STAGES, PublishPlan, Write
-from .storage import Storage
+from .plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
+from .storage import MANIFEST_KEY, ManifestConflict, Storage
+
+CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
+REPLANS = 3
+_DONE_LOCK = threading.Lock()  # guards the bookkeeping lists apply_plan fills from worker threads
 
 
 @dataclass(frozen=True)
@@ -15,17 +31,175 @@ class PublishResult:
     written: tuple[str, ...]
     bytes_written: int
     manifest_written: bool
+    replans: int = 0  # how many times the manifest race was lost and the plan made again
 
 
-def apply_plan(plan: PublishPlan, storage: Storage) -> PublishResult:
-    written: list[str] = []
+@dataclass(frozen=True)
+class Desired:
+    """What a publish wants the target to hold, independent of the target's state."""
+
+    writes: list[Write]
+    feeds: dict[str, list[str]]  # feed id → GUIDs, newest first
+    slugs: dict[str, str]  # guid → slug
+    held_back: list[HeldBack]
+    failures: list[Any]
+    facts: guards.CatalogFacts = field(default_factory=guards.CatalogFacts)
+    podcast_guids: dict[str, str] = field(default_factory=dict)  # feed id → podcast:guid, kept in the manifest
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    dry_run: bool = False
+    verify: bool = False
+    allow_removal: bool = False
+    allow_guid_change: bool = False
+
+
+def plan_for(
+    storage: Storage,
+    desired: Desired,
+    options: PublishOptions,
+    manifest: tuple[bytes | None, str | None],
+    uploaded: dict[str, dict[str, Any]] | None = None,
+) -> PublishPlan:
+    """The plan against `manifest` (data, version), with guards applied and, with --verify, a real listing."""
+    data, version = manifest
+    previous = parse_manifest(data)
+    known: dict[str, Any] | None = None
+    report = None
+    if options.verify:
+        known, report = reconcile(storage, previous["objects"], desired.writes)
+    if uploaded:
+        known = {**(previous["objects"] if known is None else known), **uploaded}
+    feed_states = {
+        fid: {"episodes": guids, "podcast_guid": desired.podcast_guids.get(fid)} for fid, guids in desired.feeds.items()
+    }
+    plan = make_plan(
+        desired.writes, feed_states, data, version, desired.held_back, desired.failures,
+        slugs=desired.slugs, known_objects=known,
+    )  # fmt: skip
+    refusals = guards.check(
+        previous["feeds"], desired.feeds, desired.facts,
+        allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change,
+    )  # fmt: skip
+    return replace(plan, refusals=tuple(refusals), verify=report)
+
+
+def run(
+    storage: Storage,
+    desired: Desired,
+    options: PublishOptions,
+    manifest: tuple[bytes | None, str | None] | None = None,
+) -> tuple[PublishPlan, PublishResult | None]:
+    """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race."""
+    basis = manifest or storage.read_manifest()
+    plan = plan_for(storage, desired, options, basis)
+    if options.dry_run or plan.refusals:
+        return plan, None
+    uploaded: dict[str, dict[str, Any]] = {}
+    log: list[Write] = []
+    for attempt in range(REPLANS + 1):
+        feeds_written: list[str] = []
+        try:
+            result = apply_plan(plan, storage, uploaded=uploaded, feeds_written=feeds_written, log=log)
+            return plan, replace(result, replans=attempt)
+        except ManifestConflict:
+            if attempt == REPLANS:
+                raise
+            fresh = storage.read_manifest()
+            contested = _contested(desired.writes, basis[0], fresh[0])
+            plan = plan_for(storage, desired, replace(options, verify=False), fresh, uploaded)
+            if contested or plan.refusals:
+                raise _lost(storage, plan, contested, feeds_written) from None
+            basis = fresh
+    raise AssertionError("unreachable")
+
+
+def _contested(writes: list[Write], before: bytes | None, after: bytes | None) -> list[str]:
+    """Feeds and indexes the other publish changed and this one would now overwrite with something else."""
+    old, new = parse_manifest(before)["objects"], parse_manifest(after)["objects"]
+    return [
+        w.key
+        for w in writes
+        if w.stage not in CONTENT_ADDRESSED
+        and new.get(w.key) != old.get(w.key)
+        and (new.get(w.key) or {}).get("sha256") != w.sha256
+    ]
+
+
+def _lost(storage: Storage, plan: PublishPlan, contested: list[str], feeds_written: list[str]) -> ManifestConflict:
+    reasons = [f"it changed {', '.join(contested)}, which this catalog would overwrite with another version"] if contested else []
+    reasons += [r.message for r in plan.refusals[:5]] + (["..."] if len(plan.refusals) > 5 else [])
+    repair = (
+        f" This run had already written {', '.join(feeds_written)}: once your catalog is up to date, "
+        "`mediafeed publish --verify` rewrites whatever differs from the manifest."
+        if feeds_written
+        else " Nothing this run wrote is visible to subscribers (at most new media files were uploaded)."
+    )
+    return ManifestConflict(
+        f"another publish updated {storage.describe()} while this one was running; stopped so as not to undo it: "
+        f"{'; '.join(reasons)}.{repair}",
+        hint="update your catalog (e.g. git pull) and publish again",
+    )
+
+
+def apply_plan(
+    plan: PublishPlan,
+    storage: Storage,
+    *,
+    uploaded: dict[str, dict[str, Any]] | None = None,
+    feeds_written: list[str] | None = None,
+    log: list[Write] | None = None,
+) -> PublishResult:
+    """Write the plan's uploads stage by stage (parallel within a stage), then the manifest (compare-and-swap).
+
+    `uploaded` collects the content-addressed objects that landed, `feeds_written` the feeds and indexes, `log`
+    every write (across re-plans): a re-plan after a lost race reuses them.
+    """
+    uploaded = {} if uploaded is None else uploaded
+    feeds_written = [] if feeds_written is None else feeds_written
+    log = [] if log is None else log
     for stage in STAGES:
-        for write in (w for w in plan.uploads if w.stage == stage):
-            _put(storage, write)
-            written.append(write.key)
+        batch = [w for w in plan.uploads if w.stage == stage]
+        if not batch:
+            continue
+        if stage not in CONTENT_ADDRESSED and not feeds_written and storage.manifest_version() != plan.manifest_version:
+            # Another publish finished since we planned: writing our feeds now could undo its episodes.
+            raise ManifestConflict(f"another publish updated {storage.describe()} while this one was running")
+
+        def done(write: Write, stage: str = stage) -> None:
+            with _DONE_LOCK:
+                log.append(write)
+                if stage in CONTENT_ADDRESSED:
+                    uploaded[write.key] = {"size": write.size, "sha256": write.sha256}
+                else:
+                    feeds_written.append(write.key)
+
+        _parallel(batch, lambda w: _put(storage, w), done, getattr(storage, "concurrency", 1))
+    manifest_written = False
     if plan.manifest_changed:
         storage.put_manifest(plan.manifest, plan.manifest_version)
-    return PublishResult(tuple(written), plan.upload_bytes, plan.manifest_changed)
+        manifest_written = True
+    return PublishResult(tuple(w.key for w in log), sum(w.size for w in log), manifest_written)
+
+
+def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[[Write], None], workers: int) -> None:
+    if workers <= 1 or len(writes) == 1:
+        for write in writes:
+            put(write)
+            done(write)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(writes))) as pool:
+        futures = {pool.submit(put, w): w for w in writes}
+        finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in finished:
+            if future.exception() is None:
+                done(futures[future])
+        errors = [f.exception() for f in finished if f.exception() is not None]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
 
 
 def _put(storage: Storage, write: Write) -> None:
@@ -33,13 +207,61 @@ def _put(storage: Storage, write: Write) -> None:
         # The build cache or a source may have changed since planning; never publish bytes the feed doesn't describe.
         if write.path.stat().st_size != write.size or sha256_file(write.path) != write.sha256:
             raise StorageError(f"{write.path} changed while publishing", hint="run the publish again")
-        storage.put_file(write.key, write.path, write.content_type, write.cache_control)
+        landed = storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256)
     else:
         assert write.data is not None
-        storage.put_bytes(write.key, write.data, write.content_type, write.cache_control)
-    landed = storage.stat(write.key)
-    if landed is None or landed.size != write.size:
+        landed = storage.put_bytes(write.key, write.data, write.content_type, write.cache_control, write.sha256)
+    landed = landed or storage.stat(write.key)
+    if landed is None or landed.size != write.size or (landed.sha256 is not None and landed.sha256 != write.sha256):
         raise StorageError(
             f"{write.key} did not land whole in {storage.describe()}",
             hint="check free space on the target and publish again; feeds were not updated",
         )
+
+
+def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """publish --verify: what really exists, from a listing (and a HEAD for the objects a listing can't vouch for).
+
+    Keeps a manifest record only when the object is listed with the recorded size; for feeds and indexes (whose key
+    does not change with their content) and for wanted objects the manifest doesn't know, reads the sha256 the
+    object carries, so a missing or stale manifest is repaired without uploading again what is already there.
+    """
+    listing = {o.key: o.size for o in storage.list() if o.key != MANIFEST_KEY}
+    known: dict[str, Any] = {}
+    missing, size_mismatch = [], []
+    for key, record in recorded.items():
+        if key not in listing:
+            missing.append(key)
+        elif not isinstance(record, dict) or record.get("size") != listing[key]:
+            size_mismatch.append(key)
+        else:
+            known[key] = record
+    candidates = [w for w in writes if listing.get(w.key) == w.size and (w.key not in known or w.stage not in CONTENT_ADDRESSED)]
+    adopted, changed = [], []
+    stats: dict[str, str | None] = {}
+
+    def head(write: Write) -> None:
+        found = storage.stat(write.key)
+        stats[write.key] = found.sha256 if found else None
+
+    _parallel(candidates, head, lambda _w: None, getattr(storage, "concurrency", 1))
+    for write in candidates:
+        sha = stats.get(write.key)
+        if sha == write.sha256:
+            if write.key not in known:
+                adopted.append(write.key)
+            known[write.key] = {"size": write.size, "sha256": write.sha256}
+        elif write.key in known and sha != known[write.key].get("sha256"):
+            changed.append(write.key)  # overwritten behind the manifest's back: write it again
+            del known[write.key]
+    wanted = {w.key for w in writes}
+    untracked = sorted(k for k in listing if k not in recorded and k not in wanted)
+    report = {
+        "listed": len(listing),
+        "missing": sorted(missing),
+        "size_mismatch": sorted(size_mismatch),
+        "changed": sorted(changed),
+        "adopted": sorted(adopted),
+        "untracked": untracked,
+    }
+    return known, report

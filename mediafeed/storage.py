@@ -1,4 +1,4 @@
-"""Publish targets behind one small interface: a local folder now, S3-compatible stores next.
+"""Publish targets behind one small interface: a local folder here, S3-compatible stores in s3storage.py.
 
 The interface is what the publisher needs and nothing more: put a file or bytes under a key, stat a key (to confirm
 an upload landed whole), list keys, and read/write the manifest with a compare-and-swap so two publishes at once
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import Target
-from .digest import sha256_bytes
+from .digest import sha256_bytes, sha256_file
 from .errors import EnvironmentProblem, StorageError
 
 MANIFEST_KEY = "_mediafeed/manifest.json"
@@ -28,15 +28,24 @@ MANIFEST_KEY = "_mediafeed/manifest.json"
 class ObjectStat:
     key: str
     size: int
+    sha256: str | None = None  # what the target says the object holds (S3: x-amz-meta-sha256); None from a listing
 
 
 class Storage(Protocol):
+    concurrency: int  # how many writes apply_plan may run at once
+
     def describe(self) -> str: ...
     def stat(self, key: str) -> ObjectStat | None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectStat]: ...
-    def put_file(self, key: str, path: Path, content_type: str, cache_control: str) -> None: ...
-    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> None: ...
+    # put_*: the landed object's stat when the write itself proves it (else None: the caller stats the key)
+    def put_file(
+        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None: ...
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None: ...
     def read_manifest(self) -> tuple[bytes | None, str | None]: ...
+    def manifest_version(self) -> str | None: ...
     def put_manifest(self, data: bytes, expected_version: str | None) -> None: ...
 
 
@@ -46,6 +55,8 @@ class ManifestConflict(StorageError):
 
 class LocalStorage:
     """A folder served as-is by any web server; every write is a temp file renamed into place."""
+
+    concurrency = 4
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -61,7 +72,7 @@ class LocalStorage:
 
     def stat(self, key: str) -> ObjectStat | None:
         path = self._path(key)
-        return ObjectStat(key, path.stat().st_size) if path.is_file() else None
+        return ObjectStat(key, path.stat().st_size, sha256_file(path)) if path.is_file() else None
 
     def list(self, prefix: str = "") -> Iterator[ObjectStat]:
         if not self.root.is_dir():
@@ -71,13 +82,19 @@ class LocalStorage:
             if path.is_file() and key.startswith(prefix) and not path.name.startswith(".mediafeed-"):
                 yield ObjectStat(key, path.stat().st_size)
 
-    def put_file(self, key: str, path: Path, content_type: str, cache_control: str) -> None:
+    def put_file(
+        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None:
         with self._atomic(key) as handle, path.open("rb") as source:
             shutil.copyfileobj(source, handle, 1 << 20)
+        return None
 
-    def put_bytes(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+    ) -> ObjectStat | None:
         with self._atomic(key) as handle:
             handle.write(data)
+        return None
 
     def read_manifest(self) -> tuple[bytes | None, str | None]:
         path = self._path(MANIFEST_KEY)
@@ -85,6 +102,9 @@ class LocalStorage:
             return None, None
         data = path.read_bytes()
         return data, sha256_bytes(data)
+
+    def manifest_version(self) -> str | None:
+        return self.read_manifest()[1]
 
     def put_manifest(self, data: bytes, expected_version: str | None) -> None:
         """Compare-and-swap under an exclusive lock: the version is the hash of the manifest read at plan time."""
@@ -94,6 +114,8 @@ class LocalStorage:
             fcntl.flock(lock, fcntl.LOCK_EX)
             _, current = self.read_manifest()
             if current != expected_version:
+                if current == sha256_bytes(data):
+                    return  # already this manifest (a repeated write): nothing to undo, as on S3
                 raise ManifestConflict(
                     "another publish updated this target while this one was running",
                     hint="run the publish again; it will plan from the new state",
@@ -134,7 +156,8 @@ def open_storage(target: Target) -> Storage:
     if target.type == "local":
         assert target.path is not None
         return LocalStorage(target.path)
-    raise EnvironmentProblem(
-        f"target '{target.name}' is an {target.type} target, which this version cannot publish to yet",
-        hint="publish to a local target (the default) for now",
-    )
+    if target.type == "s3":
+        from .s3storage import S3Storage  # boto3 is only imported when an S3 target is used
+
+        return S3Storage(target)
+    raise EnvironmentProblem(f"target '{target.name}' has an unknown type {target.type!r}", hint="use type = local or s3")

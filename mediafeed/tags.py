@@ -81,8 +81,8 @@ FIELD_MAP: dict[str, tuple[Callable[[EpisodeTags], Any] | None, str | None]] = {
     "album": (lambda t: TALB(encoding=3, text=[t.album]), "\xa9alb"),
     "date": (lambda t: TDRC(encoding=3, text=[t.timestamp]), "\xa9day"),
     "genre": (lambda t: TCON(encoding=3, text=[t.genre]), "\xa9gen"),
-    "description": (lambda t: COMM(encoding=3, lang="eng", desc="", text=[t.description]), "desc"),
-    "podcast_description": (lambda t: TDES(encoding=3, text=[t.description]), "ldes"),
+    "description": (lambda t: COMM(encoding=3, lang="eng", desc="", text=[t.description]) if t.description else None, "desc"),
+    "podcast_description": (lambda t: TDES(encoding=3, text=[t.description]) if t.description else None, "ldes"),
     "keywords": (lambda t: TKWD(encoding=3, text=[",".join(t.keywords)]) if t.keywords else None, "keyw"),
     "article_url": (lambda t: WXXX(encoding=3, desc="", url=t.article_url) if t.article_url else None, "purl"),
     "feed_url": (lambda t: WFED(url=t.feed_url) if t.feed_url else None, None),  # MP4: a freeform atom, below
@@ -94,8 +94,10 @@ FIELD_MAP: dict[str, tuple[Callable[[EpisodeTags], Any] | None, str | None]] = {
 def _mp4_value(field: str, tags: EpisodeTags) -> Any:
     values: dict[str, Any] = {
         "title": [tags.title], "artist": [tags.artist] if tags.artist else None, "album": [tags.album],
-        "date": [tags.date.strftime("%Y-%m-%dT%H:%M:%SZ")], "genre": [tags.genre], "description": [tags.description],
-        "podcast_description": [tags.description], "keywords": [",".join(tags.keywords)] if tags.keywords else None,
+        "date": [tags.date.strftime("%Y-%m-%dT%H:%M:%SZ")], "genre": [tags.genre],
+        "description": [tags.description] if tags.description else None,
+        "podcast_description": [tags.description] if tags.description else None,
+        "keywords": [",".join(tags.keywords)] if tags.keywords else None,
         "article_url": [tags.article_url] if tags.article_url else None, "guid": [tags.guid], "podcast": True,
     }  # fmt: skip
     return values.get(field)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -21,7 +22,7 @@ def copy_catalog(project: Path) -> Path:
     project.mkdir(parents=True)
     shutil.copy(REPO / "mediafeed.toml", project)
     for folder in ("feeds", "episodes", "artwork"):
-        shutil.copytree(REPO / folder, project / folder)
+        shutil.copytree(REPO / folder, project / folder, copy_function=shutil.copy2)
     return project
 
 
@@ -41,8 +42,23 @@ def sample_project(tmp_path: Path, sample_build: Path) -> Path:
     The cache is keyed by content, so a copied build/ is valid for the copy; what a test changes is rebuilt.
     """
     project = copy_catalog(tmp_path / "project")
-    shutil.copytree(sample_build, project / "build", ignore=shutil.ignore_patterns("file-index.json"))
+    copy_build(sample_build, project)
     return project
+
+
+def copy_build(build: Path, project: Path) -> None:
+    """Copy a prepared build/ into another copy of the catalog, keeping its file index valid there.
+
+    The index remembers hashes and probes by absolute path + size + mtime; copies keep sizes and mtimes, so only
+    the paths need moving, and then no test probes or hashes the sample media again.
+    """
+    shutil.copytree(build, project / "build")
+    index = project / "build" / "file-index.json"
+    if index.is_file():
+        old, new = str(build.parent.resolve()), str(project.resolve())
+        data = json.loads(index.read_text())
+        data["files"] = {key.replace(old, new, 1): value for key, value in data["files"].items()}
+        index.write_text(json.dumps(data))
 
 
 Invoke = Callable[..., Result]

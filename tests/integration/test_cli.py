@@ -152,6 +152,9 @@ def test_missing_ffmpeg_is_an_environment_error(sample_project: Path, mediafeed,
 
     if (Path(sys.executable).parent / "ffprobe").exists():
         pytest.skip("ffprobe lives in the virtualenv; cannot hide it from this process")
+    import shutil
+
+    shutil.rmtree(sample_project / "build")  # nothing prepared yet: the publish must run ffprobe
     monkeypatch.delenv("MEDIAFEED_FFMPEG_DIR", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     result = mediafeed(sample_project, "publish")

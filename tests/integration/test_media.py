@@ -33,7 +33,7 @@ def episode_for(media: Path, slug: str = "test-episode", chapters: tuple[Chapter
         description_html="<p>Notes <a href='https://www.example.org/a'>here</a>.</p>", content_html="<p>x</p>",
         persons=(Person("Dr. Maya Okafor", "host"), Person("Guest", "guest")),
         articles=(Article("Lithium monitoring", "https://www.example.org/articles/lithium"),),
-        chapters=chapters, keywords=("lithium", "kidney"),
+        chapters=chapters, keywords=("lithium", "kidney"), summary="Notes here.",
     )  # fmt: skip
 
 

@@ -1,0 +1,156 @@
+"""`make bench` (storage): publishing a large synthetic catalog to an S3-compatible server, against `aws s3 sync`.
+
+A catalog of N episodes (tiny distinct MP3s, default 10,000) is published to a moto server on 127.0.0.1:
+  - first publish (everything uploads), no-op republish (time and bytes), one-episode-changed republish;
+and, in the same run against the same server, `aws s3 sync` of the same files (what the first publish put in the
+bucket, laid out in a folder by publishing the same catalog to a local target) into a second bucket:
+  - first sync, no-op sync.
+Targets (from the storage issue): no-op republish ≤ 0.5 × the no-op sync, with 0 bytes sent; first publish no
+slower than the first sync.
+
+Media preparation (ffprobe of each master, once) is done before the timed runs with `mediafeed build` and reported
+separately: it is the same for every target and `aws s3 sync` has no equivalent. awscli is installed into its own
+throwaway virtualenv (build/bench-awscli), never into the project's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import make_catalog
+
+REPO = Path(__file__).resolve().parent.parent
+MEDIAFEED = [sys.executable, "-m", "mediafeed"]
+NOW = "2026-12-31T00:00:00Z"
+AWSCLI_VENV = REPO / "build" / "bench-awscli"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def awscli() -> Path:
+    aws = AWSCLI_VENV / "bin" / "aws"
+    if not aws.exists():
+        print(f"installing awscli into {AWSCLI_VENV} (once)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
+        subprocess.run([str(AWSCLI_VENV / "bin" / "pip"), "install", "-q", "awscli"], check=True)
+    return aws
+
+
+def environment(folder: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench-secret",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(folder / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(folder / "no-aws-credentials"),
+    )
+    return env
+
+
+def point_at(project: Path, endpoint: str, bucket: str) -> None:
+    toml = project / "mediafeed.toml"
+    text = toml.read_text()
+    start, end = text.index("[targets.s3]"), text.index("[media]")
+    section = (
+        f'[targets.s3]\ntype = "s3"\nbucket = "{bucket}"\nregion = "us-east-1"\nendpoint_url = "{endpoint}"\n'
+        f'addressing_style = "path"\npublic_url = "{endpoint}/{bucket}"\n\n'
+    )
+    toml.write_text(text[:start] + section + text[end:])
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start, done.stdout
+
+
+def mediafeed(project: Path, env: dict[str, str], *args: str) -> tuple[float, dict]:
+    seconds, out = timed([*MEDIAFEED, "--project", str(project), "-q", "--now", NOW, *args], env)
+    return seconds, json.loads(out) if "--json" in args else {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--episodes", type=int, default=10_000, help="catalog size (default 10000)")
+    options = parser.parse_args()
+    n = options.episodes
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
+    aws = awscli()
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder)
+            env = environment(root)
+            project = root / "project"
+            project.mkdir()
+            print(f"making a catalog of {n} episodes ...", file=sys.stderr)
+            make_catalog(project, n)
+            client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                                  aws_access_key_id="bench", aws_secret_access_key="bench-secret")  # fmt: skip
+            for bucket in ("bench-mediafeed", "bench-sync"):
+                client.create_bucket(Bucket=bucket)
+            point_at(project, endpoint, "bench-mediafeed")
+
+            print("preparing media (mediafeed build) ...", file=sys.stderr)
+            build_s, _ = mediafeed(project, env, "build")
+            load_s, _ = mediafeed(project, env, "check", "--no-media")
+            print("publishing ...", file=sys.stderr)
+            first_s, first = mediafeed(project, env, "publish", "--target", "s3", "--json")
+            noop_s, noop = mediafeed(project, env, "publish", "--target", "s3", "--json")
+            index = project / "episodes" / "episode-00007" / "index.md"
+            index.write_text(index.read_text() + "\nAn added line of show notes.\n")
+            one_s, one = mediafeed(project, env, "publish", "--target", "s3", "--json")
+            objects = len(first["uploads"]) + 1  # + the manifest
+
+            # the same files in a folder (a local publish of the same catalog), for aws s3 sync
+            mediafeed(project, env, "publish", "--target", "local")
+            public = project / "public"
+            sync = [str(aws), "s3", "sync", str(public), "s3://bench-sync/", "--endpoint-url", endpoint, "--only-show-errors"]
+            print("aws s3 sync ...", file=sys.stderr)
+            sync_first_s, _ = timed(sync, env)
+            sync_noop_s, _ = timed(sync, env)
+            synced = sum(1 for p in public.rglob("*") if p.is_file())
+    finally:
+        server.stop()
+
+    print(f"storage benchmark: {n} episodes ({objects} objects, {first['upload_bytes'] / 1e6:.1f} MB) to moto on 127.0.0.1")
+    print(f"  prepare media (mediafeed build, once)  {build_s:8.2f} s   (not in the figures below)")
+    print(f"  catalog load (check --no-media)        {load_s:8.2f} s")
+    print(f"  mediafeed first publish                {first_s:8.2f} s   {first['bytes_written']:>10} bytes sent")
+    print(f"  mediafeed no-op republish              {noop_s:8.2f} s   {noop['bytes_written']:>10} bytes sent, "
+          f"{len(noop['uploads'])} writes")  # fmt: skip
+    print(f"  mediafeed one episode changed          {one_s:8.2f} s   {one['bytes_written']:>10} bytes sent, "
+          f"{len(one['uploads'])} writes ({', '.join(u['key'] for u in one['uploads'])})")  # fmt: skip
+    print(f"  aws s3 sync first ({synced} files)       {sync_first_s:8.2f} s")
+    print(f"  aws s3 sync no-op                      {sync_noop_s:8.2f} s")
+    noop_ratio, first_ratio = noop_s / sync_noop_s, first_s / sync_first_s
+    verdict = {True: "ok", False: "MISSED"}
+    print(f"  ratio no-op publish / no-op sync:      {noop_ratio:8.2f}   (target <= 0.5)  {verdict[noop_ratio <= 0.5]}")
+    print(f"  ratio first publish / first sync:      {first_ratio:8.2f}   (target <= 1.0)  {verdict[first_ratio <= 1.0]}")
+    print(f"  no-op bytes sent: {noop['bytes_written']}  (target 0)  {verdict[noop['bytes_written'] == 0]}")
+
+
+if __name__ == "__main__":
+    main()
