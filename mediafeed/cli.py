@@ -333,6 +333,8 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
         click.echo(json.dumps(payload, indent=2))
     else:
         _print_plan(state, outcome, dry_run)
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for failure in plan.failures:
         click.echo(f"{failure.file}: media: {failure.message}", err=True)
     if plan.refusals:
@@ -436,6 +438,59 @@ def publish(state: State, target: str | None, dry_run: bool, as_json: bool, **fl
     cannot be reached or written (credentials, bucket, endpoint).
     """
     _publish(state, target, dry_run=dry_run, as_json=as_json, **flags)
+
+
+@cli.command()
+@now_option
+@click.option("--target", help="Target name from mediafeed.toml. Default: [publish] target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--history", is_flag=True, help="Also list what went live when (kept in the target's manifest).")
+@click.pass_obj
+def status(state: State, target: str | None, as_json: bool, history: bool) -> None:
+    """Show what is live, what goes live next, what changed but is unpublished, and what failed.
+
+    Writes nothing (it plans a publish without doing it). Use --now to ask about another moment.
+    """
+    from .pipeline import status as run_status
+    from .status import until
+
+    report = run_status(state.project, target, state.now, progress=state.progress)
+    if as_json:
+        payload = report.as_dict()
+        if not history:
+            payload.pop("history")
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(f"target {report.target} at {report.now:%Y-%m-%d %H:%M} UTC")
+    distinct = len({e["guid"] for entries in report.live.values() for e in entries})
+    feeds = ", ".join(f"{fid} {len(v)}" for fid, v in report.live.items()) or "nothing published yet"
+    click.echo(f"live:       {distinct} episode(s) in {len(report.live)} feed(s) ({feeds})")
+    if report.scheduled:
+        first = report.scheduled[0]
+        click.echo(f'next:       {first["slug"]} "{first["title"]}" {until(first["seconds_until"])} ({first["published"]})')
+        for later in report.scheduled[1:]:
+            click.echo(f"            {later['slug']} {until(later['seconds_until'])} ({later['published']})")
+    else:
+        click.echo("next:       nothing scheduled")
+    if report.due:
+        click.echo(f"due:        {', '.join(d['slug'] for d in report.due)} (not yet published: run `mediafeed publish`)")
+    pending = report.pending
+    if pending["files"]:
+        click.echo(
+            f"unpublished: {pending['files']} file(s), {_size(pending['bytes'])}; "
+            f"feeds to rewrite: {', '.join(pending['feeds']) or 'none'} (run `mediafeed publish`)"
+        )
+    else:
+        click.echo("unpublished: nothing; the target is up to date")
+    for refusal in pending["refusals"]:
+        click.echo(f"refused:    {refusal}")
+    click.echo(f"failed:     {', '.join(f['slug'] for f in report.failed) or 'none'}")
+    for failure in report.failed:
+        click.echo(f"            {failure['file']}: {failure['error']}")
+    if history:
+        click.echo("history:")
+        for entry in report.history[-50:]:
+            click.echo(f"  {entry.get('at')}  {entry.get('feed'):<22} {entry.get('slug')}")
 
 
 @cli.command()

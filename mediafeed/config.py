@@ -98,6 +98,8 @@ class Config:
     masters_s3: S3Settings = field(default_factory=S3Settings)  # where s3:// masters are read from ([media])
     audio: AudioProfile = field(default_factory=AudioProfile)
     topics: tuple[str, ...] = ()  # optional [catalog] topics: when set, episode topics must come from it
+    websub_hubs: tuple[str, ...] = ()  # [notify] websub_hubs: announced in every feed, pinged when a feed changes
+    podping_url: str | None = None  # [notify] podping_url: GET ?url=<feed>&reason=update when a feed changes
 
     def target(self, name: str | None) -> Target:
         from .errors import UsageError
@@ -192,6 +194,16 @@ def load_config(project: Path) -> Config:
         bad("catalog.topics", "must be a list of topic slugs", 'e.g. topics = ["general-psychiatry", "addiction"]')
         topics = []
 
+    notify = _table(data, "notify", bad)
+    hubs = notify.get("websub_hubs", [])
+    if not isinstance(hubs, list) or not all(is_http_url(h) for h in hubs):
+        bad("notify.websub_hubs", "must be a list of hub URLs", 'e.g. websub_hubs = ["https://pubsubhubbub.appspot.com/"]')
+        hubs = []
+    podping = notify.get("podping_url")
+    if podping is not None and not is_http_url(podping):
+        bad("notify.podping_url", f"not an http(s) URL ({podping!r})", 'e.g. podping_url = "https://podping.cloud/"')
+        podping = None
+
     if problems:
         raise CatalogError(problems)
     return Config(
@@ -204,6 +216,8 @@ def load_config(project: Path) -> Config:
         masters_s3=masters_s3,
         audio=audio,
         topics=tuple(topics),
+        websub_hubs=tuple(hubs),
+        podping_url=podping,
     )
 
 

@@ -184,12 +184,19 @@ def page_key(feed: Feed, number: int) -> str:
 
 
 def render_feed_pages(
-    feed: Feed, items: Sequence[FeedItem], *, feed_url: str, artwork_url: str, guid: str, url_for: Callable[[str], str]
+    feed: Feed,
+    items: Sequence[FeedItem],
+    *,
+    feed_url: str,
+    artwork_url: str,
+    guid: str,
+    url_for: Callable[[str], str],
+    hubs: Sequence[str] = (),
 ) -> list[RenderedDocument]:
     """The feed's documents: one, or with `page_size` set, RFC 5005 pages linked first/previous/next/last."""
     ordered = sorted(items, key=lambda i: (i.episode.published, i.episode.slug), reverse=True)
     if not feed.page_size or len(ordered) <= feed.page_size:
-        return [render_feed(feed, ordered, feed_url=feed_url, artwork_url=artwork_url, guid=guid)]
+        return [render_feed(feed, ordered, feed_url=feed_url, artwork_url=artwork_url, guid=guid, hubs=hubs)]
     size = feed.page_size
     chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
@@ -206,6 +213,7 @@ def render_feed_pages(
             page=Page(n, len(chunks), url_for_page),
             key=page_key(feed, n),
             all_items=ordered,
+            hubs=hubs,
         )
         for n, chunk in enumerate(chunks, start=1)
     ]
@@ -221,6 +229,7 @@ def render_feed(
     page: Page | None = None,
     key: str | None = None,
     all_items: Sequence[FeedItem] | None = None,
+    hubs: Sequence[str] = (),
 ) -> RenderedDocument:
     """One RSS document: newest episode first, everything deterministic for the same input."""
     ordered = sorted(items, key=lambda i: (i.episode.published, i.episode.slug), reverse=True)
@@ -259,6 +268,7 @@ def render_feed(
     root, _ = fg._create_rss()
     if page is not None:
         _page_links(root, page)
+    _hub_links(root, hubs)
     data = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return RenderedDocument(
         key=key or feed_key(feed),
@@ -283,6 +293,16 @@ def _page_links(root: etree._Element, page: Page) -> None:
     for offset, (rel, number) in enumerate(links):
         link = etree.Element(f"{{{ATOM_NS}}}link", href=page.url_for_page(number), rel=rel, type="application/rss+xml")
         channel.insert(position + offset, link)
+
+
+def _hub_links(root: etree._Element, hubs: Sequence[str]) -> None:
+    """WebSub: atom:link rel="hub" tells subscribers' servers where to subscribe for push updates."""
+    channel = root.find("channel")
+    assert channel is not None
+    anchor = channel.find(f"{{{ATOM_NS}}}link")
+    position = list(channel).index(anchor) + 1 if anchor is not None else 0
+    for offset, hub in enumerate(hubs):
+        channel.insert(position + offset, etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub"))
 
 
 def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem) -> None:

@@ -11,22 +11,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import guards, masters
+from . import guards, masters, notify
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
 from .chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
 from .config import Config, Target
 from .digest import sha256_bytes
-from .errors import MediaError
+from .errors import MediaError, MediafeedError
 from .facts import FileFacts
 from .feed import FeedItem, feed_key, podcast_guid, render_feed_pages
 from .indexes import render_opml, render_related
 from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
-from .plan import HeldBack, PublishPlan, Write, parse_manifest
+from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
 from .publish import Desired, PublishOptions, PublishResult
 from .publish import run as run_publish
-from .storage import open_storage
+from .status import Status, build_status
+from .storage import Storage, open_storage
 from .transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
 
 Progress = Callable[[str], None]
@@ -58,6 +59,7 @@ class PublishOutcome:
     result: PublishResult | None  # None on a dry run
     feed_urls: dict[str, str]
     feed_counts: dict[str, int]
+    warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
 
 
 def build_dir(config: Config) -> Path:
@@ -154,6 +156,7 @@ def publish(
     target = config.target(target_name)
     storage = open_storage(target)
     options = replace(options or PublishOptions(), dry_run=dry_run)
+    notifiers = notify.Notifiers(config.websub_hubs, config.podping_url)
     manifest = storage.read_manifest()  # first request to the target: credentials/bucket problems stop us here (exit 4)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
     held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
@@ -177,9 +180,36 @@ def publish(
         failures=failures,
         facts=guards.facts_for(catalog.episodes, failures, held_back),
         podcast_guids={f.id: channel_guid(f, feed_urls[f.id], stored_guids) for f in catalog.feeds},
+        feed_keys={d.key: d.feed_id for d in documents if d.feed_id},
+        feed_urls=feed_urls,
+        notify=notifiers.any,
+        now=now,
     )
     plan, result = run_publish(storage, wanted, options, manifest)
-    return PublishOutcome(target, plan, result, feed_urls, feed_counts)
+    warnings = notify_pending(storage, plan, notifiers, progress) if result is not None and notifiers.any else ()
+    return PublishOutcome(target, plan, result, feed_urls, feed_counts, warnings)
+
+
+def notify_pending(storage: Storage, plan: PublishPlan, notifiers: notify.Notifiers, progress: Progress) -> tuple[str, ...]:
+    """Announce the feeds the manifest says still owe a notification; failures stay pending for the next run."""
+    manifest = parse_manifest(plan.manifest)
+    pending = list(manifest.get("notify_pending") or [])
+    if not pending:
+        return ()
+    outcome = notify.announce(pending, notifiers)
+    for line in outcome.sent:
+        progress(f"notified {line}")
+    warnings = tuple(f"notification failed (retried on the next publish): {why}" for why in outcome.failed.values())
+    remaining = sorted(outcome.failed)
+    if remaining != pending:
+        manifest["notify_pending"] = remaining
+        if not remaining:
+            del manifest["notify_pending"]
+        try:
+            storage.put_manifest(encode_manifest(manifest), storage.manifest_version())
+        except MediafeedError as exc:  # another publish moved on: it will send what is still pending
+            warnings += (f"could not record sent notifications: {exc}",)
+    return warnings
 
 
 def render_all(
@@ -224,7 +254,9 @@ def render_all(
             feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
         guid = channel_guid(feed, url, stored_guids or {})
         artwork_url = target.url_for(artwork.key)
-        pages = render_feed_pages(feed, items, feed_url=url, artwork_url=artwork_url, guid=guid, url_for=target.url_for)
+        pages = render_feed_pages(
+            feed, items, feed_url=url, artwork_url=artwork_url, guid=guid, url_for=target.url_for, hubs=config.websub_hubs
+        )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
     firsts = list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())  # one delivery per episode
@@ -312,8 +344,6 @@ def render_feeds(
     Media is prepared like `publish` does (from build/ when it was prepared before), so what is returned is exactly
     what would be published; episodes whose media fails are left out and returned as failures.
     """
-    from .errors import MediafeedError
-
     config, catalog = load_catalog(project)
     target = config.target(target_name)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
@@ -329,3 +359,11 @@ def render_feeds(
     finally:
         facts.save()
     return catalog, [d for d in documents if d.feed_id], (*fetch_failures, *outcome.failures)
+
+
+def status(project: Path, target_name: str | None, now: datetime, *, progress: Progress) -> Status:
+    """Where a target stands at `now`: a dry-run publish (writes nothing) plus the target's manifest."""
+    outcome = publish(project, target_name, now, dry_run=True, progress=progress)
+    _, catalog = load_catalog(project)
+    manifest_data, _ = open_storage(outcome.target).read_manifest()
+    return build_status(outcome.target.name, catalog, manifest_data, outcome.plan, now)

@@ -88,6 +88,13 @@ class PublishPlan:
         }
 
 
+ANNOTATIONS = ("history", "notify_pending")  # bookkeeping the manifest carries besides objects and feeds
+
+
+def encode_manifest(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+
+
 def parse_manifest(data: bytes | None) -> dict[str, Any]:
     if not data:
         return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
@@ -113,12 +120,14 @@ def make_plan(
     *,
     slugs: dict[str, str] | None = None,
     known_objects: dict[str, Any] | None = None,
+    annotations: dict[str, Any] | None = None,
 ) -> PublishPlan:
     """Uploads are the writes whose key is new or whose content differs from what the manifest recorded.
 
     `slugs` (guid → slug) is recorded per feed so a later plan can tell a changed GUID from a removed episode;
     `known_objects` replaces the manifest's objects as "what exists" (publish --verify, or a re-plan after losing
-    the manifest race that knows what this run already uploaded).
+    the manifest race that knows what this run already uploaded). `annotations` replace the manifest's
+    bookkeeping entries (release `history`, `notify_pending`); without them the previous ones are kept.
     """
     previous = parse_manifest(manifest_data)
     known: dict[str, Any] = previous["objects"] if known_objects is None else known_objects
@@ -138,7 +147,11 @@ def make_plan(
         "feeds": {**previous["feeds"], **{fid: _feed_entry(state, slugs) for fid, state in sorted(feeds.items())}},
     }
     manifest["feeds"] = dict(sorted(manifest["feeds"].items()))
-    encoded = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+    for name in ANNOTATIONS:
+        value = (annotations or {}).get(name, previous.get(name))
+        if value:
+            manifest[name] = value
+    encoded = encode_manifest(manifest)
     return PublishPlan(
         uploads=tuple(uploads),
         unchanged=tuple(unchanged),

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from . import guards
@@ -45,6 +46,10 @@ class Desired:
     failures: list[Any]
     facts: guards.CatalogFacts = field(default_factory=guards.CatalogFacts)
     podcast_guids: dict[str, str] = field(default_factory=dict)  # feed id → podcast:guid, kept in the manifest
+    feed_keys: dict[str, str] = field(default_factory=dict)  # key of a feed document (any page) → feed id
+    feed_urls: dict[str, str] = field(default_factory=dict)  # feed id → public URL (what notifications announce)
+    notify: bool = False  # whether hubs or a ping endpoint are configured (else nothing is queued)
+    now: datetime | None = None  # when this publish runs: stamps the release history
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,34 @@ class PublishOptions:
     verify: bool = False
     allow_removal: bool = False
     allow_guid_change: bool = False
+
+
+HISTORY_LIMIT = 5000  # release-history entries kept in the manifest (oldest dropped first)
+
+
+def annotate(previous: dict[str, Any], desired: Desired) -> dict[str, Any]:
+    """The manifest's bookkeeping after this publish: what went live when, and which feeds still owe a ping.
+
+    An episode "goes live" in a feed the first time the feed carries it; a feed owes a notification when its
+    document differs from the one recorded (or a notification failed before and is still pending).
+    """
+    history = list(previous.get("history") or [])
+    stamp = desired.now.strftime("%Y-%m-%dT%H:%M:%SZ") if desired.now else None
+    for feed_id, guids in sorted(desired.feeds.items()):
+        entry = previous["feeds"].get(feed_id)
+        before = set(entry.get("episodes", [])) if isinstance(entry, dict) else set()
+        for guid in reversed(guids):  # oldest first, so the history reads in order
+            if guid not in before and stamp:
+                history.append({"at": stamp, "feed": feed_id, "guid": guid, "slug": desired.slugs.get(guid, "")})
+    pending: set[str] = set()
+    if desired.notify:
+        pending = {url for url in previous.get("notify_pending") or [] if isinstance(url, str)}
+        recorded = previous["objects"]
+        for write in desired.writes:
+            feed_id = desired.feed_keys.get(write.key)
+            if feed_id and (recorded.get(write.key) or {}).get("sha256") != write.sha256 and feed_id in desired.feed_urls:
+                pending.add(desired.feed_urls[feed_id])
+    return {"history": history[-HISTORY_LIMIT:], "notify_pending": sorted(pending)}
 
 
 def plan_for(
@@ -76,7 +109,7 @@ def plan_for(
     }
     plan = make_plan(
         desired.writes, feed_states, data, version, desired.held_back, desired.failures,
-        slugs=desired.slugs, known_objects=known,
+        slugs=desired.slugs, known_objects=known, annotations=annotate(previous, desired),
     )  # fmt: skip
     refusals = guards.check(
         previous["feeds"], desired.feeds, desired.facts,
