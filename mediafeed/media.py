@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +120,8 @@ def prepare_episode(
         encoded_info = facts.probe(rendition.path)
         tags = episode_tags(episode, context, encoded_info.duration, rendition.intro_seconds)
         tagged = tagged_cached(rendition.path, facts.sha256(rendition.path), episode.slug, tags, build_dir)
-        tagged_info = facts.probe(tagged)
+        # Tags change neither duration nor streams: describe the tagged copy without probing it again.
+        tagged_info = replace(encoded_info, path=tagged, size=tagged.stat().st_size)
         sha = facts.sha256(tagged)
         asset = Asset(f"media/{episode.slug}-{sha[:8]}{tagged.suffix}", tagged, tagged_info.size, sha, tagged_info.mime_type)
         return asset, tagged_info
