@@ -48,6 +48,15 @@ class FileFacts:
                 self.changed = True
             return entry
 
+    def knows_sha256(self, file: Path) -> bool:
+        """Whether the hash is remembered for the file as it is now (same size and mtime)."""
+        stat = file.stat()
+        with self.lock:
+            entry = self.entries.get(str(file.resolve()))
+            return bool(
+                entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns and "sha256" in entry
+            )
+
     def sha256(self, file: Path) -> str:
         entry = self._entry(file)
         if "sha256" not in entry:

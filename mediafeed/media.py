@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,16 @@ def prepare_episode(
     if source.stat().st_size == 0:
         raise MediaError("empty file (0 bytes)", file=str(source), hint="export or copy the master again")
     info = facts.probe(source)
-    renditions = encode_cached(source, info, facts.sha256(source), profile, build_dir)
+    first_measure = None
+    if facts.knows_sha256(source):
+        source_sha = facts.sha256(source)
+    else:
+        # A new or changed master is almost surely not in the cache: hash it while ffmpeg measures its loudness.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(facts.sha256, source)
+            first_measure = ffmpeg.measure_loudness(source, true_peak=_measure_true_peak(info, profile))
+            source_sha = hashing.result()
+    renditions = encode_cached(source, info, source_sha, profile, build_dir, first_measure)
     context = context or TagContext(album=episode.title, feed_url="", artwork=episode.image or Path())
 
     def deliver(rendition: Rendition) -> tuple[Asset, MediaInfo]:
@@ -152,8 +162,18 @@ def sidecar_asset(path: Path, key_stem: str, types: dict[str, str], facts: FileF
 # --- stage 1: encode ----------------------------------------------------------------------------------------------
 
 
-def encode_cached(source: Path, info: MediaInfo, source_sha: str, profile: Profile, build_dir: Path) -> dict[str, Rendition]:
-    """The encoded renditions of a source, from build/encoded/ when this source and profile were done before."""
+def encode_cached(
+    source: Path,
+    info: MediaInfo,
+    source_sha: str,
+    profile: Profile,
+    build_dir: Path,
+    measured: ffmpeg.Loudness | None = None,
+) -> dict[str, Rendition]:
+    """The encoded renditions of a source, from build/encoded/ when this source and profile were done before.
+
+    `measured` is the source's loudness when the caller has it already (as `_measure_true_peak` asks for it).
+    """
     stem = build_dir / "encoded" / f"{source_sha[:24]}-{profile.digest}"
     record = stem.with_suffix(".json")
     if record.is_file():
@@ -169,12 +189,16 @@ def encode_cached(source: Path, info: MediaInfo, source_sha: str, profile: Profi
             pass  # an unreadable record: encode again
     stem.parent.mkdir(parents=True, exist_ok=True)
     if info.has_video:
+        measured = measured or ffmpeg.measure_loudness(source, true_peak=False)  # shared by both renditions
         renditions = {
-            "main": _encode_video(source, info, profile, stem.with_suffix(".mp4")),
-            "audio": _encode_audio(source, info, profile, Path(f"{stem}-audio.mp3"), build_dir, allow_passthrough=False),
+            "main": _encode_video(source, info, profile, stem.with_suffix(".mp4"), measured),
+            "audio": _encode_audio(
+                source, info, profile, Path(f"{stem}-audio.mp3"), build_dir, measured, allow_passthrough=False
+            ),
         }
     else:
-        renditions = {"main": _encode_audio(source, info, profile, stem.with_suffix(".mp3"), build_dir, allow_passthrough=True)}
+        main = _encode_audio(source, info, profile, stem.with_suffix(".mp3"), build_dir, measured, allow_passthrough=True)
+        renditions = {"main": main}
     saved = {
         name: {
             "path": SOURCE_MARK if r.path == source else r.path.relative_to(build_dir).as_posix(),
@@ -187,14 +211,27 @@ def encode_cached(source: Path, info: MediaInfo, source_sha: str, profile: Profi
     return renditions
 
 
+def _measure_true_peak(info: MediaInfo, profile: Profile) -> bool:
+    """Only a source that may pass through untouched needs its true peak measured (4× oversampling is costly)."""
+    deliverable = info.path.suffix.lower() == ".mp3" and info.audio_codec == "mp3" and info.sample_rate == SAMPLE_RATE
+    return deliverable and not info.has_video and profile.intro is None and profile.outro is None
+
+
 def _encode_audio(
-    source: Path, info: MediaInfo, profile: Profile, output: Path, build_dir: Path, *, allow_passthrough: bool
+    source: Path,
+    info: MediaInfo,
+    profile: Profile,
+    output: Path,
+    build_dir: Path,
+    measured: ffmpeg.Loudness | None,
+    *,
+    allow_passthrough: bool,
 ) -> Rendition:
     channels = 1 if info.channels == 1 else 2
     target = target_for(channels, profile.audio)
-    deliverable = info.path.suffix.lower() == ".mp3" and info.audio_codec == "mp3" and info.sample_rate == SAMPLE_RATE
-    deliverable = deliverable and allow_passthrough and profile.intro is None and profile.outro is None
-    measured = ffmpeg.measure_loudness(source, true_peak=deliverable)
+    deliverable = allow_passthrough and _measure_true_peak(info, profile)
+    if measured is None or (deliverable and not measured.true_peak):
+        measured = ffmpeg.measure_loudness(source, true_peak=deliverable)
     if deliverable and can_pass_through(measured, target):
         return Rendition(source, {"passthrough": True, **_describe(measured, target)})
 
@@ -223,10 +260,10 @@ def _encode_audio(
     return Rendition(output, output_loudness, intro_seconds)
 
 
-def _encode_video(source: Path, info: MediaInfo, profile: Profile, output: Path) -> Rendition:
+def _encode_video(source: Path, info: MediaInfo, profile: Profile, output: Path, measured: ffmpeg.Loudness | None) -> Rendition:
     channels = 1 if info.channels == 1 else 2
     target = target_for(channels, profile.audio)
-    measured = ffmpeg.measure_loudness(source, true_peak=False)
+    measured = measured or ffmpeg.measure_loudness(source, true_peak=False)
     plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac")
     video = (
         ["-c:v", "copy"]
