@@ -189,8 +189,14 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
             click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
         for problem in media_problems:
             click.echo(f"{problem['file']}: {problem['field']}: {problem['message']}")
+        hidden = 0
         for file, finding in lint_report:
+            if finding.severity == "info" and state.verbosity < 1:
+                hidden += 1  # informational only (e.g. http:// URLs of a local preview): shown with -v
+                continue
             click.echo(finding.line(file))
+        if hidden:
+            click.echo(f"({hidden} informational lint note(s); `mediafeed -v check` or `mediafeed lint` shows them)")
         for note in notes:
             click.echo(f"note: {note}")
         status = "ok" if not media_problems else f"{len(media_problems)} media problem(s)"
