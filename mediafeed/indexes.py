@@ -50,5 +50,8 @@ def render_related(
                 }
             )
     document = {"format": 1, "articles": [articles[url] for url in sorted(articles)]}
-    data = (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    # The same data, but safe to paste into a web page: no raw <, > or & (a title is text, never markup).
+    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    data = (text + "\n").encode()
     return RenderedDocument(RELATED_KEY, data, "application/json; charset=utf-8", sha256_bytes(data))
