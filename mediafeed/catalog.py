@@ -49,6 +49,7 @@ FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")  # a front-matter del
 EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")
 DATE_HINT = "use ISO 8601 with a time and UTC offset, e.g. 2026-05-01T09:00:00-05:00"
 MISSING = object()
+FRONT_MATTER_LIMIT = 256 * 1024  # characters; YAML this large is a mistake (or an attack), not metadata
 BUMPER_TYPES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".aiff")
 
 
@@ -493,6 +494,13 @@ def load_episode(index: Path, rel: str, config: Config, problems: list[Problem])
         )
         return None
     front, body, first_line = parts
+    if len(front) > FRONT_MATTER_LIMIT:
+        problems.append(
+            Problem(
+                rel, "", f"front matter is {len(front) // 1024} KB", "keep it under 256 KB: long text belongs in the show notes"
+            )
+        )
+        return None
     data = read_yaml(index, rel, problems, text=front, first_line=first_line)
     if not isinstance(data, dict):
         if len(problems) == before:
