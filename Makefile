@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test lint bench clean setup setup-test serve
+.PHONY: demo test test-slow lint bench clean setup setup-test serve
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,9 @@ serve: setup
 
 test: setup-test
 	$(BIN)/python -m pytest -q
+
+test-slow: setup-test
+	MEDIAFEED_KILL_TRIALS=20 $(BIN)/python -m pytest -q tests/integration/test_interrupted_publish.py
 
 lint: setup-test
 	$(BIN)/ruff check mediafeed tests scripts benchmarks

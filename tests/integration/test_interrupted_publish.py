@@ -1,0 +1,86 @@
+"""kill -9 a publish at random moments, then run it again: the target converges to what an uninterrupted
+publish produces, and a reader polling the target meanwhile never sees a feed that points at a missing file or
+states a wrong length. A few trials run by default; `make test-slow` runs 20 (MEDIAFEED_KILL_TRIALS)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from lxml import etree
+
+from mediafeed.digest import sha256_file
+from mediafeed.storage import LocalStorage
+from tests.conftest import NOW
+
+TRIALS = int(os.environ.get("MEDIAFEED_KILL_TRIALS", "3"))
+BASE = "http://127.0.0.1:8000/"
+
+
+def publish_command(project: Path) -> list[str]:
+    return [sys.executable, "-m", "mediafeed", "--project", str(project), "-q", "--now", NOW, "publish"]
+
+
+def visible_state(root: Path) -> dict[str, str]:
+    """What a web server would serve: every published key and its content hash (temporary files excluded)."""
+    return {stat.key: sha256_file(root / stat.key) for stat in LocalStorage(root).list()}
+
+
+def check_feeds_consistent(root: Path) -> list[str]:
+    """Problems a podcast app would hit right now: enclosures missing or of another length than the feed says."""
+    problems = []
+    for feed in sorted((root / "feeds").glob("*.xml")) if (root / "feeds").is_dir() else []:
+        try:
+            tree = etree.parse(str(feed))
+        except (OSError, etree.XMLSyntaxError) as exc:  # a torn feed would show up here
+            problems.append(f"{feed.name}: unreadable ({exc})")
+            continue
+        for enclosure in tree.iter("enclosure"):
+            url, length = enclosure.get("url", ""), int(enclosure.get("length", "-1"))
+            path = root / url.removeprefix(BASE)
+            if not path.is_file():
+                problems.append(f"{feed.name}: {url} missing")
+            elif path.stat().st_size != length:
+                problems.append(f"{feed.name}: {url} is {path.stat().st_size} bytes, feed says {length}")
+    return problems
+
+
+def test_killed_publishes_converge_and_readers_never_see_a_broken_feed(sample_project: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    shutil.copytree(sample_project, reference, symlinks=True)
+    subprocess.run(publish_command(reference), check=True, capture_output=True)
+    expected = visible_state(reference / "public")
+
+    rng = random.Random(20261125)  # deterministic trial moments
+    root = sample_project / "public"
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            seen.extend(check_feeds_consistent(root))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=reader, daemon=True)
+    watcher.start()
+    try:
+        for _ in range(TRIALS):
+            shutil.rmtree(root, ignore_errors=True) if rng.random() < 0.3 else None  # sometimes from scratch
+            process = subprocess.Popen(publish_command(sample_project), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.15, 0.9))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            finished = subprocess.run(publish_command(sample_project), capture_output=True, text=True)
+            assert finished.returncode == 0, finished.stderr
+            assert visible_state(root) == expected
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == []
