@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,15 @@ BAD_KEY_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", 
 T = TypeVar("T")
 
 
+def _timeout(variable: str, default: float) -> float:
+    """Seconds before a silent store counts as a failed attempt (then retried); overridable for slow links/tests."""
+    try:
+        value = float(os.environ.get(variable, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def make_client(settings: S3Settings, who: str, *, pool: int = 10) -> Any:
     """A boto3 S3 client for `who` (e.g. "target 's3'"), with credentials checked before any request is made."""
     try:
@@ -68,8 +78,8 @@ def make_client(settings: S3Settings, who: str, *, pool: int = 10) -> Any:
     config = BotoConfig(
         signature_version="s3v4",
         retries={"mode": "standard"},  # attempts: AWS_MAX_ATTEMPTS, else botocore's default (3)
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=_timeout("MEDIAFEED_S3_CONNECT_TIMEOUT", 10.0),
+        read_timeout=_timeout("MEDIAFEED_S3_READ_TIMEOUT", 60.0),
         max_pool_connections=pool,
         s3={"addressing_style": settings.addressing_style or "auto"},
         user_agent_extra="mediafeed",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,6 +121,10 @@ class FaultProxy:
     rules: list[tuple[str, str, int, str]] = field(default_factory=list)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     url: str = ""
+    rate: float = 0.0  # after fail_first: this share of requests gets one of `faults`, chosen by a seeded RNG
+    faults: tuple[str, ...] = ("500", "503", "reset", "stall")
+    stall_seconds: float = 3.0  # a stall holds the request this long, then drops the connection
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
 
     def writes(self) -> list[tuple[str, str, int]]:
         return [r for r in self.requests if r[0] in ("PUT", "POST", "DELETE")]
@@ -173,6 +179,20 @@ def start_proxy(proxy: FaultProxy) -> http.server.ThreadingHTTPServer:
                 number = seen[0]
             if counts and number <= proxy.fail_first:
                 status = proxy.statuses[(number - 1) % len(proxy.statuses)]
+                proxy.requests.append((self.command, self.path, status))
+                self._answer(status, _error_body("InternalError" if status == 500 else "SlowDown"), [])
+                return
+            with lock:
+                fault = proxy.rng.choice(proxy.faults) if proxy.rate and proxy.rng.random() < proxy.rate else None
+            if fault in ("reset", "stall"):
+                proxy.requests.append((self.command, self.path, 0))
+                if fault == "stall":
+                    time.sleep(proxy.stall_seconds)
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)  # the client sees a reset / a dropped connection
+                return
+            if fault in ("500", "503"):
+                status = int(fault)
                 proxy.requests.append((self.command, self.path, status))
                 self._answer(status, _error_body("InternalError" if status == 500 else "SlowDown"), [])
                 return
