@@ -63,6 +63,7 @@ class FileUse(NamedTuple):
     written: str
     resolved: Path
 
+
 BUMPER_TYPES = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".aiff")
 
 
@@ -121,9 +122,7 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
 class FieldReader:
     """Reads typed fields from one YAML mapping, recording a Problem for each bad one."""
 
-    def __init__(
-        self, file: str, data: dict[str, Any], problems: list[Problem], files: list[FileUse] | None = None
-    ) -> None:
+    def __init__(self, file: str, data: dict[str, Any], problems: list[Problem], files: list[FileUse] | None = None) -> None:
         self.file = file
         self.data = data
         self.problems = problems

@@ -9,7 +9,7 @@ only on files we can stat. An entry is reused when every one of these is unchang
 - one episode: the bundle folder and its index.md, and each file the episode was built from, both as written
   (every path component from the bundle on, with lstat, so a swapped symlink shows) and as resolved (with stat).
 
-A stat is (inode, size, mtime_ns, ctime_ns, mode). Like git's index, an entry whose files changed within the last
+A stat is (inode, size, mtime_ns, ctime_ns, mode). Like git's index, an entry whose files were modified in the last
 couple of seconds is not stored ("racy"): a second edit in the same timestamp tick could otherwise go unseen.
 Episodes with problems are never stored, so every run reports them afresh. The file is only a cache: a missing,
 corrupt or foreign one costs time, never correctness. It is a pickle: whoever can write build/ can already change
@@ -127,7 +127,7 @@ class LoadCache:
             checks.append((str(use.resolved), True, None))
         stamped = tuple((path, follow, _stat(path, follow)) for path, follow in dict.fromkeys((p, f) for p, f, _ in checks))
         recent = time.time_ns() - RACY_NS
-        if any(s is None or max(s[2], s[3]) >= recent for _, _, s in stamped):
+        if any(s is None or s[2] >= recent for _, _, s in stamped):
             self.entries.pop(rel, None)
             return
         self.entries[rel] = (stamped, episode)
