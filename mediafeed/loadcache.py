@@ -95,7 +95,7 @@ class LoadCache:
                 cache.entries = data["entries"]
         except FileNotFoundError:
             pass
-        except Exception:  # corrupt or written by something else: start over  # noqa: BLE001
+        except Exception:  # corrupt or written by something else: start over
             cache.entries, cache.changed = {}, True
         return cache
 
