@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpiso
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
 from .publish import Desired, PublishOptions, PublishResult
 from .publish import run as run_publish
+from .rendercache import cached_render
 from .status import Status, build_status
 from .storage import Storage, open_storage
 from .transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
@@ -254,8 +256,21 @@ def render_all(
             feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
         guid = channel_guid(feed, url, stored_guids or {})
         artwork_url = target.url_for(artwork.key)
-        pages = render_feed_pages(
-            feed, items, feed_url=url, artwork_url=artwork_url, guid=guid, url_for=target.url_for, hubs=config.websub_hubs
+        arguments = (feed, items, url, artwork_url, guid, target, config.websub_hubs)
+        pages = cached_render(
+            build_dir(config),
+            f"{target.name}-feed-{feed.id}",
+            arguments,
+            partial(
+                render_feed_pages,
+                feed,
+                items,
+                feed_url=url,
+                artwork_url=artwork_url,
+                guid=guid,
+                url_for=target.url_for,
+                hubs=config.websub_hubs,
+            ),
         )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
@@ -263,7 +278,14 @@ def render_all(
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
     documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
-    documents.append(render_related(firsts, feeds_by_episode, target.url_for))
+    documents.append(
+        cached_render(
+            build_dir(config),
+            f"{target.name}-related",
+            (firsts, feeds_by_episode, target),
+            lambda: render_related(firsts, feeds_by_episode, target.url_for),
+        )
+    )
     for document in documents:
         stage = "feed" if document.feed_id else "index"
         writes[document.key] = Write(

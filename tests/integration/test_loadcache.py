@@ -1,8 +1,8 @@
-"""The episode load cache (build/load-cache.pickle): reused when nothing changed, invalidated by exactly what changed.
+"""The build/ caches of an unchanged catalog: loaded episodes (load-cache.pickle) and rendered documents (rendered/).
 
-Each edit is checked two ways: only the episodes it affects are loaded again (a spy on the Markdown renderer),
-and the publish that used the cache wrote what a cold run (cache deleted) would: the cold publish afterwards
-finds nothing to write.
+Reused when nothing changed, invalidated by exactly what changed. Each edit is checked two ways: only the episodes
+it affects are loaded again (a spy on the Markdown renderer), and the publish that used the caches wrote what a
+cold run (caches deleted) would: the cold publish afterwards finds nothing to write.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from mediafeed import catalog as catalog_module
+from mediafeed import pipeline
 from mediafeed.catalog import load_catalog
 from mediafeed.loadcache import CACHE_NAME
+from mediafeed.rendercache import FOLDER
 
 
 @pytest.fixture
@@ -105,7 +107,27 @@ def test_an_edit_invalidates_exactly_what_it_affects(
     assert feeds_after != feeds_before
 
     (sample_project / "build" / CACHE_NAME).unlink()
+    shutil.rmtree(sample_project / "build" / FOLDER)
     notes_rendered.clear()
     cold = publish_json(mediafeed, sample_project)
     assert len(notes_rendered) == episodes  # really cold
     assert cold["written"] == 0, cold["uploads"]  # the cached run published exactly what a cold run would
+
+
+def test_unchanged_feeds_are_not_rendered_again(
+    sample_project: Path, mediafeed: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_json(mediafeed, sample_project)
+    rendered: list[str] = []
+    real = pipeline.render_feed_pages
+
+    def spy(feed: object, *args: object, **kwargs: object) -> object:
+        rendered.append(feed.id)  # type: ignore[attr-defined]
+        return real(feed, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "render_feed_pages", spy)
+    assert publish_json(mediafeed, sample_project)["written"] == 0
+    assert rendered == []
+    edit_notes(sample_project)  # a podcast episode on general psychiatry: the podcast feed carries it
+    assert publish_json(mediafeed, sample_project)["written"] > 0
+    assert rendered == ["podcast"]
