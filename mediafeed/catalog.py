@@ -224,10 +224,12 @@ def load_catalog(project: Path, config: Config | None = None) -> tuple[Config, C
     config = config or load_config(project)
     problems: list[Problem] = []
     feeds = _load_feeds(config, problems)
-    episodes = _load_episodes(config, problems)
+    cache = LoadCache.open(config)
+    episodes = _load_episodes(config, problems, cache)
     _check_cross_references(config, feeds, episodes, problems)
     if problems:
-        raise CatalogError(problems)
+        raise CatalogError(problems)  # an invalid catalog touches nothing, build/ included
+    cache.save()
     return config, Catalog(
         feeds=tuple(feeds), episodes=tuple(sorted(episodes, key=lambda e: (e.published, e.slug), reverse=True))
     )
@@ -480,9 +482,8 @@ def _is_uuid(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _load_episodes(config: Config, problems: list[Problem]) -> list[Episode]:
+def _load_episodes(config: Config, problems: list[Problem], cache: LoadCache) -> list[Episode]:
     """Every episode, each from build/'s load cache when neither it nor any file it was built from changed."""
-    cache = LoadCache.open(config)
     episodes = []
     for index in episode_files(config.project):
         rel = index.relative_to(config.project).as_posix()
@@ -494,7 +495,6 @@ def _load_episodes(config: Config, problems: list[Problem]) -> list[Episode]:
                 cache.put(rel, index, episode, files)
         if episode is not None:
             episodes.append(episode)
-    cache.save()
     return episodes
 
 

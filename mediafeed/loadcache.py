@@ -42,7 +42,7 @@ Stat = tuple[int, int, int, int, int] | None  # (inode, size, mtime_ns, ctime_ns
 Check = tuple[str, bool, Stat]  # (path, follow symlinks, expected stat)
 
 
-def _stat(path: str, follow: bool) -> Stat:
+def stat_of(path: str, follow: bool) -> Stat:
     try:
         s = os.stat(path) if follow else os.lstat(path)
     except OSError:
@@ -107,7 +107,7 @@ class LoadCache:
             return None
         checks, episode = entry
         for path, follow, expected in checks:
-            if _stat(path, follow) != expected:
+            if stat_of(path, follow) != expected:
                 del self.entries[rel]
                 self.changed = True
                 return None
@@ -125,7 +125,7 @@ class LoadCache:
                 written = written / part
                 checks.append((str(written), False, None))
             checks.append((str(use.resolved), True, None))
-        stamped = tuple((path, follow, _stat(path, follow)) for path, follow in dict.fromkeys((p, f) for p, f, _ in checks))
+        stamped = tuple((path, follow, stat_of(path, follow)) for path, follow in dict.fromkeys((p, f) for p, f, _ in checks))
         recent = time.time_ns() - RACY_NS
         if any(s is None or s[2] >= recent for _, _, s in stamped):
             self.entries.pop(rel, None)

@@ -25,6 +25,7 @@ from .indexes import render_opml, render_related
 from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
+from .preparecache import PrepareCache, job_digest
 from .publish import Desired, PublishOptions, PublishResult
 from .publish import run as run_publish
 from .rendercache import cached_render
@@ -112,14 +113,28 @@ def prepare_all(
         except OSError as exc:
             return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
 
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        for done, (job, outcome) in enumerate(zip(jobs, pool.map(one, jobs), strict=True), start=1):
-            if isinstance(outcome, EpisodeFailure):
-                failures.setdefault(outcome.slug, outcome)
-                progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
-            else:
-                prepared[job.key] = outcome
-                progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
+    # Deliveries already made from unchanged inputs come from the prepare cache, in this thread; only the rest go
+    # to the pool (so a no-op run neither touches build/ file by file nor hands 10,000 jobs to threads).
+    cache = PrepareCache.open(build_dir(config))
+    digests = [job_digest(job.episode, job.profile, job.context) for job in jobs]
+    outcomes: list[PreparedEpisode | EpisodeFailure | None] = [
+        cache.get(job.key, digest) for job, digest in zip(jobs, digests, strict=True)
+    ]
+    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+            for i, outcome in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
+                outcomes[i] = outcome
+                if not isinstance(outcome, EpisodeFailure):
+                    cache.put(jobs[i].key, digests[i], outcome, jobs[i].context)
+    cache.save()
+    for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
+        if isinstance(outcome, EpisodeFailure):
+            failures.setdefault(outcome.slug, outcome)
+            progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
+        elif outcome is not None:
+            prepared[job.key] = outcome
+            progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
     return BuildOutcome(prepared, tuple(failures.values()))
 
 

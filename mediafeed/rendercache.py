@@ -33,7 +33,7 @@ def cached_render(build_dir: Path | None, name: str, inputs: object, render: Cal
     if build_dir is None:
         return render()
     try:
-        digest = hashlib.sha256(code_digest().encode() + _pickled(inputs))
+        digest = hashlib.sha256(code_digest().encode() + pickled(inputs))
     except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
         return render()
     path = build_dir / FOLDER / f"{name}.pickle"
@@ -50,7 +50,7 @@ def cached_render(build_dir: Path | None, name: str, inputs: object, render: Cal
     return result
 
 
-def _pickled(inputs: object) -> bytes:
+def pickled(inputs: object) -> bytes:
     """A pickle without its memo: equal values give equal bytes whether or not objects are shared between them
     (a freshly loaded episode shares strings and paths that one from the load cache does not)."""
     buffer = io.BytesIO()

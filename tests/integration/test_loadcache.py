@@ -1,4 +1,5 @@
-"""The build/ caches of an unchanged catalog: loaded episodes (load-cache.pickle) and rendered documents (rendered/).
+"""The build/ caches of an unchanged catalog: loaded episodes (load-cache.pickle), prepared deliveries
+(prepare-cache.pickle) and rendered documents (rendered/).
 
 Reused when nothing changed, invalidated by exactly what changed. Each edit is checked two ways: only the episodes
 it affects are loaded again (a spy on the Markdown renderer), and the publish that used the caches wrote what a
@@ -18,6 +19,7 @@ from mediafeed import catalog as catalog_module
 from mediafeed import pipeline
 from mediafeed.catalog import load_catalog
 from mediafeed.loadcache import CACHE_NAME
+from mediafeed.preparecache import CACHE_NAME as PREPARE_CACHE
 from mediafeed.rendercache import FOLDER
 
 
@@ -107,6 +109,7 @@ def test_an_edit_invalidates_exactly_what_it_affects(
     assert feeds_after != feeds_before
 
     (sample_project / "build" / CACHE_NAME).unlink()
+    (sample_project / "build" / PREPARE_CACHE).unlink()
     shutil.rmtree(sample_project / "build" / FOLDER)
     notes_rendered.clear()
     cold = publish_json(mediafeed, sample_project)
@@ -131,3 +134,22 @@ def test_unchanged_feeds_are_not_rendered_again(
     edit_notes(sample_project)  # a podcast episode on general psychiatry: the podcast feed carries it
     assert publish_json(mediafeed, sample_project)["written"] > 0
     assert rendered == ["podcast"]
+
+
+def test_unchanged_deliveries_are_not_prepared_again(
+    sample_project: Path, mediafeed: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_json(mediafeed, sample_project)
+    prepared: list[str] = []
+    real = pipeline.prepare_episode
+
+    def spy(episode: object, *args: object, **kwargs: object) -> object:
+        prepared.append(episode.slug)  # type: ignore[attr-defined]
+        return real(episode, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "prepare_episode", spy)
+    assert publish_json(mediafeed, sample_project)["written"] == 0
+    assert prepared == []
+    edit_media(sample_project)
+    assert publish_json(mediafeed, sample_project)["written"] > 0
+    assert prepared == ["lithium-levels-in-practice"]
