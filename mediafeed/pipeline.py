@@ -118,7 +118,7 @@ def prepare_all(
     cache = PrepareCache.open(build_dir(config))
     digests = [job_digest(job.episode, job.profile, job.context) for job in jobs]
     outcomes: list[PreparedEpisode | EpisodeFailure | None] = [
-        cache.get(job.key, digest) for job, digest in zip(jobs, digests, strict=True)
+        cache.get(job.key, digest, job.episode) for job, digest in zip(jobs, digests, strict=True)
     ]
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     if todo:

@@ -21,7 +21,7 @@ import os
 import pickle
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .models import Episode, PreparedEpisode
 
 CACHE_NAME = "prepare-cache.pickle"
-FORMAT = 1
+FORMAT = 2
 
 JobKey = tuple[str, str]  # (episode guid, profile digest)
 
@@ -81,7 +81,8 @@ class PrepareCache:
             cache.changed = True
         return cache
 
-    def get(self, key: JobKey, digest: str) -> PreparedEpisode | None:
+    def get(self, key: JobKey, digest: str, episode: Episode) -> PreparedEpisode | None:
+        """The remembered delivery of `episode` (whose job has this digest) when no file involved changed."""
         entry = self.entries.get(key)
         if entry is None or entry[0] != digest:
             return None
@@ -89,14 +90,15 @@ class PrepareCache:
             if stat_of(path, True) != expected:
                 return None
         self.used.add(key)
-        return entry[2]
+        return replace(entry[2], episode=episode)  # equal digests: the episode is the one it was prepared from
 
     def put(self, key: JobKey, digest: str, prepared: PreparedEpisode, context: TagContext) -> None:
         checks = tuple((path, stat_of(path, True)) for path in files_of(prepared, context))
         recent = time.time_ns() - RACY_NS
         if any(s is None or s[2] >= recent for _, s in checks):
             return
-        self.entries[key] = (digest, checks, prepared)
+        # Stored without its episode (the load cache holds that already; `get` puts the current one back).
+        self.entries[key] = (digest, checks, replace(prepared, episode=None))  # type: ignore[arg-type]
         self.used.add(key)
         self.changed = True
 
