@@ -10,7 +10,8 @@ catalog that is the biggest cost of a publish that changes nothing. Its result d
   result points at (the delivery files in build/, the episode image).
 
 When all of them are unchanged, the remembered PreparedEpisode is returned without touching anything else. Entries
-whose files were modified in the last couple of seconds are not stored (see loadcache: racy timestamps). Only a cache:
+whose source files (outside build/) were modified in the last couple of seconds are not stored (see loadcache: racy
+timestamps); delivery files in build/ are written by mediafeed alone, so a fresh one is fine. Only a cache:
 deleting build/prepare-cache.pickle costs time, never correctness.
 """
 
@@ -95,7 +96,8 @@ class PrepareCache:
     def put(self, key: JobKey, digest: str, prepared: PreparedEpisode, context: TagContext) -> None:
         checks = tuple((path, stat_of(path, True)) for path in files_of(prepared, context))
         recent = time.time_ns() - RACY_NS
-        if any(s is None or s[2] >= recent for _, s in checks):
+        ours = str(self.path.parent) + os.sep if self.path else None  # build/ files only we write: never racy
+        if any(s is None or (s[2] >= recent and not (ours and path.startswith(ours))) for path, s in checks):
             return
         # Stored without its episode (the load cache holds that already; `get` puts the current one back).
         self.entries[key] = (digest, checks, replace(prepared, episode=None))  # type: ignore[arg-type]

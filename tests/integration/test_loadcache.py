@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mediafeed import catalog as catalog_module
-from mediafeed import pipeline, preparecache
+from mediafeed import pipeline
 from mediafeed.catalog import load_catalog
 from mediafeed.loadcache import CACHE_NAME
 from mediafeed.preparecache import CACHE_NAME as PREPARE_CACHE
@@ -139,8 +139,6 @@ def test_unchanged_feeds_are_not_rendered_again(
 def test_unchanged_deliveries_are_not_prepared_again(
     sample_project: Path, mediafeed: Callable[..., object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The session's build just wrote the delivery files: too fresh to trust a stat ("racy"), unless told otherwise.
-    monkeypatch.setattr(preparecache, "RACY_NS", 0)
     publish_json(mediafeed, sample_project)
     prepared: list[str] = []
     real = pipeline.prepare_episode
