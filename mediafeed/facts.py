@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import threading
 from dataclasses import asdict
@@ -29,6 +30,7 @@ class FileFacts:
         self.entries: dict[str, dict[str, Any]] = {}
         self.changed = False
         self.lock = threading.Lock()
+        self.keys: dict[Path, str] = {}  # path as asked → resolved key: one realpath per file per run, not per call
         if self.path and self.path.is_file():
             try:
                 data = json.loads(self.path.read_text())
@@ -37,24 +39,38 @@ class FileFacts:
             except (OSError, ValueError):
                 self.entries = {}
 
+    def _key(self, file: Path) -> str:
+        """str(file.resolve()), with each folder resolved once: a file that is no symlink costs one lstat."""
+        key = self.keys.get(file)
+        if key is None:
+            folder = self.keys.get(file.parent)
+            if folder is None:
+                folder = self.keys[file.parent] = str(file.parent.resolve())
+            if file.name in ("", ".", "..") or stat.S_ISLNK(os.lstat(file).st_mode):
+                key = str(file.resolve())
+            else:
+                key = os.path.join(folder, file.name)
+            self.keys[file] = key
+        return key
+
     def _entry(self, file: Path) -> dict[str, Any]:
-        stat = file.stat()
-        key = str(file.resolve())
+        now = file.stat()
+        key = self._key(file)
         with self.lock:
             entry = self.entries.get(key)
-            if entry is None or entry.get("size") != stat.st_size or entry.get("mtime_ns") != stat.st_mtime_ns:
-                entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            if entry is None or entry.get("size") != now.st_size or entry.get("mtime_ns") != now.st_mtime_ns:
+                entry = {"size": now.st_size, "mtime_ns": now.st_mtime_ns}
                 self.entries[key] = entry
                 self.changed = True
             return entry
 
     def knows_sha256(self, file: Path) -> bool:
         """Whether the hash is remembered for the file as it is now (same size and mtime)."""
-        stat = file.stat()
+        now = file.stat()
         with self.lock:
-            entry = self.entries.get(str(file.resolve()))
+            entry = self.entries.get(self._key(file))
             return bool(
-                entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns and "sha256" in entry
+                entry and entry.get("size") == now.st_size and entry.get("mtime_ns") == now.st_mtime_ns and "sha256" in entry
             )
 
     def sha256(self, file: Path) -> str:

@@ -19,6 +19,7 @@ import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,9 @@ class Profile:
     intro: Bumper | None = None
     outro: Bumper | None = None
 
-    @property
+    @cached_property
     def digest(self) -> str:
+        """Computed once per profile: every job and feed asks for it, 10,000s of times on a large catalog."""
         described = {
             "version": PIPELINE_VERSION,
             "audio": asdict(self.audio),
@@ -379,9 +381,26 @@ def episode_tags(episode: Episode, context: TagContext, duration: float, intro_s
         feed_url=context.feed_url,
         article_url=episode.articles[0].url if episode.articles else None,
         keywords=episode.keywords,
-        artwork=embedded_artwork(artwork_path) if artwork_path and artwork_path.is_file() else None,
+        artwork=_embedded(artwork_path) if artwork_path and artwork_path.is_file() else None,
         chapters=chapters,
     )
+
+
+def _embedded(path: Path) -> tuple[bytes, str]:
+    """embedded_artwork, read once per run for a file that is unchanged: most episodes embed their feed's artwork."""
+    stat = path.stat()
+    return _embedded_by_stat(str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@lru_cache(maxsize=64)
+def _embedded_by_stat(path: str, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> tuple[bytes, str]:
+    return embedded_artwork(Path(path))
+
+
+@lru_cache(maxsize=64)
+def _bytes_sha256(data: bytes) -> str:
+    """The same artwork bytes object comes back for every episode (see _embedded): hash it once, not per episode."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def tagged_cached(encoded: Path, encoded_sha: str, slug: str, tags: EpisodeTags, build_dir: Path) -> Path:
@@ -391,7 +410,7 @@ def tagged_cached(encoded: Path, encoded_sha: str, slug: str, tags: EpisodeTags,
         sort_keys=True,
         default=str,
     )
-    artwork_sha = hashlib.sha256(tags.artwork[0]).hexdigest() if tags.artwork else ""
+    artwork_sha = _bytes_sha256(tags.artwork[0]) if tags.artwork else ""
     digest = hashlib.sha256((described + artwork_sha).encode()).hexdigest()[:16]
     output = build_dir / "tagged" / f"{slug}-{digest}{encoded.suffix}"
     if not output.is_file():

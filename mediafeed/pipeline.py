@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from .indexes import render_opml, render_related
 from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
+from .preparecache import PrepareCache, job_digest
 from .publish import Desired, PublishOptions, PublishResult
 from .publish import run as run_publish
+from .rendercache import cached_render
 from .status import Status, build_status
 from .storage import Storage, open_storage
 from .transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
@@ -110,14 +113,28 @@ def prepare_all(
         except OSError as exc:
             return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
 
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        for done, (job, outcome) in enumerate(zip(jobs, pool.map(one, jobs), strict=True), start=1):
-            if isinstance(outcome, EpisodeFailure):
-                failures.setdefault(outcome.slug, outcome)
-                progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
-            else:
-                prepared[job.key] = outcome
-                progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
+    # Deliveries already made from unchanged inputs come from the prepare cache, in this thread; only the rest go
+    # to the pool (so a no-op run neither touches build/ file by file nor hands 10,000 jobs to threads).
+    cache = PrepareCache.open(build_dir(config))
+    digests = [job_digest(job.episode, job.profile, job.context) for job in jobs]
+    outcomes: list[PreparedEpisode | EpisodeFailure | None] = [
+        cache.get(job.key, digest, job.episode) for job, digest in zip(jobs, digests, strict=True)
+    ]
+    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+            for i, outcome in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
+                outcomes[i] = outcome
+                if not isinstance(outcome, EpisodeFailure):
+                    cache.put(jobs[i].key, digests[i], outcome, jobs[i].context)
+    cache.save()
+    for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
+        if isinstance(outcome, EpisodeFailure):
+            failures.setdefault(outcome.slug, outcome)
+            progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
+        elif outcome is not None:
+            prepared[job.key] = outcome
+            progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
     return BuildOutcome(prepared, tuple(failures.values()))
 
 
@@ -254,8 +271,21 @@ def render_all(
             feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
         guid = channel_guid(feed, url, stored_guids or {})
         artwork_url = target.url_for(artwork.key)
-        pages = render_feed_pages(
-            feed, items, feed_url=url, artwork_url=artwork_url, guid=guid, url_for=target.url_for, hubs=config.websub_hubs
+        arguments = (feed, items, url, artwork_url, guid, target, config.websub_hubs)
+        pages = cached_render(
+            build_dir(config),
+            f"{target.name}-feed-{feed.id}",
+            arguments,
+            partial(
+                render_feed_pages,
+                feed,
+                items,
+                feed_url=url,
+                artwork_url=artwork_url,
+                guid=guid,
+                url_for=target.url_for,
+                hubs=config.websub_hubs,
+            ),
         )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
@@ -263,7 +293,14 @@ def render_all(
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
     documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
-    documents.append(render_related(firsts, feeds_by_episode, target.url_for))
+    documents.append(
+        cached_render(
+            build_dir(config),
+            f"{target.name}-related",
+            (firsts, feeds_by_episode, target),
+            lambda: render_related(firsts, feeds_by_episode, target.url_for),
+        )
+    )
     for document in documents:
         stage = "feed" if document.feed_id else "index"
         writes[document.key] = Write(
