@@ -87,14 +87,16 @@ class LocalStorage:
     ) -> ObjectStat | None:
         with self._atomic(key) as handle, path.open("rb") as source:
             shutil.copyfileobj(source, handle, 1 << 20)
-        return None
+            size = handle.tell()  # type: ignore[attr-defined]
+        # What this call wrote (a later stat could see another publisher's rename): the caller verified the source.
+        return ObjectStat(key, size, sha256)
 
     def put_bytes(
         self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
     ) -> ObjectStat | None:
         with self._atomic(key) as handle:
-            handle.write(data)
-        return None
+            handle.write(data)  # type: ignore[attr-defined]
+        return ObjectStat(key, len(data), sha256 or sha256_bytes(data))
 
     def read_manifest(self) -> tuple[bytes | None, str | None]:
         path = self._path(MANIFEST_KEY)
