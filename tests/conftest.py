@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from lxml import etree
 
 from mediafeed.cli import cli
 from mediafeed.ffmpeg import find_tool
@@ -103,3 +104,25 @@ def make_video() -> Callable[..., Path]:
         )  # fmt: skip
 
     return make
+
+
+LOCAL_BASE = "http://127.0.0.1:8000/"  # public_url of the sample's local target
+
+
+def feed_problems(root: Path) -> list[str]:
+    """Problems a podcast app would hit right now: enclosures missing or of another length than the feed says."""
+    problems = []
+    for feed in sorted((root / "feeds").glob("*.xml")) if (root / "feeds").is_dir() else []:
+        try:
+            tree = etree.parse(str(feed))
+        except (OSError, etree.XMLSyntaxError) as exc:  # a torn feed would show up here
+            problems.append(f"{feed.name}: unreadable ({exc})")
+            continue
+        for enclosure in tree.iter("enclosure"):
+            url, length = enclosure.get("url", ""), int(enclosure.get("length", "-1"))
+            path = root / url.removeprefix(LOCAL_BASE)
+            if not path.is_file():
+                problems.append(f"{feed.name}: {url} missing")
+            elif path.stat().st_size != length:
+                problems.append(f"{feed.name}: {url} is {path.stat().st_size} bytes, feed says {length}")
+    return problems

@@ -14,14 +14,11 @@ import threading
 import time
 from pathlib import Path
 
-from lxml import etree
-
 from mediafeed.digest import sha256_file
 from mediafeed.storage import LocalStorage
-from tests.conftest import NOW
+from tests.conftest import NOW, feed_problems
 
 TRIALS = int(os.environ.get("MEDIAFEED_KILL_TRIALS", "3"))
-BASE = "http://127.0.0.1:8000/"
 
 
 def publish_command(project: Path) -> list[str]:
@@ -31,25 +28,6 @@ def publish_command(project: Path) -> list[str]:
 def visible_state(root: Path) -> dict[str, str]:
     """What a web server would serve: every published key and its content hash (temporary files excluded)."""
     return {stat.key: sha256_file(root / stat.key) for stat in LocalStorage(root).list()}
-
-
-def check_feeds_consistent(root: Path) -> list[str]:
-    """Problems a podcast app would hit right now: enclosures missing or of another length than the feed says."""
-    problems = []
-    for feed in sorted((root / "feeds").glob("*.xml")) if (root / "feeds").is_dir() else []:
-        try:
-            tree = etree.parse(str(feed))
-        except (OSError, etree.XMLSyntaxError) as exc:  # a torn feed would show up here
-            problems.append(f"{feed.name}: unreadable ({exc})")
-            continue
-        for enclosure in tree.iter("enclosure"):
-            url, length = enclosure.get("url", ""), int(enclosure.get("length", "-1"))
-            path = root / url.removeprefix(BASE)
-            if not path.is_file():
-                problems.append(f"{feed.name}: {url} missing")
-            elif path.stat().st_size != length:
-                problems.append(f"{feed.name}: {url} is {path.stat().st_size} bytes, feed says {length}")
-    return problems
 
 
 def test_killed_publishes_converge_and_readers_never_see_a_broken_feed(sample_project: Path, tmp_path: Path) -> None:
@@ -65,7 +43,7 @@ def test_killed_publishes_converge_and_readers_never_see_a_broken_feed(sample_pr
 
     def reader() -> None:
         while not stop.is_set():
-            seen.extend(check_feeds_consistent(root))
+            seen.extend(feed_problems(root))
             time.sleep(0.005)
 
     watcher = threading.Thread(target=reader, daemon=True)
