@@ -18,3 +18,8 @@ def sha256_file(path: Path) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def content_key(stem: str, sha256: str, suffix: str) -> str:
+    """A content-addressed key (`media/<slug>-<sha8>.mp3`): it changes whenever the bytes do, as apps cache by URL."""
+    return f"{stem}-{sha256[:8]}{suffix}"

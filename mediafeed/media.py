@@ -28,6 +28,7 @@ from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .artwork import embedded_artwork
 from .chapters import delivered
 from .config import AudioProfile
+from .digest import content_key
 from .errors import MediaError
 from .facts import FileFacts
 from .loudness import (
@@ -135,7 +136,9 @@ def prepare_episode(
         # Tags change neither duration nor streams: describe the tagged copy without probing it again.
         tagged_info = replace(encoded_info, path=tagged, size=tagged.stat().st_size)
         sha = facts.sha256(tagged)
-        asset = Asset(f"media/{episode.slug}-{sha[:8]}{tagged.suffix}", tagged, tagged_info.size, sha, tagged_info.mime_type)
+        asset = Asset(
+            content_key(f"media/{episode.slug}", sha, tagged.suffix), tagged, tagged_info.size, sha, tagged_info.mime_type
+        )
         return asset, tagged_info
 
     main_asset, main_info = deliver(renditions["main"])
@@ -158,7 +161,7 @@ def sidecar_asset(path: Path, key_stem: str, types: dict[str, str], facts: FileF
     """A content-addressed asset: the key changes whenever the bytes do, because apps cache by URL."""
     sha = facts.sha256(path)
     suffix = path.suffix.lower().replace(".jpeg", ".jpg")
-    return Asset(f"{key_stem}-{sha[:8]}{suffix}", path, path.stat().st_size, sha, types[path.suffix.lower()])
+    return Asset(content_key(key_stem, sha, suffix), path, path.stat().st_size, sha, types[path.suffix.lower()])
 
 
 # --- stage 1: encode ----------------------------------------------------------------------------------------------

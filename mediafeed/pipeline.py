@@ -17,7 +17,7 @@ from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
 from .chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
 from .config import Config, Target
-from .digest import sha256_bytes
+from .digest import content_key, sha256_bytes
 from .errors import MediaError, MediafeedError
 from .facts import FileFacts
 from .feed import FeedItem, feed_key, podcast_guid, render_feed_pages
@@ -250,7 +250,7 @@ def render_all(
 
     def add_bytes(key_stem: str, suffix: str, data: bytes, content_type: str) -> str:
         digest = sha256_bytes(data)
-        key = f"{key_stem}-{digest[:8]}{suffix}"
+        key = content_key(key_stem, digest, suffix)
         writes[key] = Write(key, "sidecar", len(data), digest, content_type, data=data)
         return target.url_for(key)
 
