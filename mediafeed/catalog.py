@@ -21,9 +21,9 @@ import yaml
 from .apple import CATEGORIES
 from .artwork import usable_artwork
 from .chapters import parse_json_chapters, timestamps_html
-from .config import Config, audio_profile_from, is_http_url, load_config
+from .config import CONFIG_FILE, Config, audio_profile_from, is_http_url, load_config
 from .errors import CatalogError, Problem
-from .loadcache import LoadCache
+from .loadcache import LoadCache, paths_to_check
 from .models import (
     EPISODE_TYPES,
     FEED_TYPES,
@@ -40,6 +40,7 @@ from .models import (
     UpdateFrequency,
 )
 from .notes import clean_line, render_notes
+from .receipt import Inputs
 from .transcripts import TranscriptError, parse_cues
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -221,12 +222,15 @@ class FieldReader:
         return candidate
 
 
-def load_catalog(project: Path, config: Config | None = None) -> tuple[Config, Catalog]:
+def load_catalog(project: Path, config: Config | None = None, inputs: Inputs | None = None) -> tuple[Config, Catalog]:
+    """The validated catalog; `inputs`, when given, records every file it was read from (for a publish receipt)."""
     config = config or load_config(project)
+    if inputs is not None:
+        inputs.stat(config.project / CONFIG_FILE)
     problems: list[Problem] = []
-    feeds = _load_feeds(config, problems)
+    feeds = _load_feeds(config, problems, inputs)
     cache = LoadCache.open(config)
-    episodes = _load_episodes(config, problems, cache)
+    episodes = _load_episodes(config, problems, cache, inputs)
     _check_cross_references(config, feeds, episodes, problems)
     if problems:
         raise CatalogError(problems)  # an invalid catalog touches nothing, build/ included
@@ -253,9 +257,11 @@ def read_yaml(path: Path, rel: str, problems: list[Problem], text: str | None = 
     return None
 
 
-def _load_feeds(config: Config, problems: list[Problem]) -> list[Feed]:
+def _load_feeds(config: Config, problems: list[Problem], inputs: Inputs | None = None) -> list[Feed]:
     folder = config.project / "feeds"
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    if inputs is not None:
+        inputs.stat(folder, follow=False)  # a feed definition added or removed changes the folder
     if not files:
         problems.append(Problem("feeds/", "", "no feed definitions", "add feeds/<feed-id>.yaml (see README: Content format)"))
     feeds = []
@@ -268,15 +274,24 @@ def _load_feeds(config: Config, problems: list[Problem]) -> list[Feed]:
             if data is not None:
                 problems.append(Problem(rel, "", "must be a YAML mapping of fields", "write `title: ...` lines"))
             continue
-        feed = _feed_from(path.stem, rel, data, config, problems)
+        used: list[FileUse] = [FileUse(folder, path.name, path)]
+        feed = _feed_from(path.stem, rel, data, config, problems, used)
         if feed is not None:
             feeds.append(feed)
+        if inputs is not None:
+            for file, follow in paths_to_check(used):
+                if file != str(config.project):  # the root itself: public/, .git, ... come and go there
+                    inputs.stat(file, follow=follow)
+            if feed is not None:
+                inputs.stat(feed.image)  # the fixed copy in build/artwork when one is used
     return feeds
 
 
-def _feed_from(feed_id: str, rel: str, data: dict[str, Any], config: Config, problems: list[Problem]) -> Feed | None:
+def _feed_from(
+    feed_id: str, rel: str, data: dict[str, Any], config: Config, problems: list[Problem], files: list[FileUse] | None = None
+) -> Feed | None:
     before = len(problems)
-    r = FieldReader(rel, data, problems)
+    r = FieldReader(rel, data, problems, files)
     if not SLUG.match(feed_id):
         r.bad("", f"feed id {feed_id!r} (the file name) is not a slug", "rename the file to lowercase-with-hyphens.yaml")
     title = r.text("title")
@@ -483,10 +498,10 @@ def _is_uuid(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _load_episodes(config: Config, problems: list[Problem], cache: LoadCache) -> list[Episode]:
+def _load_episodes(config: Config, problems: list[Problem], cache: LoadCache, inputs: Inputs | None = None) -> list[Episode]:
     """Every episode, each from build/'s load cache when neither it nor any file it was built from changed."""
     episodes = []
-    for index in episode_files(config.project):
+    for index in episode_files(config.project, inputs):
         rel = index.relative_to(config.project).as_posix()
         episode = cache.get(rel, index)
         if episode is None:
@@ -496,17 +511,29 @@ def _load_episodes(config: Config, problems: list[Problem], cache: LoadCache) ->
                 cache.put(rel, index, episode, files)
         if episode is not None:
             episodes.append(episode)
+            if inputs is not None:
+                inputs.add(cache.checks_of(rel), rel)
     return episodes
 
 
-def episode_files(project: Path) -> list[Path]:
-    """episodes/*/index.md in sorted order; a scandir instead of a glob, which stats far less on 10,000 folders."""
+def episode_files(project: Path, inputs: Inputs | None = None) -> list[Path]:
+    """episodes/*/index.md in sorted order; a scandir instead of a glob, which stats far less on 10,000 folders.
+
+    `inputs` records the folder and every subfolder (lstat): a bundle added, removed or renamed changes the
+    folder, and an index.md created in a folder that had none changes that subfolder.
+    """
     folder = project / "episodes"
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if _is_dir(e))
     except OSError:
+        if inputs is not None:
+            inputs.stat(folder, follow=False)
         return []
+    if inputs is not None:
+        inputs.stat(folder, follow=False)
+        for name in names:
+            inputs.stat(os.path.join(folder, name), follow=False)
     return [folder / name / "index.md" for name in names if os.path.exists(os.path.join(folder, name, "index.md"))]
 
 

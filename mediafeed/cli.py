@@ -1,12 +1,15 @@
 """The `mediafeed` command: the only place that prints results and turns errors into exit codes.
 
 Exit codes: 0 ok · 1 some episodes failed (the rest were published) · 2 usage · 3 invalid catalog ·
-4 environment (ffmpeg missing, target unwritable) · 70 a bug (an unexpected exception; the traceback is printed).
+4 environment (ffmpeg missing, target unwritable) · 70 a bug (an unexpected exception; the traceback is printed) ·
+141 the output pipe was closed (e.g. `| head`), as a shell reports SIGPIPE.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import traceback
 import uuid
@@ -54,6 +57,10 @@ class Cli(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # output piped into `head` or a pager that quit: the work itself is done
+            with contextlib.suppress(OSError, ValueError):  # so the interpreter's final flush stays quiet
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception:
             traceback.print_exc()
             click.echo("This is a bug in mediafeed: please report it with the traceback above.", err=True)
@@ -287,13 +294,12 @@ def new(
 
 
 def _relative(path: Path, start: Path) -> str:
-    import os
 
     return os.path.relpath(path, start)
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
-    import os
+
     import tempfile
 
     fd, temp = tempfile.mkstemp(prefix=".mediafeed-", dir=path.parent)
@@ -331,6 +337,7 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
     plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
+        payload["receipt"] = outcome.reused  # true: nothing changed since the last publish, nothing was loaded
         payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}
         if outcome.result is not None:
             payload["written"] = len(outcome.result.written)
@@ -377,7 +384,8 @@ def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
     if outcome.result is not None and outcome.result.replans:
         click.echo(f"  another publish wrote the target meanwhile: re-planned {outcome.result.replans} time(s)")
     if not plan.uploads and not plan.manifest_changed:
-        click.echo(f"{where}: up to date; {verb} nothing ({len(plan.unchanged)} files unchanged)")
+        why = "; nothing changed since the last publish" if outcome.reused else ""
+        click.echo(f"{where}: up to date; {verb} nothing ({len(plan.unchanged)} files unchanged{why})")
     else:
         feeds = [w.key for w in plan.uploads if w.stage == "feed"]
         click.echo(

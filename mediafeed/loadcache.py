@@ -72,6 +72,20 @@ def config_digest(config: Config) -> str:
     return hashlib.sha256(toml + b"\0" + described).hexdigest()
 
 
+def paths_to_check(files: list[FileUse]) -> list[tuple[str, bool]]:
+    """What to stat for files read through a FileUse: each path component as written (lstat, so a swapped
+    symlink shows), and the file it resolved to (stat)."""
+    paths: list[tuple[str, bool]] = []
+    for use in files:
+        written = use.base
+        paths.append((str(written), False))
+        for part in Path(use.written).parts:
+            written = written / part
+            paths.append((str(written), False))
+        paths.append((str(use.resolved), True))
+    return paths
+
+
 @dataclass
 class LoadCache:
     """Episode entries by project-relative index.md path; `get` validates by stat, `put` records, `save` writes."""
@@ -117,21 +131,19 @@ class LoadCache:
     def put(self, rel: str, index: Path, episode: Episode, files: list[FileUse]) -> None:
         """Remember a freshly loaded episode, unless one of its files changed too recently to trust a stat."""
         self.seen.add(rel)
-        checks: list[Check] = [(str(index.parent), False, None), (str(index), True, None)]
-        for use in files:
-            written = use.base
-            checks.append((str(written), False, None))
-            for part in Path(use.written).parts:
-                written = written / part
-                checks.append((str(written), False, None))
-            checks.append((str(use.resolved), True, None))
-        stamped = tuple((path, follow, stat_of(path, follow)) for path, follow in dict.fromkeys((p, f) for p, f, _ in checks))
+        checks = [(str(index.parent), False), (str(index), True), *paths_to_check(files)]
+        stamped = tuple((path, follow, stat_of(path, follow)) for path, follow in dict.fromkeys(checks))
         recent = time.time_ns() - RACY_NS
         if any(s is None or s[2] >= recent for _, _, s in stamped):
             self.entries.pop(rel, None)
             return
         self.entries[rel] = (stamped, episode)
         self.changed = True
+
+    def checks_of(self, rel: str) -> tuple[Check, ...] | None:
+        """The stats the episode at `rel` was cached with (None when it is not cached: new, racy or invalid)."""
+        entry = self.entries.get(rel)
+        return entry[0] if entry is not None else None
 
     def save(self) -> None:
         """Write atomically, dropping entries for episodes that are gone; failing to cache never fails a run."""

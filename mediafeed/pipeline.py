@@ -12,11 +12,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import guards, masters, notify
+from . import guards, masters, notify, receipt
 from .artwork import CONTENT_TYPES as IMAGE_TYPES
 from .catalog import load_catalog
 from .chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
-from .config import Config, Target
+from .config import Config, Target, load_config
 from .digest import content_key, sha256_bytes
 from .errors import MediaError, MediafeedError
 from .facts import FileFacts
@@ -26,7 +26,7 @@ from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
 from .preparecache import PrepareCache, job_digest
-from .publish import Desired, PublishOptions, PublishResult
+from .publish import Desired, PublishOptions, PublishResult, plan_for
 from .publish import run as run_publish
 from .rendercache import cached_render
 from .status import Status, build_status
@@ -63,6 +63,7 @@ class PublishOutcome:
     feed_urls: dict[str, str]
     feed_counts: dict[str, int]
     warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
+    reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
 
 
 def build_dir(config: Config) -> Path:
@@ -98,9 +99,17 @@ def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profile
 
 
 def prepare_all(
-    config: Config, jobs: list[Job], facts: FileFacts, progress: Progress, workers: int | None = None
+    config: Config,
+    jobs: list[Job],
+    facts: FileFacts,
+    progress: Progress,
+    workers: int | None = None,
+    inputs: receipt.Inputs | None = None,
 ) -> BuildOutcome:
-    """Prepare in parallel across episodes (ffmpeg works in subprocesses); one failure never stops the others."""
+    """Prepare in parallel across episodes (ffmpeg works in subprocesses); one failure never stops the others.
+
+    `inputs`, when given, records the files each delivery was made from (for a publish receipt).
+    """
     prepared: dict[tuple[str, str], PreparedEpisode] = {}
     failures: dict[str, EpisodeFailure] = {}
 
@@ -128,6 +137,9 @@ def prepare_all(
                 if not isinstance(outcome, EpisodeFailure):
                     cache.put(jobs[i].key, digests[i], outcome, jobs[i].context)
     cache.save()
+    if inputs is not None:
+        for job in jobs:
+            inputs.add(cache.checks_of(job.key), f"the delivery of {job.episode.slug}")
     for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
         if isinstance(outcome, EpisodeFailure):
             failures.setdefault(outcome.slug, outcome)
@@ -169,10 +181,18 @@ def publish(
     progress: Progress,
     options: PublishOptions | None = None,
 ) -> PublishOutcome:
-    config, catalog = load_catalog(project)
+    config = load_config(project)
     target = config.target(target_name)
     storage = open_storage(target)
     options = replace(options or PublishOptions(), dry_run=dry_run)
+    if not options.verify:
+        shortcut = receipt.load(build_dir(config), target, now)
+        # first request to the target: credentials/bucket problems stop us here (exit 4)
+        if shortcut is not None and storage.manifest_version() == shortcut.manifest_version:
+            progress(f"nothing changed since the last publish to {target.name} (build/{receipt.FOLDER}/): nothing to do")
+            return replace(shortcut.outcome, target=target, result=None if dry_run else PublishResult((), 0, False), reused=True)
+    inputs = receipt.Inputs()
+    config, catalog = load_catalog(project, config, inputs)
     notifiers = notify.Notifiers(config.websub_hubs, config.podping_url)
     manifest = storage.read_manifest()  # first request to the target: credentials/bucket problems stop us here (exit 4)
     released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
@@ -182,12 +202,15 @@ def publish(
     facts = FileFacts(build_dir(config))
     try:
         profiles = feed_profiles(config, catalog, facts)
-        outcome = prepare_all(config, plan_jobs(catalog, released, target, profiles), facts, progress)
+        jobs = plan_jobs(catalog, released, target, profiles)
+        outcome = prepare_all(config, jobs, facts, progress, inputs=inputs)
         desired, documents, feed_urls, feed_counts = render_all(
             config, catalog, outcome.prepared, profiles, target, facts, stored_guids
         )
     finally:
         facts.save()
+    if any(e.media.startswith("s3://") for e in catalog.episodes):
+        inputs.gap("s3:// masters are checked by fetching them")
     failures = [*fetch_failures, *outcome.failures]
     wanted = Desired(
         writes=desired,
@@ -204,7 +227,49 @@ def publish(
     )
     plan, result = run_publish(storage, wanted, options, manifest)
     warnings = notify_pending(storage, plan, notifiers, progress) if result is not None and notifiers.any else ()
-    return PublishOutcome(target, plan, result, feed_urls, feed_counts, warnings)
+    published = PublishOutcome(target, plan, result, feed_urls, feed_counts, warnings)
+    window = (
+        max((e.published for e in catalog.episodes if e.is_released(now)), default=None),
+        min((h.published for h in held_back), default=None),
+    )
+    remember(build_dir(config), storage, wanted, options, published, inputs, window)
+    return published
+
+
+def remember(
+    build: Path,
+    storage: Storage,
+    wanted: Desired,
+    options: PublishOptions,
+    published: PublishOutcome,
+    inputs: receipt.Inputs,
+    window: tuple[datetime | None, datetime | None],
+) -> None:
+    """Leave a receipt when the target now holds exactly what the catalog wants (see receipt.py).
+
+    An older receipt needs no removal otherwise: it names the manifest version it was made for, so it stops
+    matching as soon as this or any other publish changes the target.
+
+    After a publish that wrote something, that is proven by planning again against the manifest it wrote: the
+    receipt is kept only when that plan is a no-op, and it records the outcome of that no-op.
+    """
+    plan, result = published.plan, published.result
+    if plan.refusals or plan.failures or published.warnings:
+        return
+    if not plan.uploads and not plan.manifest_changed:
+        noop, version = plan, plan.manifest_version
+    elif result is not None and result.manifest_version is not None:
+        version = result.manifest_version
+        noop = plan_for(storage, wanted, replace(options, verify=False), (plan.manifest, version))
+        if noop.uploads or noop.manifest_changed:
+            return
+    else:
+        return
+    if version is None or parse_manifest(noop.manifest).get("notify_pending"):
+        return  # a notification still owed: the next run must send it
+    slim = replace(noop, unchanged=tuple(replace(w, data=None) for w in noop.unchanged), verify=None)
+    outcome = replace(published, plan=slim, result=PublishResult((), 0, False))
+    receipt.save(build, published.target, inputs, version, window, outcome)
 
 
 def notify_pending(storage: Storage, plan: PublishPlan, notifiers: notify.Notifiers, progress: Progress) -> tuple[str, ...]:

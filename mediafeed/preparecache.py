@@ -104,6 +104,11 @@ class PrepareCache:
         self.used.add(key)
         self.changed = True
 
+    def checks_of(self, key: JobKey) -> tuple[tuple[str, bool, Stat], ...] | None:
+        """The stats the delivery for `key` was cached with (None when it is not cached, e.g. racy sources)."""
+        entry = self.entries.get(key)
+        return tuple((path, True, stat) for path, stat in entry[1]) if entry is not None else None
+
     def save(self) -> None:
         """Keep the entries this run used (a full build or publish), written atomically; failures are ignored."""
         if self.path is None or not (self.changed or self.entries.keys() - self.used):

@@ -33,6 +33,7 @@ class PublishResult:
     bytes_written: int
     manifest_written: bool
     replans: int = 0  # how many times the manifest race was lost and the plan made again
+    manifest_version: str | None = None  # the manifest's version after this publish wrote it (None: not written/unknown)
 
 
 @dataclass(frozen=True)
@@ -209,11 +210,11 @@ def apply_plan(
                     feeds_written.append(write.key)
 
         _parallel(batch, lambda w: _put(storage, w), done, getattr(storage, "concurrency", 1))
-    manifest_written = False
+    manifest_written, version = False, None
     if plan.manifest_changed:
-        storage.put_manifest(plan.manifest, plan.manifest_version)
+        version = storage.put_manifest(plan.manifest, plan.manifest_version)
         manifest_written = True
-    return PublishResult(tuple(w.key for w in log), sum(w.size for w in log), manifest_written)
+    return PublishResult(tuple(w.key for w in log), sum(w.size for w in log), manifest_written, manifest_version=version)
 
 
 def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[[Write], None], workers: int) -> None:

@@ -266,15 +266,17 @@ class S3Storage:
         except bex.BotoCoreError as exc:
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
 
-    def put_manifest(self, data: bytes, expected_version: str | None) -> None:
-        """Conditional write: If-Match the ETag read at plan time, or If-None-Match: * on the first publish."""
+    def put_manifest(self, data: bytes, expected_version: str | None) -> str | None:
+        """Conditional write: If-Match the ETag read at plan time, or If-None-Match: * on the first publish.
+
+        Returns the new manifest's ETag (what `manifest_version` will report while nobody else writes it)."""
         condition = {"IfMatch": expected_version} if expected_version else {"IfNoneMatch": "*"}
         sha256 = sha256_bytes(data)
         extra = self._extra("application/json", "no-cache", sha256)
         extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(MANIFEST_KEY), Body=data, **extra, **condition)
-            return
+            response = self.client.put_object(Bucket=self.bucket, Key=self._key(MANIFEST_KEY), Body=data, **extra, **condition)
+            return str(response["ETag"]) if response.get("ETag") else None
         except bex.ClientError as exc:
             # 412: the condition failed; 409: a concurrent conditional write is in progress (AWS); 404: If-Match on a
             # manifest someone deleted. All three mean: the manifest is not the one this plan was made from.
@@ -283,9 +285,9 @@ class S3Storage:
         except bex.BotoCoreError as exc:
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
         # A retried request whose first attempt landed also fails its condition: then the manifest is already ours.
-        current, _ = self.read_manifest()
+        current, version = self.read_manifest()
         if current == data:
-            return
+            return version
         raise ManifestConflict(
             f"{self.who}: another publish updated {self.describe()} while this one was running",
             hint="run the publish again from an up-to-date catalog; it will plan from the new state",

@@ -46,7 +46,7 @@ class Storage(Protocol):
     ) -> ObjectStat | None: ...
     def read_manifest(self) -> tuple[bytes | None, str | None]: ...
     def manifest_version(self) -> str | None: ...
-    def put_manifest(self, data: bytes, expected_version: str | None) -> None: ...
+    def put_manifest(self, data: bytes, expected_version: str | None) -> str | None: ...
 
 
 class ManifestConflict(StorageError):
@@ -108,8 +108,10 @@ class LocalStorage:
     def manifest_version(self) -> str | None:
         return self.read_manifest()[1]
 
-    def put_manifest(self, data: bytes, expected_version: str | None) -> None:
-        """Compare-and-swap under an exclusive lock: the version is the hash of the manifest read at plan time."""
+    def put_manifest(self, data: bytes, expected_version: str | None) -> str | None:
+        """Compare-and-swap under an exclusive lock: the version is the hash of the manifest read at plan time.
+
+        Returns the new version (the hash of `data`)."""
         self._ensure_root()
         lock_path = self.root / ".mediafeed-lock"
         with lock_path.open("a") as lock:
@@ -117,12 +119,13 @@ class LocalStorage:
             _, current = self.read_manifest()
             if current != expected_version:
                 if current == sha256_bytes(data):
-                    return  # already this manifest (a repeated write): nothing to undo, as on S3
+                    return current  # already this manifest (a repeated write): nothing to undo, as on S3
                 raise ManifestConflict(
                     "another publish updated this target while this one was running",
                     hint="run the publish again; it will plan from the new state",
                 )
             self.put_bytes(MANIFEST_KEY, data, "application/json", "no-cache")
+            return sha256_bytes(data)
 
     def _ensure_root(self) -> None:
         try:
