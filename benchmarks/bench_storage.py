@@ -8,8 +8,9 @@ bucket, laid out in a folder by publishing the same catalog to a local target) i
 Targets (from the storage issue): no-op republish ≤ 0.5 × the no-op sync, with 0 bytes sent; first publish no
 slower than the first sync.
 
-Media preparation (ffprobe of each master, once) is done before the timed runs with `mediafeed build` and reported
-separately: it is the same for every target and `aws s3 sync` has no equivalent. awscli is installed into its own
+Media preparation (loudness, encoding and tagging of each master, once) is done before the timed runs with
+`mediafeed build --target s3` (as a CI job would: the tags name the target's feed URL) and reported separately:
+`aws s3 sync` has no equivalent. awscli is installed into its own
 throwaway virtualenv (build/bench-awscli), never into the project's.
 """
 
@@ -124,7 +125,7 @@ def main() -> None:
             point_at(project, endpoint, "bench-mediafeed")
 
             print("preparing media (mediafeed build) ...", file=sys.stderr)
-            build_s, _ = mediafeed(project, env, "build")
+            build_s, _ = mediafeed(project, env, "build", "--target", "s3")  # tags name the feeds of the target
             if not ready.exists():
                 ready.write_text(f"{build_s}\n")
             build_s = float(ready.read_text())  # the first (cold) preparation, when the workdir is reused

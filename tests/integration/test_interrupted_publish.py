@@ -40,17 +40,21 @@ def test_killed_publishes_converge_and_readers_never_see_a_broken_feed(sample_pr
     root = sample_project / "public"
     seen: list[str] = []
     stop = threading.Event()
+    reading = threading.Lock()  # held while the reader looks, so the test's own rmtree never races it
 
     def reader() -> None:
         while not stop.is_set():
-            seen.extend(feed_problems(root))
+            with reading:
+                seen.extend(feed_problems(root))
             time.sleep(0.005)
 
     watcher = threading.Thread(target=reader, daemon=True)
     watcher.start()
     try:
         for _ in range(TRIALS):
-            shutil.rmtree(root, ignore_errors=True) if rng.random() < 0.3 else None  # sometimes from scratch
+            if rng.random() < 0.3:  # sometimes from scratch
+                with reading:
+                    shutil.rmtree(root, ignore_errors=True)
             process = subprocess.Popen(publish_command(sample_project), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(0.15, 0.9))
             process.send_signal(signal.SIGKILL)
