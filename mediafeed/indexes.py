@@ -50,7 +50,8 @@ def render_related(
                 }
             )
     document = {"format": 1, "articles": [articles[url] for url in sorted(articles)]}
-    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False)
+    # Compact: `indent` would switch the json module from its C encoder to pure Python (a second per 10,000 episodes).
+    text = json.dumps(document, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
     # The same data, but safe to paste into a web page: no raw <, > or & (a title is text, never markup).
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     data = (text + "\n").encode()

@@ -1,6 +1,6 @@
 """Rendered documents remembered in build/, keyed by everything they are rendered from.
 
-Rendering a feed of thousands of items (feedgen + lxml) or related.json (a pure-Python indented JSON encode) costs
+Rendering a feed of thousands of items (feedgen + lxml) or related.json costs
 more than everything else a no-op publish does, yet the renderers are pure: the same inputs give the same bytes
 (the determinism the feed tests pin down). So the inputs are pickled and hashed together with the mediafeed source
 digest, and the bytes rendered last time are reused when that digest matches. Equal pickles mean equal inputs;
