@@ -20,7 +20,6 @@ from typing import Any
 import click
 
 from . import __version__
-from .catalog import find_missing_guids, insert_guid, load_catalog, slugify, unselected_episodes
 from .errors import CatalogError, EnvironmentProblem, MediaError, MediafeedError, StorageError, UsageError
 from .models import KINDS
 
@@ -151,6 +150,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
     media files are broken.
     """
+    from .catalog import find_missing_guids, insert_guid, load_catalog, unselected_episodes
+
     fixed = []
     if fix:
         for index in find_missing_guids(state.project):
@@ -256,6 +257,7 @@ def new(
     """Scaffold episodes/<slug>/index.md with a fresh permanent GUID."""
     import shutil
 
+    from .catalog import slugify
     from .config import load_config
 
     config = load_config(state.project)
@@ -329,11 +331,19 @@ def build(state: State, target: str | None) -> None:
 
 
 def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
-    from .pipeline import publish as run_publish
     from .publish import PublishOptions
+    from .receipt import reuse
 
     options = PublishOptions(dry_run=dry_run, **flags)
-    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options)
+    outcome, storage = reuse(state.project, target, state.now, options)
+    if outcome is not None:
+        state.progress(f"nothing changed since the last publish to {outcome.target.name} (its receipt in build/): nothing to do")
+    else:
+        from .pipeline import publish as run_publish  # the catalog, media and feed code: only when there is work
+
+        outcome = run_publish(
+            state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options, storage=storage
+        )
     plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}

@@ -26,7 +26,7 @@ from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
 from .preparecache import PrepareCache, job_digest
-from .publish import Desired, PublishOptions, PublishResult, plan_for
+from .publish import Desired, PublishOptions, PublishOutcome, PublishResult, plan_for
 from .publish import run as run_publish
 from .rendercache import cached_render
 from .status import Status, build_status
@@ -53,17 +53,6 @@ class Job:
 class BuildOutcome:
     prepared: dict[tuple[str, str], PreparedEpisode]  # (episode guid, profile digest) → delivery
     failures: tuple[EpisodeFailure, ...]
-
-
-@dataclass(frozen=True)
-class PublishOutcome:
-    target: Target
-    plan: PublishPlan
-    result: PublishResult | None  # None on a dry run
-    feed_urls: dict[str, str]
-    feed_counts: dict[str, int]
-    warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
-    reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
 
 
 def build_dir(config: Config) -> Path:
@@ -180,17 +169,14 @@ def publish(
     dry_run: bool,
     progress: Progress,
     options: PublishOptions | None = None,
+    storage: Storage | None = None,
 ) -> PublishOutcome:
+    """Load, prepare, render, plan and apply; leaves a receipt for the next run (see receipt.py), which the CLI
+    checks before calling this (`storage`: the target it opened then)."""
     config = load_config(project)
     target = config.target(target_name)
-    storage = open_storage(target)
+    storage = storage or open_storage(target)
     options = replace(options or PublishOptions(), dry_run=dry_run)
-    if not options.verify:
-        shortcut = receipt.load(build_dir(config), target, now)
-        # first request to the target: credentials/bucket problems stop us here (exit 4)
-        if shortcut is not None and storage.manifest_version() == shortcut.manifest_version:
-            progress(f"nothing changed since the last publish to {target.name} (build/{receipt.FOLDER}/): nothing to do")
-            return replace(shortcut.outcome, target=target, result=None if dry_run else PublishResult((), 0, False), reused=True)
     inputs = receipt.Inputs()
     config, catalog = load_catalog(project, config, inputs)
     notifiers = notify.Notifiers(config.websub_hubs, config.podping_url)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from . import guards
+from .config import Target
 from .digest import sha256_file
 from .errors import StorageError
 from .plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
@@ -51,6 +52,19 @@ class Desired:
     feed_urls: dict[str, str] = field(default_factory=dict)  # feed id → public URL (what notifications announce)
     notify: bool = False  # whether hubs or a ping endpoint are configured (else nothing is queued)
     now: datetime | None = None  # when this publish runs: stamps the release history
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What a publish reports (the CLI prints it)."""
+
+    target: Target
+    plan: PublishPlan
+    result: PublishResult | None  # None on a dry run
+    feed_urls: dict[str, str]
+    feed_counts: dict[str, int]
+    warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
+    reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from .loadcache import RACY_NS, Check, Stat, code_digest, stat_of
 
 if TYPE_CHECKING:
     from .config import Target
+    from .publish import PublishOptions, PublishOutcome
+    from .storage import Storage
 
 FOLDER = "receipts"
 FORMAT = 1
@@ -73,7 +75,7 @@ class Receipt:
     manifest_version: str
     since: datetime | None  # the latest release time among released episodes (the window opens there) ...
     until: datetime | None  # ... and the earliest among held-back ones (it closes there)
-    outcome: Any  # pipeline.PublishOutcome of a publish that found nothing to do
+    outcome: PublishOutcome  # what a publish that found nothing to do reported
 
 
 def path_for(build_dir: Path, target: Target) -> Path:
@@ -129,3 +131,28 @@ def save(
     except (OSError, pickle.PicklingError):
         return False
     return True
+
+
+def reuse(
+    project: Path, target_name: str | None, now: datetime, options: PublishOptions
+) -> tuple[PublishOutcome | None, Storage]:
+    """The outcome of a publish at `now`, from the target's receipt when it still holds; else None (and the opened
+    target, for the full publish to use). Imports only what this needs: the catalog, media and feed code is not
+    even loaded when nothing changed. The one request made (the manifest version) is also the first one a full
+    publish makes, so missing credentials or an unknown bucket are reported (exit 4) the same way."""
+    from dataclasses import replace
+
+    from .config import load_config
+    from .publish import PublishResult
+    from .storage import open_storage
+
+    config = load_config(project)
+    target = config.target(target_name)
+    storage = open_storage(target)
+    if options.verify:
+        return None, storage
+    receipt = load(config.project / "build", target, now)
+    if receipt is None or storage.manifest_version() != receipt.manifest_version:
+        return None, storage
+    result = None if options.dry_run else PublishResult((), 0, False)
+    return replace(receipt.outcome, target=target, result=result, reused=True), storage
