@@ -52,11 +52,16 @@ def stat_of(path: str, follow: bool) -> Stat:
 
 @cache
 def code_digest() -> str:
-    """A digest of this package's source files: a cache written by other code is never trusted."""
+    """A digest of this package's source files and of the installed libraries' versions: a cache written by other
+    code is never trusted (an upgraded nh3 or feedgen may render the same catalog differently)."""
     digest = hashlib.sha256(sys.version.encode())
     package = Path(__file__).parent
     for path in sorted(package.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for folder in sys.path:  # "<name>-<version>.dist-info" folders: a listing, not importlib.metadata (30 ms)
+        if folder.endswith("site-packages") and os.path.isdir(folder):
+            installed = sorted(name for name in os.listdir(folder) if name.endswith(".dist-info"))
+            digest.update("\0".join(installed).encode())
     return digest.hexdigest()
 
 
