@@ -26,7 +26,7 @@ from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
 from .preparecache import PrepareCache, job_digest
-from .publish import Desired, PublishOptions, PublishOutcome, PublishResult, plan_for
+from .publish import Desired, EarlyUploads, PublishOptions, PublishOutcome, PublishResult, plan_for
 from .publish import run as run_publish
 from .rendercache import cached_render
 from .status import Status, build_status
@@ -190,11 +190,18 @@ def publish(
         profiles = feed_profiles(config, catalog, facts)
         jobs = plan_jobs(catalog, released, target, profiles)
         outcome = prepare_all(config, jobs, facts, progress, inputs=inputs)
-        desired, documents, feed_urls, feed_counts = render_all(
-            config, catalog, outcome.prepared, profiles, target, facts, stored_guids
-        )
+        early = early_uploads(storage, catalog, outcome, profiles, manifest[0], options, fetch_failures, held_back)
+        try:
+            desired, documents, feed_urls, feed_counts = render_all(
+                config, catalog, outcome.prepared, profiles, target, facts, stored_guids
+            )
+        except BaseException:
+            if early is not None:
+                early.stop()
+            raise
     finally:
         facts.save()
+    landed = early.finish() if early is not None else {}
     if any(e.media.startswith("s3://") for e in catalog.episodes):
         inputs.gap("s3:// masters are checked by fetching them")
     failures = [*fetch_failures, *outcome.failures]
@@ -211,7 +218,7 @@ def publish(
         notify=notifiers.any,
         now=now,
     )
-    plan, result = run_publish(storage, wanted, options, manifest)
+    plan, result = run_publish(storage, wanted, options, manifest, landed)
     warnings = notify_pending(storage, plan, notifiers, progress) if result is not None and notifiers.any else ()
     published = PublishOutcome(target, plan, result, feed_urls, feed_counts, warnings)
     window = (
@@ -314,10 +321,8 @@ def render_all(
         add_asset(artwork, "sidecar")
         url = target.url_for(feed_key(feed))
         feed_urls[feed.id] = url
-        digest = profiles[feed.id].digest
-        deliveries = [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
         items = []
-        for delivery in deliveries:
+        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
             items.append(_feed_item(feed, delivery, add_asset, add_bytes, target))
             feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
         guid = channel_guid(feed, url, stored_guids or {})
@@ -340,7 +345,7 @@ def render_all(
         )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
-    firsts = list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())  # one delivery per episode
+    firsts = one_per_episode(prepared)
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
     documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
@@ -358,6 +363,59 @@ def render_all(
             document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
         )
     return list(writes.values()), documents, feed_urls, feed_counts
+
+
+def early_uploads(
+    storage: Storage,
+    catalog: Catalog,
+    outcome: BuildOutcome,
+    profiles: dict[str, Profile],
+    manifest_data: bytes | None,
+    options: PublishOptions,
+    fetch_failures: list[EpisodeFailure],
+    held_back: list[HeldBack],
+) -> EarlyUploads | None:
+    """Start uploading new media while the feeds render (see publish.EarlyUploads), unless nothing may be written:
+    a dry run, --verify (which decides from a listing), or a plan the guards will refuse (checked here on the
+    episodes each feed will carry, exactly as the plan will check them)."""
+    if options.dry_run or options.verify:
+        return None
+    previous = parse_manifest(manifest_data)
+    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, outcome.prepared, profiles)] for f in catalog.feeds}
+    facts = guards.facts_for(catalog.episodes, [*fetch_failures, *outcome.failures], held_back)
+    if guards.check(
+        previous["feeds"], feeds, facts, allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change
+    ):
+        return None
+    return EarlyUploads(storage, media_writes(catalog, outcome.prepared, profiles), previous["objects"])
+
+
+def feed_deliveries(
+    catalog: Catalog, feed: Feed, prepared: dict[tuple[str, str], PreparedEpisode], profiles: dict[str, Profile]
+) -> list[PreparedEpisode]:
+    """The deliveries a feed carries, newest first: its episodes whose media was prepared for its profile."""
+    digest = profiles[feed.id].digest
+    return [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
+
+
+def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpisode], profiles: dict[str, Profile]) -> list[Write]:
+    """The media files render_all will want written (enclosures, alternate renditions, related.json's main
+    renditions), known before any feed is rendered: what EarlyUploads can send while feeds render."""
+    assets: dict[str, Asset] = {}
+    for feed in catalog.feeds:
+        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
+            assets.setdefault(delivery.enclosure_for(feed.medium)[0].key, delivery.enclosure_for(feed.medium)[0])
+            other = delivery.alternate_for(feed.medium)
+            if other is not None:
+                assets.setdefault(other[0].key, other[0])
+    for delivery in one_per_episode(prepared):
+        assets.setdefault(delivery.main.key, delivery.main)
+    return [Write(a.key, "media", a.size, a.sha256, a.content_type, path=a.path) for a in assets.values()]
+
+
+def one_per_episode(prepared: dict[tuple[str, str], PreparedEpisode]) -> list[PreparedEpisode]:
+    """Each episode's first delivery (related.json links its main rendition)."""
+    return list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())
 
 
 def stored_podcast_guids(manifest_data: bytes | None) -> dict[str, str]:

@@ -138,13 +138,18 @@ def run(
     desired: Desired,
     options: PublishOptions,
     manifest: tuple[bytes | None, str | None] | None = None,
+    landed: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[PublishPlan, PublishResult | None]:
-    """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race."""
+    """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race.
+
+    `landed`: content-addressed objects this run already uploaded (see EarlyUploads); they are not sent again but
+    count as written.
+    """
     basis = manifest or storage.read_manifest()
     plan = plan_for(storage, desired, options, basis)
     if options.dry_run or plan.refusals:
         return plan, None
-    uploaded: dict[str, dict[str, Any]] = {}
+    uploaded: dict[str, dict[str, Any]] = dict(landed or {})
     log: list[Write] = []
     for attempt in range(REPLANS + 1):
         feeds_written: list[str] = []
@@ -209,6 +214,11 @@ def apply_plan(
     log = [] if log is None else log
     for stage in STAGES:
         batch = [w for w in plan.uploads if w.stage == stage]
+        if stage in CONTENT_ADDRESSED:  # uploaded early (or before a lost race): already there, and counted
+            logged = {w.key for w in log}
+            there = {w.key for w in batch if uploaded.get(w.key) == {"size": w.size, "sha256": w.sha256}}
+            log.extend(w for w in batch if w.key in there and w.key not in logged)
+            batch = [w for w in batch if w.key not in there]
         if not batch:
             continue
         if stage not in CONTENT_ADDRESSED and not feeds_written and storage.manifest_version() != plan.manifest_version:
@@ -229,6 +239,51 @@ def apply_plan(
         version = storage.put_manifest(plan.manifest, plan.manifest_version)
         manifest_written = True
     return PublishResult(tuple(w.key for w in log), sum(w.size for w in log), manifest_written, manifest_version=version)
+
+
+class EarlyUploads:
+    """Media uploaded in the background while the feeds are still being rendered and planned.
+
+    A first publish of a large catalog spends most of its time uploading media, and its feeds take seconds to
+    render; media keys change with their bytes and nothing points at a new one until a feed is written, so sending
+    them before the plan exists changes nothing a subscriber can see. Only objects the manifest does not record
+    are sent; `finish` waits for them and returns what landed (for `run`), or raises the first failure.
+    """
+
+    def __init__(self, storage: Storage, writes: list[Write], recorded: dict[str, Any]) -> None:
+        self.landed: dict[str, dict[str, Any]] = {}
+        self.error: BaseException | None = None
+        self.stopped = threading.Event()
+        todo = [w for w in writes if recorded.get(w.key) != {"size": w.size, "sha256": w.sha256}]
+
+        def put(write: Write) -> None:
+            if not self.stopped.is_set():
+                _put(storage, write)
+
+        def done(write: Write) -> None:
+            if not self.stopped.is_set():
+                with _DONE_LOCK:
+                    self.landed[write.key] = {"size": write.size, "sha256": write.sha256}
+
+        def work() -> None:
+            try:
+                _parallel(todo, put, done, getattr(storage, "concurrency", 1))
+            except BaseException as exc:  # reported by finish(), in the publishing thread
+                self.error = exc
+
+        self.thread = threading.Thread(target=work, name="mediafeed-early-uploads", daemon=True)
+        self.thread.start()
+
+    def finish(self) -> dict[str, dict[str, Any]]:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.landed
+
+    def stop(self) -> None:
+        """Send nothing more (the publish failed elsewhere); waits for the uploads already in flight."""
+        self.stopped.set()
+        self.thread.join()
 
 
 def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[[Write], None], workers: int) -> None:
