@@ -9,6 +9,7 @@ a few times), and stops with a clear message when the other publish changed some
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -18,13 +19,14 @@ from typing import Any
 
 from . import guards
 from .config import Target
-from .digest import sha256_file
+from .digest import sha256_bytes, sha256_file
 from .errors import StorageError
 from .plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
 from .storage import MANIFEST_KEY, ManifestConflict, Storage
 
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
 REPLANS = 3
+READ_WHOLE = 8 * 1024 * 1024  # files up to this size are read into memory once, checked and sent from there
 _DONE_LOCK = threading.Lock()  # guards the bookkeeping lists apply_plan fills from worker threads
 
 
@@ -271,11 +273,16 @@ class EarlyUploads:
             except BaseException as exc:  # reported by finish(), in the publishing thread
                 self.error = exc
 
+        # While feeds render in this thread, the upload threads must get the GIL back quickly when a response
+        # arrives, or the store sits idle waiting for the next request: a shorter switch interval meanwhile.
+        self.interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self.interval, 0.0005))
         self.thread = threading.Thread(target=work, name="mediafeed-early-uploads", daemon=True)
         self.thread.start()
 
     def finish(self) -> dict[str, dict[str, Any]]:
         self.thread.join()
+        sys.setswitchinterval(self.interval)
         if self.error is not None:
             raise self.error
         return self.landed
@@ -284,9 +291,12 @@ class EarlyUploads:
         """Send nothing more (the publish failed elsewhere); waits for the uploads already in flight."""
         self.stopped.set()
         self.thread.join()
+        sys.setswitchinterval(self.interval)
 
 
 def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[[Write], None], workers: int) -> None:
+    if not writes:
+        return
     if workers <= 1 or len(writes) == 1:
         for write in writes:
             put(write)
@@ -306,10 +316,16 @@ def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[
 
 
 def _put(storage: Storage, write: Write) -> None:
-    if write.path is not None:
-        # The build cache or a source may have changed since planning; never publish bytes the feed doesn't describe.
+    # The build cache or a source may have changed since planning; never publish bytes the feed doesn't describe.
+    changed = StorageError(f"{write.path} changed while publishing", hint="run the publish again")
+    if write.path is not None and write.size <= READ_WHOLE:
+        data = write.path.read_bytes()  # read once: the bytes checked are the bytes sent
+        if len(data) != write.size or sha256_bytes(data) != write.sha256:
+            raise changed
+        landed = storage.put_bytes(write.key, data, write.content_type, write.cache_control, write.sha256)
+    elif write.path is not None:
         if write.path.stat().st_size != write.size or sha256_file(write.path) != write.sha256:
-            raise StorageError(f"{write.path} changed while publishing", hint="run the publish again")
+            raise changed
         landed = storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256)
     else:
         assert write.data is not None
