@@ -24,20 +24,33 @@ INDEX_NAME = "file-index.json"
 FORMAT = 2  # bump when MediaInfo gains fields, so old probes are redone
 
 
+DIRECT_HASH = 1024 * 1024  # files up to this size are hashed on every call: cheaper than loading the index
+
+
 class FileFacts:
+    """The index is read on first use: a publish whose deliveries all come from the prepare cache only hashes a
+    few small files (feed artwork), and reading a 10,000-episode index (~14 MB of JSON) would cost more."""
+
     def __init__(self, build_dir: Path | None) -> None:
         self.path = build_dir / INDEX_NAME if build_dir else None
-        self.entries: dict[str, dict[str, Any]] = {}
+        self._entries: dict[str, dict[str, Any]] | None = None
         self.changed = False
         self.lock = threading.Lock()
         self.keys: dict[Path, str] = {}  # path as asked → resolved key: one realpath per file per run, not per call
-        if self.path and self.path.is_file():
-            try:
-                data = json.loads(self.path.read_text())
-                if data.get("format") == FORMAT and isinstance(data.get("files"), dict):
-                    self.entries = data["files"]
-            except (OSError, ValueError):
-                self.entries = {}
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """The index (read now if not yet); call with self.lock held when threads may race."""
+        if self._entries is None:
+            self._entries = {}
+            if self.path and self.path.is_file():
+                try:
+                    data = json.loads(self.path.read_text())
+                    if data.get("format") == FORMAT and isinstance(data.get("files"), dict):
+                        self._entries = data["files"]
+                except (OSError, ValueError):
+                    pass
+        return self._entries
 
     def _key(self, file: Path) -> str:
         """str(file.resolve()), with each folder resolved once: a file that is no symlink costs one lstat."""
@@ -65,8 +78,11 @@ class FileFacts:
             return entry
 
     def knows_sha256(self, file: Path) -> bool:
-        """Whether the hash is remembered for the file as it is now (same size and mtime)."""
+        """Whether sha256() answers at once: the hash is remembered for the file as it is now (same size and
+        mtime), or the file is small enough to be hashed directly."""
         now = file.stat()
+        if now.st_size <= DIRECT_HASH:
+            return True
         with self.lock:
             entry = self.entries.get(self._key(file))
             return bool(
@@ -74,6 +90,8 @@ class FileFacts:
             )
 
     def sha256(self, file: Path) -> str:
+        if file.stat().st_size <= DIRECT_HASH:
+            return sha256_file(file)
         entry = self._entry(file)
         if "sha256" not in entry:
             digest = sha256_file(file)
@@ -98,7 +116,7 @@ class FileFacts:
 
     def save(self) -> None:
         """Write the index atomically; a failure to cache is not worth failing a publish for."""
-        if not self.changed or self.path is None:
+        if not self.changed or self.path is None or self._entries is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
