@@ -22,12 +22,14 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from . import cachefile
 
 if TYPE_CHECKING:
     from .catalog import FileUse
@@ -48,6 +50,15 @@ def stat_of(path: str, follow: bool) -> Stat:
     except OSError:
         return None
     return (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_mode)
+
+
+def untrusted(stats: Iterable[tuple[str, Stat]], trusted: str | None = None) -> bool:
+    """Whether some of these (path, stat) pairs cannot vouch for their file: missing, or modified so recently that
+    a second edit in the same timestamp tick would go unseen. Files under `trusted` (a build/ folder, which only
+    mediafeed writes) are exempt from the second rule."""
+    recent = time.time_ns() - RACY_NS
+    prefix = trusted + os.sep if trusted else None
+    return any(s is None or (s[2] >= recent and not (prefix and path.startswith(prefix))) for path, s in stats)
 
 
 @cache
@@ -138,8 +149,7 @@ class LoadCache:
         self.seen.add(rel)
         checks = [(str(index.parent), False), (str(index), True), *paths_to_check(files)]
         stamped = tuple((path, follow, stat_of(path, follow)) for path, follow in dict.fromkeys(checks))
-        recent = time.time_ns() - RACY_NS
-        if any(s is None or s[2] >= recent for _, _, s in stamped):
+        if untrusted((path, s) for path, _, s in stamped):
             self.entries.pop(rel, None)
             return
         self.entries[rel] = (stamped, episode)
@@ -157,12 +167,5 @@ class LoadCache:
             del self.entries[rel]
         if not (self.changed or gone) or self.path is None:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".load-cache-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"key": self.key, "entries": self.entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, self.path)
+        if cachefile.store(self.path, {"key": self.key, "entries": self.entries}):
             self.changed = False
-        except OSError:
-            pass

@@ -18,15 +18,13 @@ deleting build/prepare-cache.pickle costs time, never correctness.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .loadcache import RACY_NS, Stat, code_digest, stat_of
+from . import cachefile
+from .loadcache import Stat, code_digest, stat_of, untrusted
 from .rendercache import pickled
 
 if TYPE_CHECKING:
@@ -95,9 +93,7 @@ class PrepareCache:
 
     def put(self, key: JobKey, digest: str, prepared: PreparedEpisode, context: TagContext) -> None:
         checks = tuple((path, stat_of(path, True)) for path in files_of(prepared, context))
-        recent = time.time_ns() - RACY_NS
-        ours = str(self.path.parent) + os.sep if self.path else None  # build/ files only we write: never racy
-        if any(s is None or (s[2] >= recent and not (ours and path.startswith(ours))) for path, s in checks):
+        if untrusted(checks, trusted=str(self.path.parent) if self.path else None):  # build/: only we write there
             return
         # Stored without its episode (the load cache holds that already; `get` puts the current one back).
         self.entries[key] = (digest, checks, replace(prepared, episode=None))  # type: ignore[arg-type]
@@ -114,11 +110,4 @@ class PrepareCache:
         if self.path is None or not (self.changed or self.entries.keys() - self.used):
             return
         kept = {key: self.entries[key] for key in self.used if key in self.entries}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".prepare-cache-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"key": (FORMAT, code_digest()), "entries": kept}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, self.path)
-        except OSError:
-            pass
+        cachefile.store(self.path, {"key": (FORMAT, code_digest()), "entries": kept})

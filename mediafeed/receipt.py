@@ -25,16 +25,14 @@ one full publish, never correctness.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .loadcache import RACY_NS, Check, Stat, code_digest, stat_of
+from . import cachefile
+from .loadcache import Check, Stat, code_digest, stat_of, untrusted
 
 if TYPE_CHECKING:
     from .config import Target
@@ -115,22 +113,11 @@ def save(
 ) -> bool:
     """Write the receipt atomically, unless some input cannot be vouched for; returns whether it was written."""
     path = path_for(build_dir, target)
-    recent = time.time_ns() - RACY_NS
-    ours = str(build_dir) + os.sep  # build/ files only mediafeed writes: never racy
-    racy = any(s is None or (s[2] >= recent and not p.startswith(ours)) for (p, _), s in inputs.checks.items())
-    if inputs.gaps or racy:
+    if inputs.gaps or untrusted(((p, s) for (p, _), s in inputs.checks.items()), trusted=str(build_dir)):
         return False
     checks = tuple((p, follow, s) for (p, follow), s in inputs.checks.items())
     receipt = Receipt(key_for(build_dir, target), checks, manifest_version, window[0], window[1], outcome)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(receipt, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-    except (OSError, pickle.PicklingError):
-        return False
-    return True
+    return cachefile.store(path, receipt)
 
 
 def reuse(

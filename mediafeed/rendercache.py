@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from . import cachefile
 from .loadcache import code_digest
 
 FOLDER = "rendered"
@@ -46,7 +45,7 @@ def cached_render(build_dir: Path | None, name: str, inputs: object, render: Cal
     except Exception:  # missing, corrupt, or from another version: render again
         pass
     result = render()
-    _store(path, (key, result))
+    cachefile.store(path, (key, result))
     return result
 
 
@@ -58,15 +57,3 @@ def pickled(inputs: object) -> bytes:
     pickler.fast = True  # no memo: every object is written out in full where it occurs
     pickler.dump(inputs)
     return buffer.getvalue()
-
-
-def _store(path: Path, value: object) -> None:
-    """Write atomically; failing to cache is never worth failing a run for."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-    except (OSError, pickle.PicklingError):
-        pass
