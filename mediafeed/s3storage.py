@@ -191,15 +191,21 @@ class S3Storage:
         with self._errors(key):
             return fn(Bucket=self.bucket, **kwargs)
 
-    def stat(self, key: str) -> ObjectStat | None:
+    def _unless_missing(self, key: str, fn: Callable[..., Any]) -> Any:
+        """fn(Bucket=, Key=) for the object at `key`, or None when it does not exist; other failures translated."""
         try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return fn(Bucket=self.bucket, Key=self._key(key))
         except bex.ClientError as exc:
             if error_code(exc) in MISSING_CODES:
                 return None
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
         except bex.BotoCoreError as exc:
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
+
+    def stat(self, key: str) -> ObjectStat | None:
+        head = self._unless_missing(key, self.client.head_object)
+        if head is None:
+            return None
         return ObjectStat(key, int(head["ContentLength"]), head.get("Metadata", {}).get("sha256"))
 
     def list(self, prefix: str = "") -> Iterator[ObjectStat]:
@@ -247,27 +253,16 @@ class S3Storage:
         return None
 
     def read_manifest(self) -> tuple[bytes | None, str | None]:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(MANIFEST_KEY))
-            with self._errors(MANIFEST_KEY):
-                return response["Body"].read(), response["ETag"]
-        except bex.ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
-                return None, None
-            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
-        except bex.BotoCoreError as exc:
-            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
+        response = self._unless_missing(MANIFEST_KEY, self.client.get_object)
+        if response is None:
+            return None, None
+        with self._errors(MANIFEST_KEY):
+            return response["Body"].read(), response["ETag"]
 
     def manifest_version(self) -> str | None:
         """The manifest's current ETag (one HEAD), to stop before writing feeds if another publish got in first."""
-        try:
-            return str(self.client.head_object(Bucket=self.bucket, Key=self._key(MANIFEST_KEY))["ETag"])
-        except bex.ClientError as exc:
-            if error_code(exc) in MISSING_CODES:
-                return None
-            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
-        except bex.BotoCoreError as exc:
-            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
+        head = self._unless_missing(MANIFEST_KEY, self.client.head_object)
+        return None if head is None else str(head["ETag"])
 
     def put_manifest(self, data: bytes, expected_version: str | None) -> str | None:
         """Conditional write: If-Match the ETag read at plan time, or If-None-Match: * on the first publish.
