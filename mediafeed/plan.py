@@ -28,6 +28,11 @@ class Write:
     data: bytes | None = None  # bytes to write
 
     @property
+    def record(self) -> dict[str, Any]:
+        """What the manifest records for the object (and compares to tell whether it changed)."""
+        return {"size": self.size, "sha256": self.sha256}
+
+    @property
     def cache_control(self) -> str:
         return IMMUTABLE if self.stage in ("media", "sidecar") else SHORT
 
@@ -141,7 +146,7 @@ def make_plan(
         else:
             uploads.append(write)
     wanted = {w.key for w in desired}
-    objects = {**known, **{w.key: {"size": w.size, "sha256": w.sha256} for w in desired}}
+    objects = {**known, **{w.key: w.record for w in desired}}
     manifest = {
         "format": MANIFEST_FORMAT,
         "objects": dict(sorted(objects.items())),

@@ -218,7 +218,7 @@ def apply_plan(
         batch = [w for w in plan.uploads if w.stage == stage]
         if stage in CONTENT_ADDRESSED:  # uploaded early (or before a lost race): already there, and counted
             logged = {w.key for w in log}
-            there = {w.key for w in batch if uploaded.get(w.key) == {"size": w.size, "sha256": w.sha256}}
+            there = {w.key for w in batch if uploaded.get(w.key) == w.record}
             log.extend(w for w in batch if w.key in there and w.key not in logged)
             batch = [w for w in batch if w.key not in there]
         if not batch:
@@ -231,7 +231,7 @@ def apply_plan(
             with _DONE_LOCK:
                 log.append(write)
                 if stage in CONTENT_ADDRESSED:
-                    uploaded[write.key] = {"size": write.size, "sha256": write.sha256}
+                    uploaded[write.key] = write.record
                 else:
                     feeds_written.append(write.key)
 
@@ -256,7 +256,7 @@ class EarlyUploads:
         self.landed: dict[str, dict[str, Any]] = {}
         self.error: BaseException | None = None
         self.stopped = threading.Event()
-        todo = [w for w in writes if recorded.get(w.key) != {"size": w.size, "sha256": w.sha256}]
+        todo = [w for w in writes if recorded.get(w.key) != w.record]
 
         def put(write: Write) -> None:
             if not self.stopped.is_set():
@@ -265,7 +265,7 @@ class EarlyUploads:
         def done(write: Write) -> None:
             if not self.stopped.is_set():
                 with _DONE_LOCK:
-                    self.landed[write.key] = {"size": write.size, "sha256": write.sha256}
+                    self.landed[write.key] = write.record
 
         def work() -> None:
             try:
@@ -369,7 +369,7 @@ def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -
         if sha == write.sha256:
             if write.key not in known:
                 adopted.append(write.key)
-            known[write.key] = {"size": write.size, "sha256": write.sha256}
+            known[write.key] = write.record
         elif write.key in known and sha != known[write.key].get("sha256"):
             changed.append(write.key)  # overwritten behind the manifest's back: write it again
             del known[write.key]
