@@ -523,15 +523,14 @@ def episode_files(project: Path, inputs: Inputs | None = None) -> list[Path]:
     folder, and an index.md created in a folder that had none changes that subfolder.
     """
     folder = project / "episodes"
+    if inputs is not None:
+        inputs.stat(folder, follow=False)
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if _is_dir(e))
     except OSError:
-        if inputs is not None:
-            inputs.stat(folder, follow=False)
         return []
     if inputs is not None:
-        inputs.stat(folder, follow=False)
         for name in names:
             inputs.stat(os.path.join(folder, name), follow=False)
     return [folder / name / "index.md" for name in names if os.path.exists(os.path.join(folder, name, "index.md"))]

@@ -404,7 +404,8 @@ def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpiso
     assets: dict[str, Asset] = {}
     for feed in catalog.feeds:
         for delivery in feed_deliveries(catalog, feed, prepared, profiles):
-            assets.setdefault(delivery.enclosure_for(feed.medium)[0].key, delivery.enclosure_for(feed.medium)[0])
+            enclosure = delivery.enclosure_for(feed.medium)[0]
+            assets.setdefault(enclosure.key, enclosure)
             other = delivery.alternate_for(feed.medium)
             if other is not None:
                 assets.setdefault(other[0].key, other[0])

@@ -317,15 +317,14 @@ def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[
 
 def _put(storage: Storage, write: Write) -> None:
     # The build cache or a source may have changed since planning; never publish bytes the feed doesn't describe.
-    changed = StorageError(f"{write.path} changed while publishing", hint="run the publish again")
     if write.path is not None and write.size <= READ_WHOLE:
         data = write.path.read_bytes()  # read once: the bytes checked are the bytes sent
         if len(data) != write.size or sha256_bytes(data) != write.sha256:
-            raise changed
+            raise StorageError(f"{write.path} changed while publishing", hint="run the publish again")
         landed = storage.put_bytes(write.key, data, write.content_type, write.cache_control, write.sha256)
     elif write.path is not None:
         if write.path.stat().st_size != write.size or sha256_file(write.path) != write.sha256:
-            raise changed
+            raise StorageError(f"{write.path} changed while publishing", hint="run the publish again")
         landed = storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256)
     else:
         assert write.data is not None
