@@ -8,6 +8,7 @@ Exit codes: 0 ok · 1 some episodes failed (the rest were published) · 2 usage 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -675,5 +676,13 @@ def artwork(state: State, fix: bool, as_json: bool) -> None:
         raise click.exceptions.Exit(EXIT_CATALOG)
 
 
+# A command holds a large, long-lived object graph (10,000 episodes, their deliveries, rendered feeds) and makes
+# little cyclic garbage. With CPython's default thresholds (700, 10, 10) the collector walked that whole graph 8
+# times in a 10,000-episode `publish --dry-run`: 1.0 s of its 3.6 s. Young objects are still collected, just in
+# bigger batches; full collections become rare.
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
 def main() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
     cli(prog_name="mediafeed")

@@ -24,6 +24,7 @@ from .feed import FeedItem, feed_key, podcast_guid, render_feed_pages
 from .indexes import render_opml, render_related
 from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
 from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
+from .offload import Offloaded
 from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
 from .preparecache import PrepareCache, job_digest
 from .publish import Desired, EarlyUploads, PublishOptions, PublishOutcome, PublishResult, plan_for
@@ -190,18 +191,24 @@ def publish(
         profiles = feed_profiles(config, catalog, facts)
         jobs = plan_jobs(catalog, released, target, profiles)
         outcome = prepare_all(config, jobs, facts, progress, inputs=inputs)
-        early = early_uploads(storage, catalog, outcome, profiles, manifest[0], options, fetch_failures, held_back)
+        sendable = early_media(catalog, outcome, profiles, manifest[0], options, fetch_failures, held_back)
+        # While media uploads, the feeds render in a child process (forked before the upload threads start; see
+        # offload.py), or here when there is nothing to upload or no safe way to fork.
+        rendering = Offloaded(
+            partial(render_all, config, catalog, outcome.prepared, profiles, target, facts, stored_guids),
+            wanted=bool(sendable),
+        )
+        early = None
         try:
-            desired, documents, feed_urls, feed_counts = render_all(
-                config, catalog, outcome.prepared, profiles, target, facts, stored_guids
-            )
+            early = EarlyUploads(storage, sendable) if sendable else None
+            desired, documents, feed_urls, feed_counts = rendering.result()
         except BaseException:
+            rendering.cancel()
             if early is not None:
                 early.stop()
             raise
     finally:
         facts.save()
-    landed = early.finish() if early is not None else {}
     if any(e.media.startswith("s3://") for e in catalog.episodes):
         inputs.gap("s3:// masters are checked by fetching them")
     failures = [*fetch_failures, *outcome.failures]
@@ -218,15 +225,26 @@ def publish(
         notify=notifiers.any,
         now=now,
     )
-    plan, result = run_publish(storage, wanted, options, manifest, landed)
+    # Neither the plan nor the proof a receipt needs depends on which media has landed: while media is still
+    # uploading, both are made here instead of after it.
+    plan = plan_for(storage, wanted, options, manifest)
+    proof = next_plan(storage, wanted, options, plan) if early is not None else None
+    landed = early.finish() if early is not None else {}
+    plan, result = run_publish(storage, wanted, options, manifest, landed, plan)
     warnings = notify_pending(storage, plan, notifiers, progress) if result is not None and notifiers.any else ()
     published = PublishOutcome(target, plan, result, feed_urls, feed_counts, warnings)
     window = (
         max((e.published for e in catalog.episodes if e.is_released(now)), default=None),
         min((h.published for h in held_back), default=None),
     )
-    remember(build_dir(config), storage, wanted, options, published, inputs, window)
+    remember(build_dir(config), storage, wanted, options, published, inputs, window, proof)
     return published
+
+
+def next_plan(storage: Storage, wanted: Desired, options: PublishOptions, plan: PublishPlan) -> tuple[bytes, PublishPlan]:
+    """The plan the same catalog would make once `plan` is applied (planned against the manifest it writes; its
+    version is not known yet), with that manifest: what `remember` checks is a no-op."""
+    return plan.manifest, plan_for(storage, wanted, replace(options, verify=False), (plan.manifest, None))
 
 
 def remember(
@@ -237,6 +255,7 @@ def remember(
     published: PublishOutcome,
     inputs: receipt.Inputs,
     window: tuple[datetime | None, datetime | None],
+    proof: tuple[bytes, PublishPlan] | None = None,
 ) -> None:
     """Leave a receipt when the target now holds exactly what the catalog wants (see receipt.py).
 
@@ -244,7 +263,9 @@ def remember(
     matching as soon as this or any other publish changes the target.
 
     After a publish that wrote something, that is proven by planning again against the manifest it wrote: the
-    receipt is kept only when that plan is a no-op, and it records the outcome of that no-op.
+    receipt is kept only when that plan is a no-op, and it records the outcome of that no-op. `proof` is that plan
+    when it was made ahead (see next_plan); it is used only if the manifest written is the one it was made for (a
+    publish that lost the manifest race applied another plan).
     """
     plan, result = published.plan, published.result
     if plan.refusals or plan.failures or published.warnings:
@@ -253,7 +274,9 @@ def remember(
         noop, version = plan, plan.manifest_version
     elif result is not None and result.manifest_version is not None:
         version = result.manifest_version
-        noop = plan_for(storage, wanted, replace(options, verify=False), (plan.manifest, version))
+        if proof is None or proof[0] != plan.manifest:
+            proof = next_plan(storage, wanted, options, plan)
+        noop = replace(proof[1], manifest_version=version)
         if noop.uploads or noop.manifest_changed:
             return
     else:
@@ -365,8 +388,7 @@ def render_all(
     return list(writes.values()), documents, feed_urls, feed_counts
 
 
-def early_uploads(
-    storage: Storage,
+def early_media(
     catalog: Catalog,
     outcome: BuildOutcome,
     profiles: dict[str, Profile],
@@ -374,20 +396,21 @@ def early_uploads(
     options: PublishOptions,
     fetch_failures: list[EpisodeFailure],
     held_back: list[HeldBack],
-) -> EarlyUploads | None:
-    """Start uploading new media while the feeds render (see publish.EarlyUploads), unless nothing may be written:
-    a dry run, --verify (which decides from a listing), or a plan the guards will refuse (checked here on the
-    episodes each feed will carry, exactly as the plan will check them)."""
+) -> list[Write]:
+    """The new media that may be uploaded while the feeds render (see publish.EarlyUploads): none when nothing may
+    be written (a dry run; --verify, which decides from a listing; a plan the guards will refuse, checked here on
+    the episodes each feed will carry, exactly as the plan will check them), else what the manifest lacks."""
     if options.dry_run or options.verify:
-        return None
+        return []
     previous = parse_manifest(manifest_data)
     feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, outcome.prepared, profiles)] for f in catalog.feeds}
     facts = guards.facts_for(catalog.episodes, [*fetch_failures, *outcome.failures], held_back)
     if guards.check(
         previous["feeds"], feeds, facts, allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change
     ):
-        return None
-    return EarlyUploads(storage, media_writes(catalog, outcome.prepared, profiles), previous["objects"])
+        return []
+    recorded = previous["objects"]
+    return [w for w in media_writes(catalog, outcome.prepared, profiles) if recorded.get(w.key) != w.record]
 
 
 def feed_deliveries(

@@ -141,14 +141,15 @@ def run(
     options: PublishOptions,
     manifest: tuple[bytes | None, str | None] | None = None,
     landed: dict[str, dict[str, Any]] | None = None,
+    plan: PublishPlan | None = None,
 ) -> tuple[PublishPlan, PublishResult | None]:
     """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race.
 
     `landed`: content-addressed objects this run already uploaded (see EarlyUploads); they are not sent again but
-    count as written.
+    count as written. `plan`: the plan against `manifest`, when the caller made it already.
     """
     basis = manifest or storage.read_manifest()
-    plan = plan_for(storage, desired, options, basis)
+    plan = plan if plan is not None and manifest is not None else plan_for(storage, desired, options, basis)
     if options.dry_run or plan.refusals:
         return plan, None
     uploaded: dict[str, dict[str, Any]] = dict(landed or {})
@@ -248,15 +249,14 @@ class EarlyUploads:
 
     A first publish of a large catalog spends most of its time uploading media, and its feeds take seconds to
     render; media keys change with their bytes and nothing points at a new one until a feed is written, so sending
-    them before the plan exists changes nothing a subscriber can see. Only objects the manifest does not record
-    are sent; `finish` waits for them and returns what landed (for `run`), or raises the first failure.
+    them before the plan exists changes nothing a subscriber can see. `todo` is what the manifest does not record
+    (pipeline.early_media); `finish` waits for them and returns what landed (for `run`), or raises the first failure.
     """
 
-    def __init__(self, storage: Storage, writes: list[Write], recorded: dict[str, Any]) -> None:
+    def __init__(self, storage: Storage, todo: list[Write]) -> None:
         self.landed: dict[str, dict[str, Any]] = {}
         self.error: BaseException | None = None
         self.stopped = threading.Event()
-        todo = [w for w in writes if recorded.get(w.key) != w.record]
 
         def put(write: Write) -> None:
             if not self.stopped.is_set():

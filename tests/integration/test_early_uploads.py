@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import NOW
 from tests.integration.conftest import FaultProxy, point_target
 
 NEW_GUID = "5d3c9a0e-7f4b-4e1a-9c2d-8b6a4f1e2d3c"
@@ -73,3 +76,20 @@ def test_a_store_refusing_media_stops_before_any_feed(
     result = mediafeed(project, "-q", "publish", "--target", "s3")
     assert result.exit_code == 4 and "access denied" in result.output and "Traceback" not in result.output
     assert not any("/feeds/" in path or "manifest" in path for path in puts(fault_proxy))
+
+
+def test_feeds_rendered_in_a_child_process_equal_those_rendered_in_process(
+    s3_project: Path, mediafeed: Any, bucket: str
+) -> None:
+    """The CLI run as a program forks the feed rendering off while media uploads (see offload.py); a test runner's
+    in-process CLI cannot (its server threads make fork unsafe) and renders in place. A second, in-process publish
+    planning against what the forked one wrote must find nothing to write."""
+    command = [sys.executable, "-m", "mediafeed", "--project", str(s3_project), "-q", "--now", NOW]
+    first = subprocess.run([*command, "publish", "--target", "s3", "--json"], capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert any(u["stage"] == "media" for u in json.loads(first.stdout)["uploads"])
+    shutil.rmtree(s3_project / "build" / "receipts", ignore_errors=True)  # plan for real, not from a receipt
+    again = mediafeed(s3_project, "-q", "publish", "--target", "s3", "--json")
+    assert again.exit_code == 0, again.output
+    payload = json.loads(again.output)
+    assert payload["receipt"] is False and payload["written"] == 0 and payload["uploads"] == []
