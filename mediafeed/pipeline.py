@@ -193,7 +193,8 @@ def publish(
         outcome = prepare_all(config, jobs, facts, progress, inputs=inputs)
         sendable = early_media(catalog, outcome, profiles, manifest[0], options, fetch_failures, held_back)
         # While media uploads, the feeds render in a child process (forked before the upload threads start; see
-        # offload.py), or here when there is nothing to upload or no safe way to fork.
+        # offload.py), or here when there is nothing to upload or no safe way to fork. File facts the child learns
+        # (an artwork hash) stay in the child: at worst a large artwork file is hashed again next run.
         rendering = Offloaded(
             partial(render_all, config, catalog, outcome.prepared, profiles, target, facts, stored_guids),
             wanted=bool(sendable),

@@ -78,9 +78,7 @@ def test_a_store_refusing_media_stops_before_any_feed(
     assert not any("/feeds/" in path or "manifest" in path for path in puts(fault_proxy))
 
 
-def test_feeds_rendered_in_a_child_process_equal_those_rendered_in_process(
-    s3_project: Path, mediafeed: Any, bucket: str
-) -> None:
+def test_feeds_rendered_in_a_child_process_equal_those_rendered_in_process(s3_project: Path, mediafeed: Any, bucket: str) -> None:
     """The CLI run as a program forks the feed rendering off while media uploads (see offload.py); a test runner's
     in-process CLI cannot (its server threads make fork unsafe) and renders in place. A second, in-process publish
     planning against what the forked one wrote must find nothing to write."""
