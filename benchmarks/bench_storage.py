@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -191,7 +192,7 @@ def main() -> None:
         server.stop()
 
     print(f"storage benchmark: {n} episodes ({objects} objects, {first['upload_bytes'] / 1e6:.1f} MB) to moto on 127.0.0.1")
-    print(f"  prepare media (mediafeed build, once)  {build_s:8.2f} s   (not in the figures below)")
+    print(f"  prepare media (mediafeed build, cold)  {build_s:8.2f} s   (when the catalog was made; not in the figures below)")
     print(f"  catalog load (check --no-media)        {load_s:8.2f} s")
     first_s, sync_first_s = min(firsts), min(syncs)
     print(f"  mediafeed first publish (best of {len(firsts)})   {first_s:8.2f} s   {first['bytes_written']:>10} bytes sent"
@@ -207,6 +208,7 @@ def main() -> None:
     verdict = {True: "ok", False: "MISSED"}
     print(f"  ratio no-op publish / no-op sync:      {noop_ratio:8.2f}   (target <= 0.5)  {verdict[noop_ratio <= 0.5]}")
     print(f"  ratio first publish / first sync:      {first_ratio:8.2f}   (target <= 1.0)  {verdict[first_ratio <= 1.0]}")
+    print(f"    (mean against mean: {statistics.mean(firsts) / statistics.mean(syncs):.2f})")
     print(f"  no-op bytes sent: {noop['bytes_written']}  (target 0)  {verdict[noop['bytes_written'] == 0]}")
 
 
