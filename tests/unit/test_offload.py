@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -127,3 +128,31 @@ def test_cancel_stops_and_reaps_the_child() -> None:
         """
     )
     assert out["reaped"] and out["pid_cleared"]
+
+
+def test_the_child_dies_with_its_parent() -> None:
+    """A publish killed mid-way (kill -9, a cancelled CI job) leaves no renderer behind (Linux: PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the kernel's parent-death signal is Linux-only; elsewhere the child ends at its next write")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PRELUDE + "job = Offloaded(lambda: time.sleep(60))\nprint(job.pid, flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and alive(child):
+        time.sleep(0.05)
+    assert not alive(child)
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping (a zombie waiting for whoever adopted it to reap it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
