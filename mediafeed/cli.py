@@ -297,12 +297,10 @@ def new(
 
 
 def _relative(path: Path, start: Path) -> str:
-
     return os.path.relpath(path, start)
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
-
     import tempfile
 
     fd, temp = tempfile.mkstemp(prefix=".mediafeed-", dir=path.parent)

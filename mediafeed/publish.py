@@ -273,8 +273,9 @@ class EarlyUploads:
             except BaseException as exc:  # reported by finish(), in the publishing thread
                 self.error = exc
 
-        # While feeds render in this thread, the upload threads must get the GIL back quickly when a response
-        # arrives, or the store sits idle waiting for the next request: a shorter switch interval meanwhile.
+        # Whatever this thread does meanwhile (the plan, and the feeds where they cannot render in a child process:
+        # see offload.py), the upload threads must get the GIL back quickly when a response arrives, or the store
+        # sits idle waiting for the next request: a shorter switch interval meanwhile.
         self.interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self.interval, 0.0005))
         self.thread = threading.Thread(target=work, name="mediafeed-early-uploads", daemon=True)
