@@ -1,3 +1,3 @@
-from .cli import main
+from mediafeed.cli import main
 
 main()

@@ -20,9 +20,9 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .errors import CatalogError, EnvironmentProblem, MediaError, MediafeedError, StorageError, UsageError
-from .models import KINDS
+from mediafeed import __version__
+from mediafeed.errors import CatalogError, EnvironmentProblem, MediaError, MediafeedError, StorageError, UsageError
+from mediafeed.models import KINDS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CATALOG, EXIT_ENVIRONMENT, EXIT_BUG = 0, 1, 2, 3, 4, 70
 
@@ -151,7 +151,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
     media files are broken.
     """
-    from .catalog import find_missing_guids, insert_guid, load_catalog, unselected_episodes
+    from mediafeed.catalog.load import find_missing_guids, insert_guid, load_catalog, unselected_episodes
 
     fixed = []
     if fix:
@@ -218,7 +218,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
 
 
 def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
-    from .facts import FileFacts
+    from mediafeed.media.facts import FileFacts
 
     facts = FileFacts(project / "build")
     problems = []
@@ -258,8 +258,8 @@ def new(
     """Scaffold episodes/<slug>/index.md with a fresh permanent GUID."""
     import shutil
 
-    from .catalog import slugify
-    from .config import load_config
+    from mediafeed.catalog.load import slugify
+    from mediafeed.config import load_config
 
     config = load_config(state.project)
     slug = slug or slugify(title)
@@ -319,7 +319,7 @@ def build(state: State, target: str | None) -> None:
     Scheduled episodes are prepared too, so a release needs no encoding. A second
     run on an unchanged catalog runs no ffmpeg at all.
     """
-    from .pipeline import build as run_build
+    from mediafeed.pipeline import build as run_build
 
     outcome = run_build(state.project, state.progress, target)
     for failure in outcome.failures:
@@ -330,15 +330,15 @@ def build(state: State, target: str | None) -> None:
 
 
 def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
-    from .publish import PublishOptions
-    from .receipt import reuse
+    from mediafeed.cache.receipt import reuse
+    from mediafeed.publish.apply import PublishOptions
 
     options = PublishOptions(dry_run=dry_run, **flags)
     outcome, storage = reuse(state.project, target, state.now, options)
     if outcome is not None:
         state.progress(f"nothing changed since the last publish to {outcome.target.name} (its receipt in build/): nothing to do")
     else:
-        from .pipeline import publish as run_publish  # the catalog, media and feed code: only when there is work
+        from mediafeed.pipeline import publish as run_publish  # the catalog, media and feed code: only when there is work
 
         outcome = run_publish(
             state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options, storage=storage
@@ -474,8 +474,8 @@ def status(state: State, target: str | None, as_json: bool, history: bool) -> No
 
     Writes nothing (it plans a publish without doing it). Use --now to ask about another moment.
     """
-    from .pipeline import status as run_status
-    from .status import until
+    from mediafeed.pipeline import status as run_status
+    from mediafeed.publish.status import until
 
     report = run_status(state.project, target, state.now, progress=state.progress)
     if as_json:
@@ -526,7 +526,7 @@ def serve(state: State, target: str | None, port: int | None) -> None:
     import http.server
     from urllib.parse import urlparse
 
-    from .config import load_config
+    from mediafeed.config import load_config
 
     chosen = load_config(state.project).target(target)
     if chosen.path is None:
@@ -548,8 +548,8 @@ def _lint_rendered(state: State, target: str | None) -> tuple[list[tuple[str, An
 
     Returns ([(feed key, finding)], number of feeds, media failures).
     """
-    from .lint import lint_feed
-    from .pipeline import render_feeds
+    from mediafeed.feeds.lint import lint_feed
+    from mediafeed.pipeline import render_feeds
 
     catalog, documents, failures = render_feeds(state.project, target, state.now, progress=state.progress)
     feeds = {feed.id: feed for feed in catalog.feeds}
@@ -581,7 +581,7 @@ def lint(state: State, target: str | None, as_json: bool, show_rules: bool, file
     Each finding is printed as `file: SEVERITY code: what is wrong; how to fix it`.
     Exit 3 when any finding is an error; warnings and info are printed only.
     """
-    from .lint import lint_feed, rules_table, summary
+    from mediafeed.feeds.lint import lint_feed, rules_table, summary
 
     if show_rules:
         for line in rules_table():
@@ -629,8 +629,8 @@ def artwork(state: State, fix: bool, as_json: bool) -> None:
     that copy for as long as the original is unchanged.
     Exit 3 while some artwork has problems and no fixed copy, 0 otherwise.
     """
-    from .artwork import ArtworkError, artwork_problems, catalog_images, fix_artwork, fixable, fixed_path
-    from .config import load_config
+    from mediafeed.catalog.artwork import ArtworkError, artwork_problems, catalog_images, fix_artwork, fixable, fixed_path
+    from mediafeed.config import load_config
 
     config = load_config(state.project)
     build_dir = state.project / "build"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import CatalogError, Problem
+from mediafeed.errors import CatalogError, Problem
 
 CONFIG_FILE = "mediafeed.toml"
 TARGET_TYPES = ("local", "s3")
@@ -102,7 +102,7 @@ class Config:
     podping_url: str | None = None  # [notify] podping_url: GET ?url=<feed>&reason=update when a feed changes
 
     def target(self, name: str | None) -> Target:
-        from .errors import UsageError
+        from mediafeed.errors import UsageError
 
         chosen = name or self.default_target
         if chosen not in self.targets:

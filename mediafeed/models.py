@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .config import AudioProfile
+from mediafeed.config import AudioProfile
 
 KINDS = ("podcast", "webinar", "video")
 EPISODE_TYPES = ("full", "trailer", "bonus")

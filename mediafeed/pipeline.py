@@ -12,27 +12,29 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import guards, masters, notify, receipt
-from .artwork import CONTENT_TYPES as IMAGE_TYPES
-from .catalog import load_catalog
-from .chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
-from .config import Config, Target, load_config
-from .digest import content_key, sha256_bytes
-from .errors import MediaError, MediafeedError
-from .facts import FileFacts
-from .feed import FeedItem, feed_key, podcast_guid, render_feed_pages
-from .indexes import render_opml, render_related
-from .media import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
-from .models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
-from .offload import Offloaded
-from .plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
-from .preparecache import PrepareCache, job_digest
-from .publish import Desired, EarlyUploads, PublishOptions, PublishOutcome, PublishResult, plan_for
-from .publish import run as run_publish
-from .rendercache import cached_render
-from .status import Status, build_status
-from .storage import Storage, open_storage
-from .transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
+from mediafeed.cache import receipt
+from mediafeed.cache.prepare import PrepareCache, job_digest
+from mediafeed.cache.render import cached_render
+from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
+from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
+from mediafeed.catalog.load import load_catalog
+from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
+from mediafeed.config import Config, Target, load_config
+from mediafeed.digest import content_key, sha256_bytes
+from mediafeed.errors import MediaError, MediafeedError
+from mediafeed.feeds.indexes import render_opml, render_related
+from mediafeed.feeds.rss import FeedItem, feed_key, podcast_guid, render_feed_pages
+from mediafeed.media import masters
+from mediafeed.media.facts import FileFacts
+from mediafeed.media.prepare import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
+from mediafeed.models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
+from mediafeed.publish import guards, notify
+from mediafeed.publish.apply import Desired, EarlyUploads, PublishOptions, PublishOutcome, PublishResult, plan_for
+from mediafeed.publish.apply import run as run_publish
+from mediafeed.publish.offload import Offloaded
+from mediafeed.publish.plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
+from mediafeed.publish.status import Status, build_status
+from mediafeed.publish.storage import Storage, open_storage
 
 Progress = Callable[[str], None]
 

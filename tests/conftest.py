@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from mediafeed.cli import cli
-from mediafeed.ffmpeg import find_tool
+from mediafeed.media.ffmpeg import find_tool
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = "2026-11-25T00:00:00Z"  # after every sample episode but the scheduled one

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mediafeed.digest import sha256_file
-from mediafeed.ffmpeg import find_tool
+from mediafeed.media.ffmpeg import find_tool
 
 EPISODE = "episodes/lithium-levels-in-practice/index.md"
 OTHER = "episodes/adhd-in-teens-school-sleep-screens/index.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mediafeed.catalog import split_front_matter
+from mediafeed.catalog.load import split_front_matter
 from mediafeed.digest import sha256_file
 
 

@@ -14,11 +14,11 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from mediafeed.chapters import timestamps_html
-from mediafeed.feed import FeedItem, render_feed_pages
-from mediafeed.ffmpeg import probe
+from mediafeed.catalog.chapters import timestamps_html
+from mediafeed.catalog.transcripts import parse_cues
+from mediafeed.feeds.rss import FeedItem, render_feed_pages
+from mediafeed.media.ffmpeg import probe
 from mediafeed.models import Asset, Episode, Feed, MediaInfo, Owner
-from mediafeed.transcripts import parse_cues
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "podcast": "https://podcastindex.org/namespace/1.0",
       "atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}  # fmt: skip
@@ -78,7 +78,7 @@ def test_item_transcripts_are_published_in_both_formats(published: Path) -> None
 
 
 def test_item_chapters_json_matches_the_front_matter(published: Path) -> None:
-    from mediafeed.catalog import load_catalog
+    from mediafeed.catalog.load import load_catalog
 
     _, catalog = load_catalog(published)
     for episode in (e for e in catalog.episodes if e.chapters and e.published < datetime(2026, 11, 25, tzinfo=UTC)):

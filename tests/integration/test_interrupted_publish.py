@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from mediafeed.digest import sha256_file
-from mediafeed.storage import LocalStorage
+from mediafeed.publish.storage import LocalStorage
 from tests.conftest import NOW, feed_problems
 
 TRIALS = int(os.environ.get("MEDIAFEED_KILL_TRIALS", "3"))

@@ -9,9 +9,9 @@ from pathlib import Path
 from lxml import etree
 from PIL import Image
 
-from mediafeed.artwork import artwork_problems
+from mediafeed.catalog.artwork import artwork_problems
 from mediafeed.digest import sha256_file
-from mediafeed.lint import RULES
+from mediafeed.feeds.lint import RULES
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 FEEDS = ["child-psychiatry", "medication-guides", "podcast", "webinars"]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from mediafeed import catalog as catalog_module
 from mediafeed import pipeline
-from mediafeed.catalog import load_catalog
-from mediafeed.loadcache import CACHE_NAME
-from mediafeed.preparecache import CACHE_NAME as PREPARE_CACHE
-from mediafeed.rendercache import FOLDER
+from mediafeed.cache.load import CACHE_NAME
+from mediafeed.cache.prepare import CACHE_NAME as PREPARE_CACHE
+from mediafeed.cache.render import FOLDER
+from mediafeed.catalog import load as catalog_module
+from mediafeed.catalog.load import load_catalog
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
-from mediafeed import ffmpeg
 from mediafeed.config import AudioProfile
 from mediafeed.digest import sha256_file
 from mediafeed.errors import MediaError
-from mediafeed.facts import FileFacts
-from mediafeed.media import Bumper, Profile, TagContext, prepare_episode
+from mediafeed.media import ffmpeg
+from mediafeed.media.facts import FileFacts
+from mediafeed.media.prepare import Bumper, Profile, TagContext, prepare_episode
 from mediafeed.models import Article, Chapter, Episode, Person
 from tests.conftest import ffmpeg_generate
 

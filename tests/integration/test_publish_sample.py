@@ -13,9 +13,9 @@ import podcastparser
 import pytest
 from lxml import etree
 
-from mediafeed.catalog import load_catalog
-from mediafeed.ffmpeg import probe
-from mediafeed.storage import MANIFEST_KEY
+from mediafeed.catalog.load import load_catalog
+from mediafeed.media.ffmpeg import probe
+from mediafeed.publish.storage import MANIFEST_KEY
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "podcast": "https://podcastindex.org/namespace/1.0",
@@ -128,7 +128,7 @@ def test_channel_and_item_elements_apple_requires(published: Path) -> None:
 
 
 def test_second_publish_writes_nothing_and_runs_no_ffmpeg(published: Path, mediafeed, monkeypatch) -> None:
-    from mediafeed import ffmpeg
+    from mediafeed.media import ffmpeg
 
     calls: list[str] = []
     real_run = ffmpeg.run

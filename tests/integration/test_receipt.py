@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mediafeed.receipt import FOLDER
+from mediafeed.cache.receipt import FOLDER
 from tests.integration.conftest import FaultProxy, point_target
 
 SCHEDULED_AT = "2027-01-15T14:00:00Z"  # delirium-or-dementia, the sample's scheduled episode

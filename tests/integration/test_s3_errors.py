@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mediafeed.storage import MANIFEST_KEY
+from mediafeed.publish.storage import MANIFEST_KEY
 from tests.integration.conftest import SECRET, FaultProxy, point_target
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mediafeed.storage import MANIFEST_KEY
+from mediafeed.publish.storage import MANIFEST_KEY
 
 GUID = "645bd2b2-427d-408b-8ecb-4672a54a5f1f"  # lithium-levels-in-practice
 

@@ -10,9 +10,9 @@ from typing import Any
 import podcastparser
 from lxml import etree
 
-from mediafeed.catalog import load_catalog
-from mediafeed.plan import IMMUTABLE, SHORT
-from mediafeed.storage import MANIFEST_KEY
+from mediafeed.catalog.load import load_catalog
+from mediafeed.publish.plan import IMMUTABLE, SHORT
+from mediafeed.publish.storage import MANIFEST_KEY
 from tests.integration.conftest import FaultProxy, point_target
 
 NOW_DT = "2026-11-25T00:00:00Z"

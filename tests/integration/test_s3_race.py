@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from mediafeed.pipeline import publish as pipeline_publish
-from mediafeed.publish import PublishOptions
-from mediafeed.s3storage import S3Storage
-from mediafeed.storage import MANIFEST_KEY
+from mediafeed.publish.apply import PublishOptions
+from mediafeed.publish.s3 import S3Storage
+from mediafeed.publish.storage import MANIFEST_KEY
 from tests.conftest import copy_build
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)

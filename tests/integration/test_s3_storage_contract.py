@@ -11,9 +11,9 @@ import pytest
 
 from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes, sha256_file
-from mediafeed.plan import IMMUTABLE, SHORT
-from mediafeed.s3storage import S3Storage
-from mediafeed.storage import MANIFEST_KEY, LocalStorage, ManifestConflict, Storage
+from mediafeed.publish.plan import IMMUTABLE, SHORT
+from mediafeed.publish.s3 import S3Storage
+from mediafeed.publish.storage import MANIFEST_KEY, LocalStorage, ManifestConflict, Storage
 
 
 def s3_target(endpoint: str, bucket: str, prefix: str = "") -> Target:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from mediafeed.catalog import load_catalog
+from mediafeed.catalog.load import load_catalog
 
 SCHEDULED_AT = "2027-01-15T14:00:00Z"  # the sample's scheduled episode
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from mediafeed.catalog import load_catalog
+from mediafeed.catalog.load import load_catalog
 from mediafeed.config import Config
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.models import Catalog

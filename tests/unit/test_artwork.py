@@ -16,8 +16,8 @@ import pytest
 from catalog_project import Project, png_bytes
 from PIL import Image
 
-from mediafeed import artwork
-from mediafeed.artwork import (
+from mediafeed.catalog import artwork
+from mediafeed.catalog.artwork import (
     FIX_HINT,
     ArtworkError,
     artwork_problems,

@@ -18,7 +18,7 @@ import pytest
 from catalog_project import DELETE, GOOD_GUID, OTHER_GUID, SITE_URL, Project, Raw, png_bytes
 from PIL import Image
 
-from mediafeed.catalog import find_missing_guids, insert_guid, load_catalog, unselected_episodes
+from mediafeed.catalog.load import find_missing_guids, insert_guid, load_catalog, unselected_episodes
 from mediafeed.errors import Problem
 from mediafeed.models import Chapter, Person
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mediafeed.chapters import delivered, json_chapters, parse_json_chapters, timestamp, timestamps_html
+from mediafeed.catalog.chapters import delivered, json_chapters, parse_json_chapters, timestamp, timestamps_html
+from mediafeed.catalog.transcripts import TranscriptError, parse_cues, to_srt, to_vtt
 from mediafeed.models import Chapter
-from mediafeed.transcripts import TranscriptError, parse_cues, to_srt, to_vtt
 
 THREE = (
     Chapter(0, "Intro"),

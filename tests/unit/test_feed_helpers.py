@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mediafeed.catalog import SLUG, insert_guid, parse_published, parse_timestamp, slugify, split_front_matter
+from mediafeed.catalog.load import SLUG, insert_guid, parse_published, parse_timestamp, slugify, split_front_matter
 from mediafeed.errors import MediaError
-from mediafeed.feed import podcast_guid
-from mediafeed.ffmpeg import parse_probe
+from mediafeed.feeds.rss import podcast_guid
+from mediafeed.media.ffmpeg import parse_probe
 
 # --- podcast:guid ---------------------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mediafeed.guards import CatalogFacts, check
+from mediafeed.publish.guards import CatalogFacts, check
 
 PREVIOUS = {
     "podcast": {"episodes": ["g-a", "g-b"], "slugs": {"g-a": "a", "g-b": "b"}},

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from mediafeed.lint import RULES, RULES_BY_CODE, Finding, counts, lint_feed, parse_feed, rules_table, summary
+from mediafeed.feeds.lint import RULES, RULES_BY_CODE, Finding, counts, lint_feed, parse_feed, rules_table, summary
 
 NAMESPACES = (
     'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '

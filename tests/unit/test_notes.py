@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 import lxml.html
 import pytest
 
+from mediafeed.catalog.notes import APPLE_TAGS, DESCRIPTION_LIMIT, URL_SCHEMES, plain_text, render_notes
 from mediafeed.models import Article
-from mediafeed.notes import APPLE_TAGS, DESCRIPTION_LIMIT, URL_SCHEMES, plain_text, render_notes
 
 SITE = "https://www.example.org"
 ARTICLES = [

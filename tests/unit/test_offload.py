@@ -17,7 +17,7 @@ import pytest
 
 PRELUDE = """
 import json, os, sys, threading, time
-from mediafeed.offload import Offloaded
+from mediafeed.publish.offload import Offloaded
 PARENT = os.getpid()
 def where():
     return {"pid": os.getpid(), "nice": os.nice(0)}

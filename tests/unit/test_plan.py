@@ -11,7 +11,7 @@ import pytest
 
 from mediafeed.digest import sha256_bytes
 from mediafeed.models import EpisodeFailure
-from mediafeed.plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
+from mediafeed.publish.plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
 
 
 def write(key: str, stage: str, content: bytes) -> Write:

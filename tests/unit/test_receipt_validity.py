@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mediafeed import receipt
+from mediafeed.cache import receipt
 from mediafeed.config import Target
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)  # latest released episode

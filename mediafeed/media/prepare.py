@@ -23,15 +23,15 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import ffmpeg
-from .artwork import CONTENT_TYPES as IMAGE_TYPES
-from .artwork import embedded_artwork
-from .chapters import delivered
-from .config import AudioProfile
-from .digest import content_key
-from .errors import MediaError
-from .facts import FileFacts
-from .loudness import (
+from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
+from mediafeed.catalog.artwork import embedded_artwork
+from mediafeed.catalog.chapters import delivered
+from mediafeed.config import AudioProfile
+from mediafeed.digest import content_key
+from mediafeed.errors import MediaError
+from mediafeed.media import ffmpeg
+from mediafeed.media.facts import FileFacts
+from mediafeed.media.loudness import (
     ENCODER_LOSS,
     MAX_PASSES,
     MAX_PROBES,
@@ -44,8 +44,8 @@ from .loudness import (
     plan_gain,
     target_for,
 )
-from .models import Asset, Episode, MediaInfo, PreparedEpisode
-from .tags import EpisodeTags, TagChapter, write_tags
+from mediafeed.media.tags import EpisodeTags, TagChapter, write_tags
+from mediafeed.models import Asset, Episode, MediaInfo, PreparedEpisode
 
 PIPELINE_VERSION = "2"  # bump when encoding changes in a way the profile does not capture
 SAMPLE_RATE = 44100

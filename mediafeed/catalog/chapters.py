@@ -1,7 +1,7 @@
 """Chapters as each delivery file has them, in the three places apps look for them.
 
 A feed's intro bumper shifts every chapter by its length, so chapters are computed per delivery: the ID3/MP4
-tags (mediafeed.tags), the Podcasting 2.0 JSON chapters file (podcast:chapters), and timestamps at the top of the
+tags (mediafeed.media.tags), the Podcasting 2.0 JSON chapters file (podcast:chapters), and timestamps at the top of the
 show notes (the only chapters Spotify reads; Apple wants at least three, the first at 00:00).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from .models import Chapter
+from mediafeed.models import Chapter
 
 JSON_CHAPTERS_VERSION = "1.2.0"
 JSON_CHAPTERS_TYPE = "application/json+chapters"

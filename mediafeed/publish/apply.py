@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from . import guards
-from .config import Target
-from .digest import sha256_bytes, sha256_file
-from .errors import StorageError
-from .plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
-from .storage import MANIFEST_KEY, ManifestConflict, Storage
+from mediafeed.config import Target
+from mediafeed.digest import sha256_bytes, sha256_file
+from mediafeed.errors import StorageError
+from mediafeed.publish import guards
+from mediafeed.publish.plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
+from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, Storage
 
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
 REPLANS = 3

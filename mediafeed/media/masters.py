@@ -17,9 +17,9 @@ from typing import Any
 
 import botocore.exceptions as bex
 
-from .config import S3Settings
-from .errors import EnvironmentProblem, MediafeedError
-from .models import Episode, EpisodeFailure
+from mediafeed.config import S3Settings
+from mediafeed.errors import EnvironmentProblem, MediafeedError
+from mediafeed.models import Episode, EpisodeFailure
 
 FOLDER = "masters"
 
@@ -46,7 +46,7 @@ def resolve(
     if not remote:
         return episodes, []
     if client is None:
-        from .s3storage import make_client
+        from mediafeed.publish.s3 import make_client
 
         client = make_client(settings, "[media] s3:// masters", pool=16)
     folder = build_dir / FOLDER
@@ -75,7 +75,7 @@ def resolve(
 
 def fetch(client: Any, uri: str, folder: Path, settings: S3Settings, progress: Any) -> Path:
     """The local copy of `uri`, downloading it only when this ETag is not in `folder` already."""
-    from .s3storage import error_code, translate
+    from mediafeed.publish.s3 import error_code, translate
 
     bucket, key = parse_uri(uri)
     who = f"master {uri}"

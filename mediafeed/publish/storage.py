@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .config import Target
-from .digest import sha256_bytes, sha256_file
-from .errors import EnvironmentProblem, StorageError
+from mediafeed.config import Target
+from mediafeed.digest import sha256_bytes, sha256_file
+from mediafeed.errors import EnvironmentProblem, StorageError
 
 MANIFEST_KEY = "_mediafeed/manifest.json"
 
@@ -162,7 +162,7 @@ def open_storage(target: Target) -> Storage:
         assert target.path is not None
         return LocalStorage(target.path)
     if target.type == "s3":
-        from .s3storage import S3Storage  # boto3 is only imported when an S3 target is used
+        from mediafeed.publish.s3 import S3Storage  # boto3 is only imported when an S3 target is used
 
         return S3Storage(target)
     raise EnvironmentProblem(f"target '{target.name}' has an unknown type {target.type!r}", hint="use type = local or s3")

@@ -18,13 +18,16 @@ from urllib.parse import urljoin
 
 import yaml
 
-from .apple import CATEGORIES
-from .artwork import usable_artwork
-from .chapters import parse_json_chapters, timestamps_html
-from .config import CONFIG_FILE, Config, audio_profile_from, is_http_url, load_config
-from .errors import CatalogError, Problem
-from .loadcache import LoadCache, paths_to_check
-from .models import (
+from mediafeed.cache.load import LoadCache, paths_to_check
+from mediafeed.cache.receipt import Inputs
+from mediafeed.catalog.apple import CATEGORIES
+from mediafeed.catalog.artwork import usable_artwork
+from mediafeed.catalog.chapters import parse_json_chapters, timestamps_html
+from mediafeed.catalog.notes import clean_line, render_notes
+from mediafeed.catalog.transcripts import TranscriptError, parse_cues
+from mediafeed.config import CONFIG_FILE, Config, audio_profile_from, is_http_url, load_config
+from mediafeed.errors import CatalogError, Problem
+from mediafeed.models import (
     EPISODE_TYPES,
     FEED_TYPES,
     KINDS,
@@ -39,9 +42,6 @@ from .models import (
     Person,
     UpdateFrequency,
 )
-from .notes import clean_line, render_notes
-from .receipt import Inputs
-from .transcripts import TranscriptError, parse_cues
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

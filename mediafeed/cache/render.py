@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from . import cachefile
-from .loadcache import code_digest
+from mediafeed.cache import files as cachefile
+from mediafeed.cache.load import code_digest
 
 FOLDER = "rendered"
 T = TypeVar("T")

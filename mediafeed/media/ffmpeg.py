@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import EnvironmentProblem, MediaError
-from .models import MediaInfo
+from mediafeed.errors import EnvironmentProblem, MediaError
+from mediafeed.models import MediaInfo
 
 INSTALL_HINT = "run `make setup` (installs ffmpeg), install your system's ffmpeg package, or set MEDIAFEED_FFMPEG_DIR"
 

@@ -18,10 +18,10 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .chapters import JSON_CHAPTERS_TYPE, timestamps_html
-from .digest import sha256_bytes
-from .models import Asset, Chapter, Episode, Feed, MediaInfo, Person, RenderedDocument
-from .transcripts import VTT_TYPE
+from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, timestamps_html
+from mediafeed.catalog.transcripts import VTT_TYPE
+from mediafeed.digest import sha256_bytes
+from mediafeed.models import Asset, Chapter, Episode, Feed, MediaInfo, Person, RenderedDocument
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"

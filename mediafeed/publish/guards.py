@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .plan import Refusal
+from mediafeed.publish.plan import Refusal
 
 
 @dataclass(frozen=True)

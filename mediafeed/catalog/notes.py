@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlparse
 import markdown
 import nh3
 
-from .models import Article
+from mediafeed.models import Article
 
 DESCRIPTION_LIMIT = 4000  # bytes, Apple's limit for <description>
 APPLE_TAGS = {"p", "ol", "ul", "li", "a"}

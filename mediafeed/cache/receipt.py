@@ -31,13 +31,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cachefile
-from .loadcache import Check, Stat, code_digest, stat_of, untrusted
+from mediafeed.cache import files as cachefile
+from mediafeed.cache.load import Check, Stat, code_digest, stat_of, untrusted
 
 if TYPE_CHECKING:
-    from .config import Target
-    from .publish import PublishOptions, PublishOutcome
-    from .storage import Storage
+    from mediafeed.config import Target
+    from mediafeed.publish.apply import PublishOptions, PublishOutcome
+    from mediafeed.publish.storage import Storage
 
 FOLDER = "receipts"
 FORMAT = 1
@@ -129,9 +129,9 @@ def reuse(
     publish makes, so missing credentials or an unknown bucket are reported (exit 4) the same way."""
     from dataclasses import replace
 
-    from .config import load_config
-    from .publish import PublishResult
-    from .storage import open_storage
+    from mediafeed.config import load_config
+    from mediafeed.publish.apply import PublishResult
+    from mediafeed.publish.storage import open_storage
 
     config = load_config(project)
     target = config.target(target_name)

@@ -38,8 +38,8 @@ from mutagen.id3 import (
 )  # fmt: skip
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 
-from . import ffmpeg
-from .errors import MediaError
+from mediafeed.errors import MediaError
+from mediafeed.media import ffmpeg
 
 GENRE = "Podcast"
 FREEFORM = "----:org.mediafeed:"

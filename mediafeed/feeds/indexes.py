@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from .digest import sha256_bytes
-from .models import Feed, PreparedEpisode, RenderedDocument
+from mediafeed.digest import sha256_bytes
+from mediafeed.models import Feed, PreparedEpisode, RenderedDocument
 
 OPML_KEY = "feeds.opml"
 RELATED_KEY = "related.json"

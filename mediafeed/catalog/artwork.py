@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .digest import sha256_file
+from mediafeed.digest import sha256_file
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .errors import Problem
+    from mediafeed.config import Config
+    from mediafeed.errors import Problem
 
 MIN_SIZE, MAX_SIZE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
@@ -195,7 +195,7 @@ def catalog_images(config: Config) -> list[tuple[str, Path]]:
     Reads only the `image` fields, so it works on a catalog that does not load yet (bad artwork makes it invalid).
     Paths outside the project or missing files are left to `mediafeed check` to report.
     """
-    from .catalog import FieldReader, read_yaml, split_front_matter  # catalog imports this module
+    from mediafeed.catalog.load import FieldReader, read_yaml, split_front_matter  # catalog imports this module
 
     found: list[tuple[str, Path]] = []
     ignored: list[Problem] = []

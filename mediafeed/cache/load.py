@@ -29,12 +29,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cachefile
+from mediafeed.cache import files as cachefile
 
 if TYPE_CHECKING:
-    from .catalog import FileUse
-    from .config import Config
-    from .models import Episode
+    from mediafeed.catalog.load import FileUse
+    from mediafeed.config import Config
+    from mediafeed.models import Episode
 
 CACHE_NAME = "load-cache.pickle"
 FORMAT = 1
@@ -67,7 +67,7 @@ def code_digest() -> str:
     code is never trusted (an upgraded nh3 or feedgen may render the same catalog differently)."""
     digest = hashlib.sha256(sys.version.encode())
     package = Path(__file__).parent
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.parent.rglob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     for folder in sys.path:  # "<name>-<version>.dist-info" folders: a listing, not importlib.metadata (30 ms)
         if folder.endswith("site-packages") and os.path.isdir(folder):
@@ -78,7 +78,7 @@ def code_digest() -> str:
 
 def config_digest(config: Config) -> str:
     """mediafeed.toml's bytes and what was loaded from it (paths resolved), which every episode depends on."""
-    from .config import CONFIG_FILE
+    from mediafeed.config import CONFIG_FILE
 
     try:
         toml = (config.project / CONFIG_FILE).read_bytes()

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .models import EpisodeFailure
+from mediafeed.models import EpisodeFailure
 
 MANIFEST_FORMAT = 1
 # Order of writes: a feed must never point at something not yet uploaded, and the manifest comes last.

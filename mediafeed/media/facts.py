@@ -16,9 +16,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import ffmpeg
-from .digest import sha256_file
-from .models import MediaInfo
+from mediafeed.digest import sha256_file
+from mediafeed.media import ffmpeg
+from mediafeed.models import MediaInfo
 
 INDEX_NAME = "file-index.json"
 FORMAT = 2  # bump when MediaInfo gains fields, so old probes are redone

@@ -29,10 +29,10 @@ import botocore.exceptions as bex
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 
-from .config import S3Settings, Target
-from .digest import sha256_bytes
-from .errors import EnvironmentProblem, MediafeedError, StorageError
-from .storage import MANIFEST_KEY, ManifestConflict, ObjectStat
+from mediafeed.config import S3Settings, Target
+from mediafeed.digest import sha256_bytes
+from mediafeed.errors import EnvironmentProblem, MediafeedError, StorageError
+from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB  # below this a file is one PutObject (with a server-checked sha256)

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .models import Catalog
-from .plan import PublishPlan, parse_manifest
+from mediafeed.models import Catalog
+from mediafeed.publish.plan import PublishPlan, parse_manifest
 
 
 @dataclass(frozen=True)

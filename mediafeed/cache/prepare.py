@@ -23,13 +23,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cachefile
-from .loadcache import Stat, code_digest, stat_of, untrusted
-from .rendercache import pickled
+from mediafeed.cache import files as cachefile
+from mediafeed.cache.load import Stat, code_digest, stat_of, untrusted
+from mediafeed.cache.render import pickled
 
 if TYPE_CHECKING:
-    from .media import Profile, TagContext
-    from .models import Episode, PreparedEpisode
+    from mediafeed.media.prepare import Profile, TagContext
+    from mediafeed.models import Episode, PreparedEpisode
 
 CACHE_NAME = "prepare-cache.pickle"
 FORMAT = 2

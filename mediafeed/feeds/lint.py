@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from .apple import CATEGORIES
-from .artwork import artwork_problems
-from .models import Episode, Feed
+from mediafeed.catalog.apple import CATEGORIES
+from mediafeed.catalog.artwork import artwork_problems
+from mediafeed.models import Episode, Feed
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"

@@ -1,0 +1,1 @@
+"""The build/ caches: content-keyed store and the no-op receipt."""

@@ -1,0 +1,1 @@
+"""Probe and prepare stages: ffmpeg runner, loudness, encode, tags, s3:// masters."""
