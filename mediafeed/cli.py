@@ -151,7 +151,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
     media files are broken.
     """
-    from mediafeed.catalog.load import find_missing_guids, insert_guid, load_catalog, unselected_episodes
+    from mediafeed.catalog.load import find_missing_guids, insert_guid, unselected_episodes
+    from mediafeed.pipeline import load_catalog
 
     fixed = []
     if fix:
@@ -160,7 +161,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
             _write_text_atomically(index, insert_guid(text, str(uuid.uuid4())))
             fixed.append(index.relative_to(state.project).as_posix())
     try:
-        _, catalog = load_catalog(state.project)
+        catalog = load_catalog(state.project)
     except CatalogError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "fixed": fixed, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
@@ -172,7 +173,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
             click.echo(f"{exc.message}", err=True)
         raise click.exceptions.Exit(EXIT_CATALOG) from None
 
-    media_problems = [] if no_media else _probe_media(catalog.episodes, state.project)
+    media_problems = [] if no_media else _probe_media(catalog, state.project)
     lint_report = [] if no_media or no_lint else _lint_rendered(state, None)[0]
     lint_errors = sum(finding.severity == "error" for _, finding in lint_report)
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
@@ -217,24 +218,10 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def _probe_media(episodes: Any, project: Path) -> list[dict[str, str]]:
-    from mediafeed.media.facts import FileFacts
+def _probe_media(catalog: Any, project: Path) -> list[dict[str, str]]:
+    from mediafeed.pipeline import probe_masters
 
-    facts = FileFacts(project / "build")
-    problems = []
-    for episode in episodes:
-        if episode.media.startswith("s3://"):
-            continue
-        path = Path(episode.media)
-        try:
-            if path.stat().st_size == 0:
-                raise MediaError("empty file (0 bytes)", hint="export or copy the master again")
-            facts.probe(path)
-        except MediaError as exc:
-            problems.append(
-                {"file": episode.file, "field": "media", "message": f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")}
-            )
-    return problems
+    return [{"file": e.file, "field": "media", "message": message} for e, message in probe_masters(project, catalog)]
 
 
 @cli.command()
@@ -321,7 +308,7 @@ def build(state: State, target: str | None) -> None:
     """
     from mediafeed.pipeline import build as run_build
 
-    outcome = run_build(state.project, state.progress, target)
+    outcome = run_build(state.project, state.progress, target, state.now)
     for failure in outcome.failures:
         click.echo(f"{failure.file}: media: {failure.message}", err=True)
     click.echo(f"prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")
@@ -330,19 +317,13 @@ def build(state: State, target: str | None) -> None:
 
 
 def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
-    from mediafeed.cache.receipt import reuse
-    from mediafeed.publish.apply import PublishOptions
+    from mediafeed.pipeline import publish as run_publish
+    from mediafeed.publish.plan import PublishOptions
 
     options = PublishOptions(dry_run=dry_run, **flags)
-    outcome, storage = reuse(state.project, target, state.now, options)
-    if outcome is not None:
+    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options)
+    if outcome.reused:
         state.progress(f"nothing changed since the last publish to {outcome.target.name} (its receipt in build/): nothing to do")
-    else:
-        from mediafeed.pipeline import publish as run_publish  # the catalog, media and feed code: only when there is work
-
-        outcome = run_publish(
-            state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options, storage=storage
-        )
     plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
@@ -629,7 +610,8 @@ def artwork(state: State, fix: bool, as_json: bool) -> None:
     that copy for as long as the original is unchanged.
     Exit 3 while some artwork has problems and no fixed copy, 0 otherwise.
     """
-    from mediafeed.catalog.artwork import ArtworkError, artwork_problems, catalog_images, fix_artwork, fixable, fixed_path
+    from mediafeed.catalog.artwork import ArtworkError, artwork_problems, fix_artwork, fixable, fixed_path
+    from mediafeed.catalog.load import catalog_images
     from mediafeed.config import load_config
 
     config = load_config(state.project)

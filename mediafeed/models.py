@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mediafeed.config import AudioProfile
 
@@ -86,6 +87,11 @@ class Feed:
     new_feed_url: str | None = None  # the feed moved: itunes:new-feed-url tells apps where
     enclosure_prefix: str | None = None  # analytics redirect prefix (OP3, Podtrac, Chartable style)
     page_size: int | None = None  # RFC 5005 paging; None = every episode in one document
+
+    @property
+    def key(self) -> str:
+        """Where the feed document is published (its first page, when paged)."""
+        return f"feeds/{self.id}.xml"
 
     def selects(self, episode: Episode) -> bool:
         """An empty selector list means 'any'."""
@@ -231,3 +237,29 @@ class RenderedDocument:
     sha256: str
     feed_id: str | None = None
     episode_guids: tuple[str, ...] = field(default=())
+
+
+# Order of writes: a feed must never point at something not yet uploaded, and the manifest comes last.
+STAGES = ("media", "sidecar", "feed", "index")
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+
+
+@dataclass(frozen=True)
+class Write:
+    key: str
+    stage: str  # one of STAGES
+    size: int
+    sha256: str
+    content_type: str
+    path: Path | None = None  # file to copy, or
+    data: bytes | None = None  # bytes to write
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """What the manifest records for the object (and compares to tell whether it changed)."""
+        return {"size": self.size, "sha256": self.sha256}
+
+    @property
+    def cache_control(self) -> str:
+        return IMMUTABLE if self.stage in ("media", "sidecar") else SHORT

@@ -1,167 +1,318 @@
-"""Run the stages of a publish (load → prepare → render → plan → apply) and record each episode's outcome."""
+"""The walk: a Run goes through a list of named stages, and every command is a selection of that one list.
+
+    receipt ─► load ─► resolve ─► probe ─► prepare ─► render ─► plan ─► apply ─► notify ─► remember
+    no-op      pure     s3://      ffprobe  ffmpeg,    feeds,    pure    the only  WebSub,   the no-op
+    shortcut   catalog  masters    (cached) mutagen    indexes   diff    writer of Podping   receipt
+                                            (cached)   (cached)          a target
+
+    check   = load, then (probe, and render for lint)        build   = load, resolve, probe, prepare (all episodes)
+    plan    = publish without apply and notify               status  = plan without the receipt, then the manifest
+    publish = every stage
+
+Each stage is a short function over the Run that calls into its package (catalog/, media/, feeds/, publish/) and
+imports it when it runs, so a run that stops at the receipt loads no catalog, media or feed code. Caching wraps the
+stages (cache/: one store keyed by content and code); the stages themselves know nothing of it.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from mediafeed.cache import receipt
-from mediafeed.cache.prepare import PrepareCache, job_digest
-from mediafeed.cache.render import cached_render
-from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
-from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
-from mediafeed.catalog.load import load_catalog
-from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
-from mediafeed.config import Config, Target, load_config
-from mediafeed.digest import content_key, sha256_bytes
-from mediafeed.errors import MediaError, MediafeedError
-from mediafeed.feeds.indexes import render_opml, render_related
-from mediafeed.feeds.rss import FeedItem, feed_key, podcast_guid, render_feed_pages
-from mediafeed.media import masters
-from mediafeed.media.facts import FileFacts
-from mediafeed.media.prepare import Bumper, Profile, TagContext, prepare_episode, sidecar_asset
-from mediafeed.models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode, RenderedDocument
-from mediafeed.publish import guards, notify
-from mediafeed.publish.apply import Desired, EarlyUploads, PublishOptions, PublishOutcome, PublishResult, plan_for
-from mediafeed.publish.apply import run as run_publish
-from mediafeed.publish.offload import Offloaded
-from mediafeed.publish.plan import HeldBack, PublishPlan, Write, encode_manifest, parse_manifest
-from mediafeed.publish.status import Status, build_status
+from mediafeed.cache import receipt as receipts
+from mediafeed.cache.code import code_digest
+from mediafeed.cache.identity import ContentIds
+from mediafeed.cache.memo import record, still_valid
+from mediafeed.cache.store import Store, key_of, portable
+from mediafeed.config import CONFIG_FILE, Config, Target, load_config
+from mediafeed.models import Catalog, Episode, EpisodeFailure, RenderedDocument
+from mediafeed.publish.plan import HeldBack, Manifest, PublishOptions, PublishOutcome, PublishPlan, PublishResult
 from mediafeed.publish.storage import Storage, open_storage
 
 Progress = Callable[[str], None]
+Stage = Callable[["Run"], None]
 
 
-@dataclass(frozen=True)
-class Job:
-    """One delivery of one episode: its processing profile and the show its files are tagged with."""
+@dataclass
+class Run:
+    """One command's state as it walks the stages: what it was asked, and what each stage has made so far."""
 
-    episode: Episode
-    profile: Profile
-    context: TagContext
+    project: Path
+    now: datetime
+    progress: Progress
+    target_name: str | None = None
+    options: PublishOptions = field(default_factory=PublishOptions)
+    all_episodes: bool = False  # build: scheduled episodes too (a release then needs no encoding)
+    config: Config | None = None
+    target: Target | None = None
+    storage: Storage | None = None
+    manifest: Manifest | None = None
+    catalog: Catalog | None = None
+    read: list[Any] = field(default_factory=list)  # every file the catalog was built from (catalog.load.FileUse)
+    episodes: list[Episode] = field(default_factory=list)  # what this run publishes (or builds)
+    held_back: list[HeldBack] = field(default_factory=list)
+    failures: list[EpisodeFailure] = field(default_factory=list)
+    work: Any = None  # media.jobs.Work
+    built: Any = None  # media.jobs.BuildOutcome
+    profiles: dict[str, Any] = field(default_factory=dict)
+    site: Any = None  # feeds.site.Site
+    early: Any = None  # publish.apply.EarlyUploads, from render to apply
+    wanted: Any = None  # publish.apply.Desired
+    plan: PublishPlan | None = None
+    proof: tuple[bytes, PublishPlan] | None = None
+    result: PublishResult | None = None
+    warnings: tuple[str, ...] = ()
+    outcome: PublishOutcome | None = None
+    done: bool = False  # a stage ended the walk early (the receipt held)
+
+    def __post_init__(self) -> None:
+        self.project = self.project.resolve()
+        self.store = Store(self.project / "build", root=self.project)
+        self.ids = ContentIds(self.project, self.store)
+        self._facts: Any = None
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.episode.guid, self.profile.digest)
+    def build_dir(self) -> Path:
+        return self.project / "build"
+
+    @property
+    def facts(self) -> Any:
+        """media.probe.Facts: content ids, probe results and tool versions, over the store."""
+        if self._facts is None:
+            from mediafeed.media.probe import Facts
+
+            self._facts = Facts(self.store, self.ids)
+        return self._facts
+
+    def open_target(self) -> None:
+        if self.config is None:
+            self.config = load_config(self.project)
+        if self.target is None:
+            self.target = self.config.target(self.target_name)
+        if self.storage is None:
+            self.storage = open_storage(self.target)
 
 
-@dataclass(frozen=True)
-class BuildOutcome:
-    prepared: dict[tuple[str, str], PreparedEpisode]  # (episode guid, profile digest) → delivery
-    failures: tuple[EpisodeFailure, ...]
+# --- the stages --------------------------------------------------------------------------------------------------
 
 
-def build_dir(config: Config) -> Path:
-    return config.project / "build"
+def receipt(run: Run) -> None:
+    """The no-op shortcut: the target's receipt still describes this project and the target's manifest."""
+    run.open_target()
+    assert run.target is not None and run.storage is not None
+    if run.options.verify:
+        return
+    from mediafeed.catalog.listing import listing
+
+    found = receipts.load(run.store, run.target.name, receipt_key(run), run.now, listing(run.project), run.ids)
+    if found is None or run.storage.manifest_version() != found.manifest_version:
+        return
+    result = None if run.options.dry_run else PublishResult((), 0, False)
+    run.outcome = replace(found.outcome, target=run.target, result=result, reused=True)
+    run.done = True
 
 
-def feed_profiles(config: Config, catalog: Catalog, facts: FileFacts) -> dict[str, Profile]:
-    """Each feed's processing profile: [audio] with the feed's overrides, and its bumpers."""
+def load(run: Run) -> None:
+    """Read and validate mediafeed.toml, feeds/ and episodes/ (each episode remembered by the content it was read from)."""
+    from mediafeed.catalog.load import FileUse, load_catalog, load_episode
 
-    def bumper(path: Path | None) -> Bumper | None:
-        return Bumper(path, facts.sha256(path)) if path else None
-
-    return {f.id: Profile(f.audio or config.audio, bumper(f.intro), bumper(f.outro)) for f in catalog.feeds}
-
-
-def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profiles: dict[str, Profile]) -> list[Job]:
-    """One job per episode and distinct profile among the feeds that carry it.
-
-    The files are tagged with a "home" feed: the first (by id) whose selector names the episode's kind, so a podcast
-    episode is filed under the podcast even when a topic feed carries it too.
-    """
-    jobs = []
-    for episode in episodes:
-        groups: dict[str, list[Feed]] = {}
-        for feed in catalog.feeds:
-            if feed.selects(episode):
-                groups.setdefault(profiles[feed.id].digest, []).append(feed)
-        for feeds in groups.values():
-            home = min(feeds, key=lambda f: (episode.kind not in f.kinds, f.id))
-            context = TagContext(home.title, target.url_for(feed_key(home)), episode.image or home.image)
-            jobs.append(Job(episode, profiles[home.id], context))
-    return jobs
+    run.config = run.config or load_config(run.project)
+    run.read = [FileUse(run.project, CONFIG_FILE, run.project / CONFIG_FILE)]
+    learnt: list[tuple[str, bytes]] = []
+    loader = _remembered_loader(run, load_episode, learnt)
+    run.config, run.catalog = load_catalog(run.project, run.config, load_one=loader, read=run.read)
+    run.store.put_many("episode", learnt)  # only once the whole catalog is valid
 
 
-def prepare_all(
-    config: Config,
-    jobs: list[Job],
-    facts: FileFacts,
-    progress: Progress,
-    workers: int | None = None,
-    inputs: receipt.Inputs | None = None,
-) -> BuildOutcome:
-    """Prepare in parallel across episodes (ffmpeg works in subprocesses); one failure never stops the others.
+def resolve(run: Run) -> None:
+    """Choose the episodes this run handles (released at `now`, selected by a feed) and fetch s3:// masters."""
+    from mediafeed.media import masters
 
-    `inputs`, when given, records the files each delivery was made from (for a publish receipt).
-    """
-    prepared: dict[tuple[str, str], PreparedEpisode] = {}
-    failures: dict[str, EpisodeFailure] = {}
-
-    def one(job: Job) -> PreparedEpisode | EpisodeFailure:
-        episode = job.episode
-        try:
-            return prepare_episode(episode, build_dir(config), facts, job.profile, job.context)
-        except MediaError as exc:
-            return EpisodeFailure(episode.slug, episode.file, str(exc))
-        except OSError as exc:
-            return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
-
-    # Deliveries already made from unchanged inputs come from the prepare cache, in this thread; only the rest go
-    # to the pool (so a no-op run neither touches build/ file by file nor hands 10,000 jobs to threads).
-    cache = PrepareCache.open(build_dir(config))
-    digests = [job_digest(job.episode, job.profile, job.context) for job in jobs]
-    outcomes: list[PreparedEpisode | EpisodeFailure | None] = [
-        cache.get(job.key, digest, job.episode) for job, digest in zip(jobs, digests, strict=True)
-    ]
-    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    if todo:
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-            for i, outcome in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
-                outcomes[i] = outcome
-                if not isinstance(outcome, EpisodeFailure):
-                    cache.put(jobs[i].key, digests[i], outcome, jobs[i].context)
-    cache.save()
-    if inputs is not None:
-        for job in jobs:
-            inputs.add(cache.checks_of(job.key), f"the delivery of {job.episode.slug}")
-    for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
-        if isinstance(outcome, EpisodeFailure):
-            failures.setdefault(outcome.slug, outcome)
-            progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
-        elif outcome is not None:
-            prepared[job.key] = outcome
-            progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
-    return BuildOutcome(prepared, tuple(failures.values()))
+    assert run.config is not None and run.catalog is not None
+    catalog, now = run.catalog, run.now
+    selected = [e for e in catalog.episodes if any(f.selects(e) for f in catalog.feeds)]
+    if run.all_episodes:
+        run.episodes = list(catalog.episodes)
+    else:
+        run.episodes = [e for e in selected if e.is_released(now)]
+        run.held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
+    run.episodes, fetch_failures = masters.resolve(run.episodes, run.build_dir, run.config.masters_s3, run.progress)
+    run.failures += fetch_failures
 
 
-def _loudness_summary(prepared: PreparedEpisode) -> str:
-    main = prepared.loudness.get("main") or {}
-    if "integrated_lufs" not in main:
-        return ""
-    how = "passed through" if main.get("passthrough") else f"{main.get('passes', 1)} pass(es)"
-    return f": {main['integrated_lufs']:.1f} LUFS, {main['true_peak_dbtp']:.1f} dBTP ({how})"
+def probe(run: Run) -> None:
+    """Plan the media jobs, take the ones the store remembers, and probe the masters of the rest."""
+    from mediafeed.media.jobs import feed_profiles, plan_jobs, probe_pending, remembered
+
+    assert run.config is not None and run.catalog is not None
+    if run.target is None:
+        run.target = run.config.target(run.target_name)
+    run.profiles = feed_profiles(run.config, run.catalog, run.facts)
+    run.work = remembered(plan_jobs(run.catalog, run.episodes, run.target, run.profiles), run.facts)
+    probe_pending(run.work, run.facts)
 
 
-def build(project: Path, progress: Progress, target_name: str | None = None) -> BuildOutcome:
-    """Prepare every selected episode's media, scheduled ones included (so a release needs no encoding)."""
-    config, catalog = load_catalog(project)
-    target = config.target(target_name)
-    episodes, fetch_failures = masters.resolve(list(catalog.episodes), build_dir(config), config.masters_s3, progress)
-    facts = FileFacts(build_dir(config))
+def prepare(run: Run) -> None:
+    """Encode and tag what the store does not hold yet (in parallel across cores)."""
+    from mediafeed.media.jobs import prepare_pending
+
+    run.built = prepare_pending(run.work, run.facts, run.progress)
+    run.failures += run.built.failures
+
+
+def render(run: Run) -> None:
+    """Render every feed, OPML and related.json; new media starts uploading meanwhile (publish.apply.EarlyUploads)."""
+    from mediafeed.feeds.site import render_all
+    from mediafeed.publish.apply import EarlyUploads, early_media
+    from mediafeed.publish.offload import Offloaded
+
+    assert run.config is not None and run.catalog is not None and run.target is not None
+    manifest = _manifest(run)
+    prepared = run.built.prepared
+    sendable = []
+    if run.storage is not None:
+        sendable = early_media(run.catalog, prepared, run.profiles, manifest, run.options, run.failures, run.held_back)
+    # While media uploads, the feeds render in a child process (forked before the upload threads start; see
+    # publish/offload.py), or here when there is nothing to upload or no safe way to fork.
+    rendering = Offloaded(
+        partial(render_all, run.config, run.catalog, prepared, run.profiles, run.target, run.facts, manifest.podcast_guids),
+        wanted=bool(sendable),
+    )
     try:
-        jobs = plan_jobs(catalog, episodes, target, feed_profiles(config, catalog, facts))
-        outcome = prepare_all(config, jobs, facts, progress)
-        return BuildOutcome(outcome.prepared, (*fetch_failures, *outcome.failures))
+        run.early = EarlyUploads(run.storage, sendable) if sendable else None
+        run.site = rendering.result()
+    except BaseException:
+        rendering.cancel()
+        raise
+
+
+def plan(run: Run) -> None:
+    """Compare what the catalog wants with the manifest: uploads, unchanged, held back, refusals (pure)."""
+    from mediafeed.feeds.site import channel_guid, episodes_per_feed
+    from mediafeed.publish import guards
+    from mediafeed.publish.apply import Desired, next_plan, plan_for
+    from mediafeed.publish.notify import Notifiers
+
+    manifest = _manifest(run)
+    assert run.config is not None and run.catalog is not None and run.storage is not None
+    catalog, site = run.catalog, run.site
+    run.wanted = Desired(
+        writes=site.writes,
+        feeds=episodes_per_feed(site.documents),
+        slugs={e.guid: e.slug for e in catalog.episodes},
+        held_back=run.held_back,
+        failures=run.failures,
+        facts=guards.facts_for(catalog.episodes, run.failures, run.held_back),
+        podcast_guids={f.id: channel_guid(f, site.feed_urls[f.id], manifest.podcast_guids) for f in catalog.feeds},
+        feed_keys={d.key: d.feed_id for d in site.documents if d.feed_id},
+        feed_urls=site.feed_urls,
+        notify=Notifiers(run.config.websub_hubs, run.config.podping_url).any,
+        now=run.now,
+    )
+    run.plan = plan_for(run.storage, run.wanted, run.options, manifest)
+    # Neither the plan nor the proof a receipt needs depends on which media has landed: while media is still
+    # uploading, both are made here instead of after it.
+    if run.early is not None:
+        run.proof = next_plan(run.storage, run.wanted, run.options, run.plan)
+
+
+def apply(run: Run) -> None:
+    """Write the plan in the safe order; the manifest last, by compare-and-swap (re-planned on a lost race)."""
+    from mediafeed.publish.apply import run as run_publish
+
+    assert run.storage is not None and run.plan is not None
+    landed = run.early.finish() if run.early is not None else {}
+    run.early = None
+    run.plan, run.result = run_publish(run.storage, run.wanted, run.options, _manifest(run), landed, run.plan)
+
+
+def notify(run: Run) -> None:
+    """Announce the feeds that changed (WebSub, Podping); a failure stays pending in the manifest, as a warning."""
+    from mediafeed.publish.notify import Notifiers, announce_pending
+
+    assert run.config is not None and run.storage is not None and run.plan is not None
+    notifiers = Notifiers(run.config.websub_hubs, run.config.podping_url)
+    if run.result is not None and notifiers.any:
+        version = run.result.manifest_version
+        run.warnings = announce_pending(run.storage, run.plan, version, notifiers, run.progress)
+
+
+def remember(run: Run) -> None:
+    """Leave a receipt when the target now holds exactly what the catalog wants (see cache/receipt.py)."""
+    from mediafeed.catalog.listing import listing
+    from mediafeed.publish.apply import noop_outcome
+
+    assert run.catalog is not None and run.storage is not None and run.target is not None
+    published = _outcome(run)
+    if any(e.media.startswith("s3://") for e in run.catalog.episodes):
+        return  # s3:// masters are checked by fetching them, not by content ids
+    settled = noop_outcome(run.storage, run.wanted, run.options, published, run.proof)
+    if settled is None:
+        return
+    outcome, version = settled
+    released = [e.published for e in run.catalog.episodes if e.is_released(run.now)]
+    window = (max(released, default=None), min((h.published for h in run.held_back), default=None))
+    reads = record(run.read, run.ids)
+    if any(read.content is None for read in reads) or not still_valid(reads, run.ids):
+        return  # a file vanished or changed while we ran
+    new = receipts.Receipt(receipt_key(run), listing(run.project), reads, version, window[0], window[1], outcome)
+    receipts.save(run.store, run.target.name, new)
+
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("receipt", receipt),
+    ("load", load),
+    ("resolve", resolve),
+    ("probe", probe),
+    ("prepare", prepare),
+    ("render", render),
+    ("plan", plan),
+    ("apply", apply),
+    ("notify", notify),
+    ("remember", remember),
+)
+
+
+def stages(*names: str) -> tuple[Stage, ...]:
+    table = dict(STAGES)
+    return tuple(table[name] for name in names)
+
+
+PUBLISH = stages("receipt", "load", "resolve", "probe", "prepare", "render", "plan", "apply", "notify", "remember")
+PLAN = stages("receipt", "load", "resolve", "probe", "prepare", "render", "plan", "remember")
+STATUS = stages("load", "resolve", "probe", "prepare", "render", "plan")
+BUILD = stages("load", "resolve", "probe", "prepare")
+RENDER = stages("load", "resolve", "probe", "prepare", "render")
+
+
+def walk(run: Run, selection: tuple[Stage, ...]) -> Run:
+    """Run the stages in order until one ends the walk; whatever happens, leave nothing running. An invalid
+    catalog touches nothing, build/ included; any other failure keeps what was learnt (hashes of big masters)."""
+    from mediafeed.errors import CatalogError
+
+    invalid = False
+    try:
+        for stage in selection:
+            stage(run)
+            if run.done:
+                break
+    except CatalogError:
+        invalid = True
+        raise
     finally:
-        facts.save()
+        if run.early is not None:
+            run.early.stop()
+        if not invalid:
+            run.ids.save()
+        run.store.close()
+    return run
+
+
+# --- entry points (one per command; the CLI calls one of these and formats the result) ---------------------------
 
 
 def publish(
@@ -172,373 +323,124 @@ def publish(
     dry_run: bool,
     progress: Progress,
     options: PublishOptions | None = None,
-    storage: Storage | None = None,
 ) -> PublishOutcome:
-    """Load, prepare, render, plan and apply; leaves a receipt for the next run (see receipt.py), which the CLI
-    checks before calling this (`storage`: the target it opened then)."""
-    config = load_config(project)
-    target = config.target(target_name)
-    storage = storage or open_storage(target)
+    """publish (or, with dry_run, plan): the whole walk, stopping at the receipt when nothing changed."""
     options = replace(options or PublishOptions(), dry_run=dry_run)
-    inputs = receipt.Inputs()
-    config, catalog = load_catalog(project, config, inputs)
-    notifiers = notify.Notifiers(config.websub_hubs, config.podping_url)
-    manifest = storage.read_manifest()  # first request to the target: credentials/bucket problems stop us here (exit 4)
-    released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
-    held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
-    stored_guids = stored_podcast_guids(manifest[0])
-    released, fetch_failures = masters.resolve(released, build_dir(config), config.masters_s3, progress)
-    facts = FileFacts(build_dir(config))
-    try:
-        profiles = feed_profiles(config, catalog, facts)
-        jobs = plan_jobs(catalog, released, target, profiles)
-        outcome = prepare_all(config, jobs, facts, progress, inputs=inputs)
-        sendable = early_media(catalog, outcome, profiles, manifest[0], options, fetch_failures, held_back)
-        # While media uploads, the feeds render in a child process (forked before the upload threads start; see
-        # offload.py), or here when there is nothing to upload or no safe way to fork. File facts the child learns
-        # (an artwork hash) stay in the child: at worst a large artwork file is hashed again next run.
-        rendering = Offloaded(
-            partial(render_all, config, catalog, outcome.prepared, profiles, target, facts, stored_guids),
-            wanted=bool(sendable),
-        )
-        early = None
-        try:
-            early = EarlyUploads(storage, sendable) if sendable else None
-            desired, documents, feed_urls, feed_counts = rendering.result()
-        except BaseException:
-            rendering.cancel()
-            if early is not None:
-                early.stop()
-            raise
-    finally:
-        facts.save()
-    if any(e.media.startswith("s3://") for e in catalog.episodes):
-        inputs.gap("s3:// masters are checked by fetching them")
-    failures = [*fetch_failures, *outcome.failures]
-    wanted = Desired(
-        writes=desired,
-        feeds=episodes_per_feed(documents),
-        slugs={e.guid: e.slug for e in catalog.episodes},
-        held_back=held_back,
-        failures=failures,
-        facts=guards.facts_for(catalog.episodes, failures, held_back),
-        podcast_guids={f.id: channel_guid(f, feed_urls[f.id], stored_guids) for f in catalog.feeds},
-        feed_keys={d.key: d.feed_id for d in documents if d.feed_id},
-        feed_urls=feed_urls,
-        notify=notifiers.any,
-        now=now,
-    )
-    # Neither the plan nor the proof a receipt needs depends on which media has landed: while media is still
-    # uploading, both are made here instead of after it.
-    plan = plan_for(storage, wanted, options, manifest)
-    proof = next_plan(storage, wanted, options, plan) if early is not None else None
-    landed = early.finish() if early is not None else {}
-    plan, result = run_publish(storage, wanted, options, manifest, landed, plan)
-    warnings = notify_pending(storage, plan, notifiers, progress) if result is not None and notifiers.any else ()
-    published = PublishOutcome(target, plan, result, feed_urls, feed_counts, warnings)
-    window = (
-        max((e.published for e in catalog.episodes if e.is_released(now)), default=None),
-        min((h.published for h in held_back), default=None),
-    )
-    remember(build_dir(config), storage, wanted, options, published, inputs, window, proof)
-    return published
+    run = walk(Run(project, now, progress, target_name, options), PLAN if dry_run else PUBLISH)
+    return run.outcome or _outcome(run)
 
 
-def next_plan(storage: Storage, wanted: Desired, options: PublishOptions, plan: PublishPlan) -> tuple[bytes, PublishPlan]:
-    """The plan the same catalog would make once `plan` is applied (planned against the manifest it writes; its
-    version is not known yet), with that manifest: what `remember` checks is a no-op."""
-    return plan.manifest, plan_for(storage, wanted, replace(options, verify=False), (plan.manifest, None))
+def build(project: Path, progress: Progress, target_name: str | None = None, now: datetime | None = None) -> Any:
+    """Prepare every selected episode's media, scheduled ones included; returns media.jobs.BuildOutcome."""
+    from datetime import UTC
 
-
-def remember(
-    build: Path,
-    storage: Storage,
-    wanted: Desired,
-    options: PublishOptions,
-    published: PublishOutcome,
-    inputs: receipt.Inputs,
-    window: tuple[datetime | None, datetime | None],
-    proof: tuple[bytes, PublishPlan] | None = None,
-) -> None:
-    """Leave a receipt when the target now holds exactly what the catalog wants (see receipt.py).
-
-    An older receipt needs no removal otherwise: it names the manifest version it was made for, so it stops
-    matching as soon as this or any other publish changes the target.
-
-    After a publish that wrote something, that is proven by planning again against the manifest it wrote: the
-    receipt is kept only when that plan is a no-op, and it records the outcome of that no-op. `proof` is that plan
-    when it was made ahead (see next_plan); it is used only if the manifest written is the one it was made for (a
-    publish that lost the manifest race applied another plan).
-    """
-    plan, result = published.plan, published.result
-    if plan.refusals or plan.failures or published.warnings:
-        return
-    if not plan.uploads and not plan.manifest_changed:
-        noop, version = plan, plan.manifest_version
-    elif result is not None and result.manifest_version is not None:
-        version = result.manifest_version
-        if proof is None or proof[0] != plan.manifest:
-            proof = next_plan(storage, wanted, options, plan)
-        noop = replace(proof[1], manifest_version=version)
-        if noop.uploads or noop.manifest_changed:
-            return
-    else:
-        return
-    if version is None or parse_manifest(noop.manifest).get("notify_pending"):
-        return  # a notification still owed: the next run must send it
-    # A reused outcome only counts its unchanged writes: no bytes, no paths (10,000 paths cost 0.1 s to unpickle).
-    unchanged = tuple(Write(w.key, w.stage, w.size, w.sha256, w.content_type) for w in noop.unchanged)
-    slim = replace(noop, unchanged=unchanged, verify=None)
-    outcome = replace(published, plan=slim, result=PublishResult((), 0, False))
-    receipt.save(build, published.target, inputs, version, window, outcome)
-
-
-def notify_pending(storage: Storage, plan: PublishPlan, notifiers: notify.Notifiers, progress: Progress) -> tuple[str, ...]:
-    """Announce the feeds the manifest says still owe a notification; failures stay pending for the next run."""
-    manifest = parse_manifest(plan.manifest)
-    pending = list(manifest.get("notify_pending") or [])
-    if not pending:
-        return ()
-    outcome = notify.announce(pending, notifiers)
-    for line in outcome.sent:
-        progress(f"notified {line}")
-    warnings = tuple(f"notification failed (retried on the next publish): {why}" for why in outcome.failed.values())
-    remaining = sorted(outcome.failed)
-    if remaining != pending:
-        manifest["notify_pending"] = remaining
-        if not remaining:
-            del manifest["notify_pending"]
-        try:
-            storage.put_manifest(encode_manifest(manifest), storage.manifest_version())
-        except MediafeedError as exc:  # another publish moved on: it will send what is still pending
-            warnings += (f"could not record sent notifications: {exc}",)
-    return warnings
-
-
-def render_all(
-    config: Config,
-    catalog: Catalog,
-    prepared: dict[tuple[str, str], PreparedEpisode],
-    profiles: dict[str, Profile],
-    target: Target,
-    facts: FileFacts,
-    stored_guids: dict[str, str] | None = None,
-) -> tuple[list[Write], list[RenderedDocument], dict[str, str], dict[str, int]]:
-    """Everything the target should hold: media, artwork, chapters and transcripts, each feed, OPML, related.json.
-
-    `stored_guids` are the podcast:guid values this target published before: a feed keeps its guid even when its
-    URL changes (a feed move), as the Podcasting 2.0 spec asks.
-    """
-    writes: dict[str, Write] = {}
-
-    def add_asset(asset: Asset, stage: str) -> None:
-        writes[asset.key] = Write(asset.key, stage, asset.size, asset.sha256, asset.content_type, path=asset.path)
-
-    def add_bytes(key_stem: str, suffix: str, data: bytes, content_type: str) -> str:
-        digest = sha256_bytes(data)
-        key = content_key(key_stem, digest, suffix)
-        writes[key] = Write(key, "sidecar", len(data), digest, content_type, data=data)
-        return target.url_for(key)
-
-    documents: list[RenderedDocument] = []
-    feed_urls: dict[str, str] = {}
-    feed_counts: dict[str, int] = {}
-    feeds_by_episode: dict[str, list[tuple[Feed, str]]] = {}
-    for feed in catalog.feeds:
-        artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
-        add_asset(artwork, "sidecar")
-        url = target.url_for(feed_key(feed))
-        feed_urls[feed.id] = url
-        items = []
-        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
-            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target))
-            feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
-        guid = channel_guid(feed, url, stored_guids or {})
-        artwork_url = target.url_for(artwork.key)
-        arguments = (feed, items, url, artwork_url, guid, target, config.websub_hubs)
-        pages = cached_render(
-            build_dir(config),
-            f"{target.name}-feed-{feed.id}",
-            arguments,
-            partial(
-                render_feed_pages,
-                feed,
-                items,
-                feed_url=url,
-                artwork_url=artwork_url,
-                guid=guid,
-                url_for=target.url_for,
-                hubs=config.websub_hubs,
-            ),
-        )
-        documents.extend(pages)
-        feed_counts[feed.id] = len(items)
-    firsts = one_per_episode(prepared)
-    for delivery in firsts:
-        add_asset(delivery.main, "media")  # related.json links every episode's main rendition
-    documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
-    documents.append(
-        cached_render(
-            build_dir(config),
-            f"{target.name}-related",
-            (firsts, feeds_by_episode, target),
-            lambda: render_related(firsts, feeds_by_episode, target.url_for),
-        )
-    )
-    for document in documents:
-        stage = "feed" if document.feed_id else "index"
-        writes[document.key] = Write(
-            document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
-        )
-    return list(writes.values()), documents, feed_urls, feed_counts
-
-
-def early_media(
-    catalog: Catalog,
-    outcome: BuildOutcome,
-    profiles: dict[str, Profile],
-    manifest_data: bytes | None,
-    options: PublishOptions,
-    fetch_failures: list[EpisodeFailure],
-    held_back: list[HeldBack],
-) -> list[Write]:
-    """The new media that may be uploaded while the feeds render (see publish.EarlyUploads): none when nothing may
-    be written (a dry run; --verify, which decides from a listing; a plan the guards will refuse, checked here on
-    the episodes each feed will carry, exactly as the plan will check them), else what the manifest lacks."""
-    if options.dry_run or options.verify:
-        return []
-    previous = parse_manifest(manifest_data)
-    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, outcome.prepared, profiles)] for f in catalog.feeds}
-    facts = guards.facts_for(catalog.episodes, [*fetch_failures, *outcome.failures], held_back)
-    if guards.check(
-        previous["feeds"], feeds, facts, allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change
-    ):
-        return []
-    recorded = previous["objects"]
-    return [w for w in media_writes(catalog, outcome.prepared, profiles) if recorded.get(w.key) != w.record]
-
-
-def feed_deliveries(
-    catalog: Catalog, feed: Feed, prepared: dict[tuple[str, str], PreparedEpisode], profiles: dict[str, Profile]
-) -> list[PreparedEpisode]:
-    """The deliveries a feed carries, newest first: its episodes whose media was prepared for its profile."""
-    digest = profiles[feed.id].digest
-    return [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
-
-
-def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpisode], profiles: dict[str, Profile]) -> list[Write]:
-    """The media files render_all will want written (enclosures, alternate renditions, related.json's main
-    renditions), known before any feed is rendered: what EarlyUploads can send while feeds render."""
-    assets: dict[str, Asset] = {}
-    for feed in catalog.feeds:
-        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
-            enclosure = delivery.enclosure_for(feed.medium)[0]
-            assets.setdefault(enclosure.key, enclosure)
-            other = delivery.alternate_for(feed.medium)
-            if other is not None:
-                assets.setdefault(other[0].key, other[0])
-    for delivery in one_per_episode(prepared):
-        assets.setdefault(delivery.main.key, delivery.main)
-    return [Write(a.key, "media", a.size, a.sha256, a.content_type, path=a.path) for a in assets.values()]
-
-
-def one_per_episode(prepared: dict[tuple[str, str], PreparedEpisode]) -> list[PreparedEpisode]:
-    """Each episode's first delivery (related.json links its main rendition)."""
-    return list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())
-
-
-def stored_podcast_guids(manifest_data: bytes | None) -> dict[str, str]:
-    """The podcast:guid each feed was published with on a target (a moved feed keeps it)."""
-    feeds = parse_manifest(manifest_data)["feeds"]
-    return {fid: str(f["podcast_guid"]) for fid, f in feeds.items() if isinstance(f, dict) and f.get("podcast_guid")}
-
-
-def episodes_per_feed(documents: list[RenderedDocument]) -> dict[str, list[str]]:
-    """Feed id → the GUIDs it carries, newest first, across all of its pages."""
-    feeds: dict[str, list[str]] = {}
-    for document in documents:
-        if document.feed_id:
-            feeds.setdefault(document.feed_id, []).extend(document.episode_guids)
-    return feeds
-
-
-def channel_guid(feed: Feed, feed_url: str, stored: dict[str, str]) -> str:
-    """podcast:guid: pinned in the feed definition, else the one this target published, else computed from the URL."""
-    return feed.guid or stored.get(feed.id) or podcast_guid(feed_url)
-
-
-def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target) -> FeedItem:
-    """The episode as this feed encloses it, registering every file the item points at."""
-    episode = delivery.episode
-    asset, info = delivery.enclosure_for(feed.medium)
-    add_asset(asset, "media")
-
-    def public(key: str) -> str:
-        """Enclosure URLs go through the feed's analytics prefix; GUIDs and keys never change because of it."""
-        url = target.url_for(key)
-        return feed.enclosure_prefix + url.split("://", 1)[-1] if feed.enclosure_prefix else url
-
-    alternate = None
-    other = delivery.alternate_for(feed.medium)
-    if other is not None:
-        add_asset(other[0], "media")
-        alternate = (public(other[0].key), other[0], other[1])
-    if delivery.image is not None:
-        add_asset(delivery.image, "sidecar")
-    chapters = delivered(episode.chapters, delivery.offset_for(feed.medium))
-    chapters_url = None
-    if chapters:
-        document = json_chapters(chapters, title=episode.title)
-        chapters_url = add_bytes(f"chapters/{episode.slug}", ".json", document, JSON_CHAPTERS_TYPE)
-    transcripts: tuple[tuple[str, str], ...] = ()
-    if episode.transcript is not None:
-        cues = parse_cues(episode.transcript.read_bytes().decode("utf-8-sig"))
-        offset = delivery.offset_for(feed.medium)
-        transcripts = (
-            (add_bytes(f"transcripts/{episode.slug}", ".vtt", to_vtt(cues, offset), VTT_TYPE), VTT_TYPE),
-            (add_bytes(f"transcripts/{episode.slug}", ".srt", to_srt(cues, offset), SRT_TYPE), SRT_TYPE),
-        )
-    return FeedItem(
-        episode=episode,
-        enclosure_url=public(asset.key),
-        enclosure=asset,
-        info=info,
-        alternate=alternate,
-        image_url=target.url_for(delivery.image.key) if delivery.image else None,
-        chapters_url=chapters_url,
-        transcripts=transcripts,
-        chapters=chapters,
-    )
+    run = walk(Run(project, now or datetime.now(UTC), progress, target_name, all_episodes=True), BUILD)
+    return replace(run.built, failures=tuple(run.failures))
 
 
 def render_feeds(
     project: Path, target_name: str | None, now: datetime, *, progress: Progress
 ) -> tuple[Catalog, list[RenderedDocument], tuple[EpisodeFailure, ...]]:
-    """The feed documents a publish at `now` would write, without touching the target (for `lint` and `check`).
+    """The feed documents a publish at `now` would write, without writing anything (for `lint` and `check`).
 
-    Media is prepared like `publish` does (from build/ when it was prepared before), so what is returned is exactly
-    what would be published; episodes whose media fails are left out and returned as failures.
-    """
-    config, catalog = load_catalog(project)
-    target = config.target(target_name)
-    released = [e for e in catalog.episodes if e.is_released(now) and any(f.selects(e) for f in catalog.feeds)]
-    stored_guids: dict[str, str] = {}
-    with contextlib.suppress(MediafeedError):  # read-only; when the target is unreachable the guids are computed
-        stored_guids = stored_podcast_guids(open_storage(target).read_manifest()[0])
-    released, fetch_failures = masters.resolve(released, build_dir(config), config.masters_s3, progress)
-    facts = FileFacts(build_dir(config))
+    The target is only read (its podcast:guid values); when it cannot be reached, the guids are computed."""
+    from mediafeed.errors import MediafeedError
+
+    run = Run(project, now, progress, target_name, PublishOptions(dry_run=True))  # dry: no early uploads
     try:
-        profiles = feed_profiles(config, catalog, facts)
-        outcome = prepare_all(config, plan_jobs(catalog, released, target, profiles), facts, progress)
-        _, documents, _, _ = render_all(config, catalog, outcome.prepared, profiles, target, facts, stored_guids)
+        run.open_target()
+        assert run.storage is not None
+        run.manifest = Manifest(*run.storage.read_manifest())
+    except MediafeedError:
+        run.storage, run.manifest = None, Manifest(None, None)
+    walk(run, RENDER)
+    assert run.catalog is not None
+    return run.catalog, [d for d in run.site.documents if d.feed_id], tuple(run.failures)
+
+
+def status(project: Path, target_name: str | None, now: datetime, *, progress: Progress) -> Any:
+    """Where a target stands at `now` (publish.status.Status): a plan (nothing written) and the target's manifest."""
+    from mediafeed.publish.status import build_status
+
+    run = walk(Run(project, now, progress, target_name, PublishOptions(dry_run=True)), STATUS)
+    assert run.target is not None and run.catalog is not None and run.plan is not None
+    return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now)
+
+
+def load_catalog(project: Path) -> Catalog:
+    """The validated catalog (the load stage alone: episodes remembered by content)."""
+    run = walk(Run(project, datetime.now().astimezone(), lambda _: None), stages("load"))
+    assert run.catalog is not None
+    return run.catalog
+
+
+def probe_masters(project: Path, catalog: Catalog) -> list[tuple[Episode, str]]:
+    """Every local master probed (remembered by content): the episodes whose master is empty or not media, and why."""
+    from mediafeed.errors import MediaError
+
+    run = Run(project, datetime.now().astimezone(), lambda _: None)
+    problems = []
+    try:
+        for episode in catalog.episodes:
+            if episode.media.startswith("s3://"):
+                continue
+            path = Path(episode.media)
+            try:
+                if path.stat().st_size == 0:
+                    raise MediaError("empty file (0 bytes)", hint="export or copy the master again")
+                run.facts.probe(path)
+            except MediaError as exc:
+                problems.append((episode, f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")))
     finally:
-        facts.save()
-    return catalog, [d for d in documents if d.feed_id], (*fetch_failures, *outcome.failures)
+        run.ids.save()
+    return problems
 
 
-def status(project: Path, target_name: str | None, now: datetime, *, progress: Progress) -> Status:
-    """Where a target stands at `now`: a dry-run publish (writes nothing) plus the target's manifest."""
-    outcome = publish(project, target_name, now, dry_run=True, progress=progress)
-    _, catalog = load_catalog(project)
-    manifest_data, _ = open_storage(outcome.target).read_manifest()
-    return build_status(outcome.target.name, catalog, manifest_data, outcome.plan, now)
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def receipt_key(run: Run) -> str:
+    """What a receipt is valid for besides its files: the publishing code, the tools, the target's settings."""
+    facts = run.facts
+    return key_of(code_digest(__name__), facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
+
+
+def _manifest(run: Run) -> Manifest:
+    """The target's manifest, read once per run (the first request a full publish makes: credentials, bucket and
+    endpoint problems stop it here, exit 4)."""
+    if run.manifest is None:
+        run.open_target()
+        assert run.storage is not None
+        run.manifest = Manifest(*run.storage.read_manifest())
+    return run.manifest
+
+
+def _outcome(run: Run) -> PublishOutcome:
+    assert run.target is not None and run.plan is not None
+    site = run.site
+    return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings)
+
+
+def _remembered_loader(run: Run, load_one: Any, learnt: list[tuple[str, bytes]]) -> Any:
+    """load_episode, remembered in the store by the content of every file it read (cache/memo.py) and keyed by the
+    loader's code and the project's settings. Episodes with problems are never remembered: each run reports them."""
+    assert run.config is not None
+    context = key_of(code_digest("mediafeed.catalog.load"), run.config, root=run.project)
+
+    def loader(index: Path, rel: str, config: Config, problems: list[Any], files: list[Any]) -> Episode | None:
+        try:
+            key = key_of(context, rel, run.ids.id(index))
+        except OSError:
+            return load_one(index, rel, config, problems, files)  # type: ignore[no-any-return]
+        entry = run.store.get("episode", key)
+        if isinstance(entry, tuple) and len(entry) == 3 and still_valid(entry[0], run.ids):
+            files[:] = entry[1]
+            return entry[2]  # type: ignore[no-any-return]
+        before, mine = len(problems), list(files)
+        episode = load_one(index, rel, config, problems, mine)
+        files[:] = mine
+        if episode is not None and len(problems) == before:
+            learnt.append((key, portable((record(mine, run.ids), tuple(mine), episode), run.project)))
+        return episode  # type: ignore[no-any-return]
+
+    return loader

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -48,18 +47,9 @@ def sample_project(tmp_path: Path, sample_build: Path) -> Path:
 
 
 def copy_build(build: Path, project: Path) -> None:
-    """Copy a prepared build/ into another copy of the catalog, keeping its file index valid there.
-
-    The index remembers hashes and probes by absolute path + size + mtime; copies keep sizes and mtimes, so only
-    the paths need moving, and then no test probes or hashes the sample media again.
-    """
+    """Copy a prepared build/ into another copy of the catalog: the cache is keyed by content and stores paths
+    relative to its project, so the copy is valid as it is (and no test probes or encodes the sample again)."""
     shutil.copytree(build, project / "build")
-    index = project / "build" / "file-index.json"
-    if index.is_file():
-        old, new = str(build.parent.resolve()), str(project.resolve())
-        data = json.loads(index.read_text())
-        data["files"] = {key.replace(old, new, 1): value for key, value in data["files"].items()}
-        index.write_text(json.dumps(data))
 
 
 Invoke = Callable[..., Result]

@@ -19,8 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mediafeed.digest import sha256_file
 
 if TYPE_CHECKING:
-    from mediafeed.config import Config
-    from mediafeed.errors import Problem
+    pass
 
 MIN_SIZE, MAX_SIZE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
@@ -187,36 +186,3 @@ def embedded_artwork(path: Path) -> tuple[bytes, str]:
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=85, optimize=True)
     return buffer.getvalue(), "image/jpeg"
-
-
-def catalog_images(config: Config) -> list[tuple[str, Path]]:
-    """(file that names it, image path) for every feed's and episode's artwork, resolved as the catalog does.
-
-    Reads only the `image` fields, so it works on a catalog that does not load yet (bad artwork makes it invalid).
-    Paths outside the project or missing files are left to `mediafeed check` to report.
-    """
-    from mediafeed.catalog.load import FieldReader, read_yaml, split_front_matter  # catalog imports this module
-
-    found: list[tuple[str, Path]] = []
-    ignored: list[Problem] = []
-    folder = config.project / "feeds"
-    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-        rel = path.relative_to(config.project).as_posix()
-        data = read_yaml(path, rel, ignored)
-        if isinstance(data, dict):
-            reader = FieldReader(rel, data, ignored)
-            image = reader.project_file("image", data.get("image"), config.project, config, required=False)
-            if image is not None:
-                found.append((rel, image))
-    for index in sorted((config.project / "episodes").glob("*/index.md")):
-        rel = index.relative_to(config.project).as_posix()
-        try:
-            parts = split_front_matter(index.read_bytes().decode("utf-8-sig"))
-        except (OSError, UnicodeDecodeError):
-            continue
-        data = read_yaml(index, rel, ignored, text=parts[0]) if parts else None
-        if isinstance(data, dict):
-            image = FieldReader(rel, data, ignored).project_file("image", data.get("image"), index.parent, config, required=False)
-            if image is not None:
-                found.append((rel, image))
-    return found

@@ -8,9 +8,9 @@ raises one CatalogError at the end if anything was recorded.
 from __future__ import annotations
 
 import math
-import os
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,14 +18,13 @@ from urllib.parse import urljoin
 
 import yaml
 
-from mediafeed.cache.load import LoadCache, paths_to_check
-from mediafeed.cache.receipt import Inputs
 from mediafeed.catalog.apple import CATEGORIES
 from mediafeed.catalog.artwork import usable_artwork
 from mediafeed.catalog.chapters import parse_json_chapters, timestamps_html
+from mediafeed.catalog.listing import episode_files, feed_files
 from mediafeed.catalog.notes import clean_line, render_notes
 from mediafeed.catalog.transcripts import TranscriptError, parse_cues
-from mediafeed.config import CONFIG_FILE, Config, audio_profile_from, is_http_url, load_config
+from mediafeed.config import Config, audio_profile_from, is_http_url, load_config
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.models import (
     EPISODE_TYPES,
@@ -58,7 +57,8 @@ FRONT_MATTER_LIMIT = 256 * 1024  # characters; YAML this large is a mistake (or 
 class FileUse(NamedTuple):
     """A file an entry was built from: the folder and name as written, and what they resolved to.
 
-    loadcache re-checks both spellings by stat, so a swapped symlink or an edited file invalidates the entry.
+    What was read is reported to the caller (see load_catalog's `read`), which may cache by it: both spellings
+    matter, so that a swapped symlink or an edited file shows.
     """
 
     base: Path
@@ -128,7 +128,7 @@ class FieldReader:
         self.file = file
         self.data = data
         self.problems = problems
-        self.files = files if files is not None else []  # every file read through project_file (for loadcache)
+        self.files = files if files is not None else []  # every file read through project_file
 
     def bad(self, field: str, message: str, hint: str) -> None:
         self.problems.append(Problem(self.file, field, message, hint))
@@ -222,19 +222,36 @@ class FieldReader:
         return candidate
 
 
-def load_catalog(project: Path, config: Config | None = None, inputs: Inputs | None = None) -> tuple[Config, Catalog]:
-    """The validated catalog; `inputs`, when given, records every file it was read from (for a publish receipt)."""
+EpisodeLoader = Callable[[Path, str, Config, list[Problem], list[FileUse]], "Episode | None"]
+
+
+def load_catalog(
+    project: Path,
+    config: Config | None = None,
+    *,
+    load_one: EpisodeLoader | None = None,
+    read: list[FileUse] | None = None,
+) -> tuple[Config, Catalog]:
+    """The validated catalog: files in, models out; raises one CatalogError listing every problem.
+
+    `load_one` loads one episode (default: load_episode; a caller may wrap it, e.g. to cache by content);
+    `read`, when given, receives every file the catalog was built from (feeds, episodes and the files they name).
+    """
     config = config or load_config(project)
-    if inputs is not None:
-        inputs.stat(config.project / CONFIG_FILE)
+    read = read if read is not None else []
     problems: list[Problem] = []
-    feeds = _load_feeds(config, problems, inputs)
-    cache = LoadCache.open(config)
-    episodes = _load_episodes(config, problems, cache, inputs)
+    feeds = _load_feeds(config, problems, read)
+    episodes = []
+    for index in episode_files(config.project):
+        rel = index.relative_to(config.project).as_posix()
+        files: list[FileUse] = [FileUse(index.parent, index.name, index)]
+        episode = (load_one or load_episode)(index, rel, config, problems, files)
+        read.extend(files)
+        if episode is not None:
+            episodes.append(episode)
     _check_cross_references(config, feeds, episodes, problems)
     if problems:
         raise CatalogError(problems)  # an invalid catalog touches nothing, build/ included
-    cache.save()
     return config, Catalog(
         feeds=tuple(feeds), episodes=tuple(sorted(episodes, key=lambda e: (e.published, e.slug), reverse=True))
     )
@@ -257,16 +274,15 @@ def read_yaml(path: Path, rel: str, problems: list[Problem], text: str | None = 
     return None
 
 
-def _load_feeds(config: Config, problems: list[Problem], inputs: Inputs | None = None) -> list[Feed]:
+def _load_feeds(config: Config, problems: list[Problem], read: list[FileUse]) -> list[Feed]:
     folder = config.project / "feeds"
-    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    if inputs is not None:
-        inputs.stat(folder, follow=False)  # a feed definition added or removed changes the folder
+    files = feed_files(config.project)
     if not files:
         problems.append(Problem("feeds/", "", "no feed definitions", "add feeds/<feed-id>.yaml (see README: Content format)"))
     feeds = []
     for path in files:
         rel = path.relative_to(config.project).as_posix()
+        read.append(FileUse(folder, path.name, path))
         data = read_yaml(path, rel, problems)
         if data is None and not any(p.file == rel for p in problems):
             problems.append(Problem(rel, "", "empty feed definition", "add title, description, link, ... (see README)"))
@@ -274,16 +290,11 @@ def _load_feeds(config: Config, problems: list[Problem], inputs: Inputs | None =
             if data is not None:
                 problems.append(Problem(rel, "", "must be a YAML mapping of fields", "write `title: ...` lines"))
             continue
-        used: list[FileUse] = [FileUse(folder, path.name, path)]
-        feed = _feed_from(path.stem, rel, data, config, problems, used)
+        feed = _feed_from(path.stem, rel, data, config, problems, read)
         if feed is not None:
             feeds.append(feed)
-        if inputs is not None:
-            for file, follow in paths_to_check(used):
-                if file != str(config.project):  # the root itself: public/, .git, ... come and go there
-                    inputs.stat(file, follow=follow)
-            if feed is not None:
-                inputs.stat(feed.image)  # the fixed copy in build/artwork when one is used
+            if feed.image.is_file():
+                read.append(FileUse(feed.image.parent, feed.image.name, feed.image))  # a fixed copy in build/artwork
     return feeds
 
 
@@ -498,55 +509,10 @@ def _is_uuid(value: object) -> bool:
     return isinstance(value, str)
 
 
-def _load_episodes(config: Config, problems: list[Problem], cache: LoadCache, inputs: Inputs | None = None) -> list[Episode]:
-    """Every episode, each from build/'s load cache when neither it nor any file it was built from changed."""
-    episodes = []
-    for index in episode_files(config.project, inputs):
-        rel = index.relative_to(config.project).as_posix()
-        episode = cache.get(rel, index)
-        if episode is None:
-            files: list[FileUse] = []
-            episode = load_episode(index, rel, config, problems, files)
-            if episode is not None:
-                cache.put(rel, index, episode, files)
-        if episode is not None:
-            episodes.append(episode)
-            if inputs is not None:
-                inputs.add(cache.checks_of(rel), rel)
-    return episodes
-
-
-def episode_files(project: Path, inputs: Inputs | None = None) -> list[Path]:
-    """episodes/*/index.md in sorted order; a scandir instead of a glob, which stats far less on 10,000 folders.
-
-    `inputs` records the folder and every subfolder (lstat): a bundle added, removed or renamed changes the
-    folder, and an index.md created in a folder that had none changes that subfolder.
-    """
-    folder = project / "episodes"
-    if inputs is not None:
-        inputs.stat(folder, follow=False)
-    try:
-        with os.scandir(folder) as entries:
-            names = sorted(e.name for e in entries if _is_dir(e))
-    except OSError:
-        return []
-    if inputs is not None:
-        for name in names:
-            inputs.stat(os.path.join(folder, name), follow=False)
-    return [folder / name / "index.md" for name in names if os.path.exists(os.path.join(folder, name, "index.md"))]
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
 def load_episode(
     index: Path, rel: str, config: Config, problems: list[Problem], files: list[FileUse] | None = None
 ) -> Episode | None:
-    """One episode from its index.md; `files` collects every file it was built from (for the load cache)."""
+    """One episode from its index.md; `files` collects every file it was built from."""
     before = len(problems)
     slug = index.parent.name
     if not SLUG.match(slug):
@@ -824,3 +790,34 @@ def insert_guid(text: str, guid: str) -> str:
     # An empty guid line (null, ~, or nothing, perhaps with a comment) must go, or YAML's last-key-wins keeps it null.
     front = EMPTY_GUID_LINE.sub("", rest[:end], count=1)
     return bom + body[:first_break] + f"guid: {guid}{newline}" + front + rest[end:]
+
+
+def catalog_images(config: Config) -> list[tuple[str, Path]]:
+    """(file that names it, image path) for every feed's and episode's artwork, resolved as the catalog does.
+
+    Reads only the `image` fields, so it works on a catalog that does not load yet (bad artwork makes it invalid).
+    Paths outside the project or missing files are left to `mediafeed check` to report.
+    """
+    found: list[tuple[str, Path]] = []
+    ignored: list[Problem] = []
+    folder = config.project / "feeds"
+    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        rel = path.relative_to(config.project).as_posix()
+        data = read_yaml(path, rel, ignored)
+        if isinstance(data, dict):
+            reader = FieldReader(rel, data, ignored)
+            image = reader.project_file("image", data.get("image"), config.project, config, required=False)
+            if image is not None:
+                found.append((rel, image))
+    for index in sorted((config.project / "episodes").glob("*/index.md")):
+        rel = index.relative_to(config.project).as_posix()
+        try:
+            parts = split_front_matter(index.read_bytes().decode("utf-8-sig"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        data = read_yaml(index, rel, ignored, text=parts[0]) if parts else None
+        if isinstance(data, dict):
+            image = FieldReader(rel, data, ignored).project_file("image", data.get("image"), index.parent, config, required=False)
+            if image is not None:
+                found.append((rel, image))
+    return found

@@ -37,10 +37,6 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
-def feed_key(feed: Feed) -> str:
-    return f"feeds/{feed.id}.xml"
-
-
 @dataclass(frozen=True)
 class FeedItem:
     """One episode as a given feed encloses it: URLs are final (analytics prefix applied), chapters as delivered."""
@@ -180,7 +176,7 @@ class Page:
 
 
 def page_key(feed: Feed, number: int) -> str:
-    return feed_key(feed) if number == 1 else f"feeds/{feed.id}-page-{number}.xml"
+    return feed.key if number == 1 else f"feeds/{feed.id}-page-{number}.xml"
 
 
 def render_feed_pages(
@@ -271,7 +267,7 @@ def render_feed(
     _hub_links(root, hubs)
     data = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return RenderedDocument(
-        key=key or feed_key(feed),
+        key=key or feed.key,
         data=data,
         content_type=RSS_CONTENT_TYPE,
         sha256=sha256_bytes(data),

@@ -7,11 +7,13 @@ file carries its title, show, artwork, chapters and where it came from. Tags are
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,8 @@ from mutagen.id3 import (
 )  # fmt: skip
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 
+from mediafeed.cache.code import code_digest
+from mediafeed.cache.store import Store, key_of
 from mediafeed.errors import MediaError
 from mediafeed.media import ffmpeg
 
@@ -101,6 +105,32 @@ def _mp4_value(field: str, tags: EpisodeTags) -> Any:
         "article_url": [tags.article_url] if tags.article_url else None, "guid": [tags.guid], "podcast": True,
     }  # fmt: skip
     return values.get(field)
+
+
+def tagged(encoded: Path, encoded_id: str, tags: EpisodeTags, store: Store, ffmpeg_version: str) -> tuple[Path, str]:
+    """The tagged copy of an encoded file and its sha256, made only when the encoded bytes, the tags or the code that
+    writes them (this module: a fix here re-tags without re-encoding) change."""
+    described = {k: v for k, v in asdict(tags).items() if k != "artwork"}
+    artwork = _bytes_sha256(tags.artwork[0]) if tags.artwork else ""
+    suffix = encoded.suffix.lower()
+    key = key_of("tag", encoded_id, suffix, described, artwork, code_digest(__name__), ffmpeg_version)
+    known = store.get("tag", key)
+    if isinstance(known, str) and (path := store.file(known, suffix)) is not None:
+        return path, known
+    scratch = store.scratch(suffix)
+    try:
+        write_tags(encoded, scratch, tags)
+        path, sha = store.adopt(scratch, suffix)
+    finally:
+        scratch.unlink(missing_ok=True)
+    store.put("tag", key, sha)
+    return path, sha
+
+
+@lru_cache(maxsize=64)
+def _bytes_sha256(data: bytes) -> str:
+    """Most episodes embed their feed's artwork, the same bytes object each time (see prepare): hash it once."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def write_tags(source: Path, output: Path, tags: EpisodeTags) -> None:

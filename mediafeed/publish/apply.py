@@ -17,26 +17,30 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import StorageError
+from mediafeed.feeds.site import feed_deliveries, media_writes
+from mediafeed.media.encode import Profile
+from mediafeed.models import Catalog, EpisodeFailure, PreparedEpisode
 from mediafeed.publish import guards
-from mediafeed.publish.plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
+from mediafeed.publish.plan import (
+    STAGES,
+    HeldBack,
+    Manifest,
+    PublishOptions,
+    PublishOutcome,
+    PublishPlan,
+    PublishResult,
+    Write,
+    make_plan,
+    parse_manifest,
+)
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, Storage
 
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
 REPLANS = 3
 READ_WHOLE = 8 * 1024 * 1024  # files up to this size are read into memory once, checked and sent from there
 _DONE_LOCK = threading.Lock()  # guards the bookkeeping lists apply_plan fills from worker threads
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    written: tuple[str, ...]
-    bytes_written: int
-    manifest_written: bool
-    replans: int = 0  # how many times the manifest race was lost and the plan made again
-    manifest_version: str | None = None  # the manifest's version after this publish wrote it (None: not written/unknown)
 
 
 @dataclass(frozen=True)
@@ -54,27 +58,6 @@ class Desired:
     feed_urls: dict[str, str] = field(default_factory=dict)  # feed id → public URL (what notifications announce)
     notify: bool = False  # whether hubs or a ping endpoint are configured (else nothing is queued)
     now: datetime | None = None  # when this publish runs: stamps the release history
-
-
-@dataclass(frozen=True)
-class PublishOutcome:
-    """What a publish reports (the CLI prints it)."""
-
-    target: Target
-    plan: PublishPlan
-    result: PublishResult | None  # None on a dry run
-    feed_urls: dict[str, str]
-    feed_counts: dict[str, int]
-    warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
-    reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
-
-
-@dataclass(frozen=True)
-class PublishOptions:
-    dry_run: bool = False
-    verify: bool = False
-    allow_removal: bool = False
-    allow_guid_change: bool = False
 
 
 HISTORY_LIMIT = 5000  # release-history entries kept in the manifest (oldest dropped first)
@@ -109,12 +92,11 @@ def plan_for(
     storage: Storage,
     desired: Desired,
     options: PublishOptions,
-    manifest: tuple[bytes | None, str | None],
+    manifest: Manifest,
     uploaded: dict[str, dict[str, Any]] | None = None,
 ) -> PublishPlan:
-    """The plan against `manifest` (data, version), with guards applied and, with --verify, a real listing."""
-    data, version = manifest
-    previous = parse_manifest(data)
+    """The plan against `manifest`, with guards applied and, with --verify, a real listing."""
+    previous = manifest.content
     known: dict[str, Any] | None = None
     report = None
     if options.verify:
@@ -125,8 +107,8 @@ def plan_for(
         fid: {"episodes": guids, "podcast_guid": desired.podcast_guids.get(fid)} for fid, guids in desired.feeds.items()
     }
     plan = make_plan(
-        desired.writes, feed_states, data, version, desired.held_back, desired.failures,
-        slugs=desired.slugs, known_objects=known, annotations=annotate(previous, desired),
+        desired.writes, feed_states, manifest.data, manifest.version, desired.held_back, desired.failures,
+        slugs=desired.slugs, known_objects=known, annotations=annotate(previous, desired), previous=previous,
     )  # fmt: skip
     refusals = guards.check(
         previous["feeds"], desired.feeds, desired.facts,
@@ -139,7 +121,7 @@ def run(
     storage: Storage,
     desired: Desired,
     options: PublishOptions,
-    manifest: tuple[bytes | None, str | None] | None = None,
+    manifest: Manifest | None = None,
     landed: dict[str, dict[str, Any]] | None = None,
     plan: PublishPlan | None = None,
 ) -> tuple[PublishPlan, PublishResult | None]:
@@ -148,7 +130,7 @@ def run(
     `landed`: content-addressed objects this run already uploaded (see EarlyUploads); they are not sent again but
     count as written. `plan`: the plan against `manifest`, when the caller made it already.
     """
-    basis = manifest or storage.read_manifest()
+    basis = manifest or Manifest(*storage.read_manifest())
     plan = plan if plan is not None and manifest is not None else plan_for(storage, desired, options, basis)
     if options.dry_run or plan.refusals:
         return plan, None
@@ -162,8 +144,8 @@ def run(
         except ManifestConflict:
             if attempt == REPLANS:
                 raise
-            fresh = storage.read_manifest()
-            contested = _contested(desired.writes, basis[0], fresh[0])
+            fresh = Manifest(*storage.read_manifest())
+            contested = _contested(desired.writes, basis, fresh)
             plan = plan_for(storage, desired, replace(options, verify=False), fresh, uploaded)
             if contested or plan.refusals:
                 raise _lost(storage, plan, contested, feeds_written) from None
@@ -171,9 +153,76 @@ def run(
     raise AssertionError("unreachable")
 
 
-def _contested(writes: list[Write], before: bytes | None, after: bytes | None) -> list[str]:
+def early_media(
+    catalog: Catalog,
+    prepared: dict[tuple[str, str], PreparedEpisode],
+    profiles: dict[str, Profile],
+    manifest: Manifest,
+    options: PublishOptions,
+    failures: list[EpisodeFailure],
+    held_back: list[HeldBack],
+) -> list[Write]:
+    """The new media that may be uploaded while the feeds render (see EarlyUploads): none when nothing may be
+    written (a dry run; --verify, which decides from a listing; a plan the guards will refuse, checked here on the
+    episodes each feed will carry, exactly as the plan will check them), else what the manifest lacks."""
+    if options.dry_run or options.verify:
+        return []
+    previous = manifest.content
+    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, prepared, profiles)] for f in catalog.feeds}
+    facts = guards.facts_for(catalog.episodes, failures, held_back)
+    if guards.check(
+        previous["feeds"], feeds, facts, allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change
+    ):
+        return []
+    recorded = previous["objects"]
+    return [w for w in media_writes(catalog, prepared, profiles) if recorded.get(w.key) != w.record]
+
+
+def next_plan(storage: Storage, wanted: Desired, options: PublishOptions, plan: PublishPlan) -> tuple[bytes, PublishPlan]:
+    """The plan the same catalog would make once `plan` is applied (planned against the manifest it writes; its
+    version is not known yet), with that manifest: what `noop_outcome` checks is a no-op."""
+    return plan.manifest, plan_for(storage, wanted, replace(options, verify=False), Manifest(plan.manifest, None))
+
+
+def noop_outcome(
+    storage: Storage,
+    wanted: Desired,
+    options: PublishOptions,
+    published: PublishOutcome,
+    proof: tuple[bytes, PublishPlan] | None = None,
+) -> tuple[PublishOutcome, str] | None:
+    """What a publish of the same catalog would report now that this one is done, and the manifest version it
+    holds for, when that publish would be a no-op (the target holds exactly what the catalog wants); else None.
+
+    After a publish that wrote something, that is proven by planning again against the manifest it wrote. `proof`
+    is that plan when it was made ahead (see next_plan); it is used only if the manifest written is the one it was
+    made for (a publish that lost the manifest race applied another plan).
+    """
+    plan, result = published.plan, published.result
+    if plan.refusals or plan.failures or published.warnings:
+        return None
+    if not plan.uploads and not plan.manifest_changed:
+        noop, version = plan, plan.manifest_version
+    elif result is not None and result.manifest_version is not None:
+        version = result.manifest_version
+        if proof is None or proof[0] != plan.manifest:
+            proof = next_plan(storage, wanted, options, plan)
+        noop = replace(proof[1], manifest_version=version)
+        if noop.uploads or noop.manifest_changed:
+            return None
+    else:
+        return None
+    if version is None or parse_manifest(noop.manifest).get("notify_pending"):
+        return None  # a notification still owed: the next run must send it
+    # A reused outcome only counts its unchanged writes: no bytes, no paths (10,000 paths cost 0.1 s to unpickle).
+    unchanged = tuple(Write(w.key, w.stage, w.size, w.sha256, w.content_type) for w in noop.unchanged)
+    slim = replace(noop, unchanged=unchanged, verify=None)
+    return replace(published, plan=slim, result=PublishResult((), 0, False)), version
+
+
+def _contested(writes: list[Write], before: Manifest, after: Manifest) -> list[str]:
     """Feeds and indexes the other publish changed and this one would now overwrite with something else."""
-    old, new = parse_manifest(before)["objects"], parse_manifest(after)["objects"]
+    old, new = before.content["objects"], after.content["objects"]
     return [
         w.key
         for w in writes

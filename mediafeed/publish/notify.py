@@ -11,8 +11,11 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from mediafeed.errors import MediafeedError
 
 PENDING_KEY = "_mediafeed/notify-pending.json"
 TIMEOUT = 10.0  # seconds per request: a slow hub must not hold a scheduled publish
@@ -87,3 +90,34 @@ def parse_pending(data: bytes | None) -> list[str]:
 
 def encode_pending(feed_urls: Iterable[str]) -> bytes:
     return (json.dumps(sorted(set(feed_urls)), indent=1) + "\n").encode()
+
+
+def announce_pending(
+    storage: Any, plan: Any, written_version: str | None, notifiers: Notifiers, progress: Callable[[str], None]
+) -> tuple[str, ...]:
+    """Announce the feeds the new manifest says still owe a notification, then record what went out.
+
+    That record is a compare-and-swap against the manifest this publish wrote (`written_version`, else the one it
+    planned against), like every manifest write: if another publish moved on meanwhile, it owns what is still
+    pending, and this one only warns. Returns warnings; a failed notification stays pending for the next run.
+    """
+    from mediafeed.publish.plan import encode_manifest, parse_manifest
+
+    manifest = parse_manifest(plan.manifest)
+    pending = list(manifest.get("notify_pending") or [])
+    if not pending:
+        return ()
+    outcome = announce(pending, notifiers)
+    for line in outcome.sent:
+        progress(f"notified {line}")
+    warnings = tuple(f"notification failed (retried on the next publish): {why}" for why in outcome.failed.values())
+    remaining = sorted(outcome.failed)
+    if remaining != pending:
+        manifest["notify_pending"] = remaining
+        if not remaining:
+            del manifest["notify_pending"]
+        try:
+            storage.put_manifest(encode_manifest(manifest), written_version or plan.manifest_version)
+        except MediafeedError as exc:  # another publish moved on: it will send what is still pending
+            warnings += (f"could not record sent notifications: {exc}",)
+    return warnings

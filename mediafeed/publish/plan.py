@@ -5,36 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from functools import cached_property
 from typing import Any
 
-from mediafeed.models import EpisodeFailure
+from mediafeed.config import Target
+from mediafeed.models import STAGES, EpisodeFailure, Write
 
 MANIFEST_FORMAT = 1
-# Order of writes: a feed must never point at something not yet uploaded, and the manifest comes last.
-STAGES = ("media", "sidecar", "feed", "index")
-IMMUTABLE = "public, max-age=31536000, immutable"
-SHORT = "public, max-age=300"
-
-
-@dataclass(frozen=True)
-class Write:
-    key: str
-    stage: str  # one of STAGES
-    size: int
-    sha256: str
-    content_type: str
-    path: Path | None = None  # file to copy, or
-    data: bytes | None = None  # bytes to write
-
-    @property
-    def record(self) -> dict[str, Any]:
-        """What the manifest records for the object (and compares to tell whether it changed)."""
-        return {"size": self.size, "sha256": self.sha256}
-
-    @property
-    def cache_control(self) -> str:
-        return IMMUTABLE if self.stage in ("media", "sidecar") else SHORT
 
 
 @dataclass(frozen=True)
@@ -102,6 +79,25 @@ def encode_manifest(manifest: dict[str, Any]) -> bytes:
     return (json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
+@dataclass(frozen=True)
+class Manifest:
+    """The target's manifest as read once per run: its bytes, its version (ETag on S3, hash locally), and its content
+    parsed on first use."""
+
+    data: bytes | None
+    version: str | None
+
+    @cached_property
+    def content(self) -> dict[str, Any]:
+        return parse_manifest(self.data)
+
+    @property
+    def podcast_guids(self) -> dict[str, str]:
+        """The podcast:guid each feed was published with (a moved feed keeps it)."""
+        feeds = self.content["feeds"]
+        return {fid: str(f["podcast_guid"]) for fid, f in feeds.items() if isinstance(f, dict) and f.get("podcast_guid")}
+
+
 def parse_manifest(data: bytes | None) -> dict[str, Any]:
     if not data:
         return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
@@ -128,6 +124,7 @@ def make_plan(
     slugs: dict[str, str] | None = None,
     known_objects: dict[str, Any] | None = None,
     annotations: dict[str, Any] | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> PublishPlan:
     """Uploads are the writes whose key is new or whose content differs from what the manifest recorded.
 
@@ -135,8 +132,9 @@ def make_plan(
     `known_objects` replaces the manifest's objects as "what exists" (publish --verify, or a re-plan after losing
     the manifest race that knows what this run already uploaded). `annotations` replace the manifest's
     bookkeeping entries (release `history`, `notify_pending`); without them the previous ones are kept.
+    `previous` is `manifest_data` already parsed (see Manifest.content).
     """
-    previous = parse_manifest(manifest_data)
+    previous = parse_manifest(manifest_data) if previous is None else previous
     known: dict[str, Any] = previous["objects"] if known_objects is None else known_objects
     uploads, unchanged = [], []
     for write in sorted(desired, key=lambda w: (STAGES.index(w.stage), w.key)):
@@ -177,3 +175,33 @@ def _feed_entry(state: Any, slugs: dict[str, str] | None) -> dict[str, Any]:
     if slugs is not None:
         entry["slugs"] = {guid: slugs[guid] for guid in entry["episodes"] if guid in slugs}
     return entry
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    written: tuple[str, ...]
+    bytes_written: int
+    manifest_written: bool
+    replans: int = 0  # how many times the manifest race was lost and the plan made again
+    manifest_version: str | None = None  # the manifest's version after this publish wrote it (None: not written/unknown)
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """What a publish reports (the CLI prints it)."""
+
+    target: Target
+    plan: PublishPlan
+    result: PublishResult | None  # None on a dry run
+    feed_urls: dict[str, str]
+    feed_counts: dict[str, int]
+    warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
+    reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    dry_run: bool = False
+    verify: bool = False
+    allow_removal: bool = False
+    allow_guid_change: bool = False

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from mediafeed.models import Catalog
-from mediafeed.publish.plan import PublishPlan, parse_manifest
+from mediafeed.publish.plan import PublishPlan
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class Status:
         }
 
 
-def build_status(target: str, catalog: Catalog, manifest_data: bytes | None, plan: PublishPlan, now: datetime) -> Status:
-    manifest = parse_manifest(manifest_data)
+def build_status(target: str, catalog: Catalog, manifest: dict[str, Any], plan: PublishPlan, now: datetime) -> Status:
+    """Where a target stands: `manifest` is its content as read once by the run (Manifest.content)."""
     by_guid = {e.guid: e for e in catalog.episodes}
     live: dict[str, list[dict[str, str]]] = {}
     published: set[str] = set()

@@ -36,6 +36,7 @@ NOW = "2026-12-31T00:00:00Z"  # the sample's scheduled episode (2027-01-15) stay
 PACKAGE = Path(mediafeed.__file__).resolve().parent  # the package under test (the worktree's mediafeed/)
 CATALOG = ("feeds", "episodes", "artwork")
 NOTHING_DONE = {"ffmpeg": 0, "ffprobe": 0, "uploads": [], "written": 0, "bytes_written": 0}
+LOG_VARIABLE = "MEDIAFEED_TEST_SHIM_LOG"
 ENCODER_OPTIONS = ("-c", "-codec", "-c:a", "-c:v", "-codec:a", "-codec:v", "-acodec", "-vcodec")
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Mediafeed Tests",
@@ -59,7 +60,12 @@ def is_encode(args: list[str]) -> bool:
 
 @dataclass
 class Shim:
-    """A folder with `ffmpeg` and `ffprobe` scripts that log each invocation (tool, then args, tab-separated)."""
+    """`ffmpeg` and `ffprobe` scripts that log each invocation (tool, then args, tab-separated) to `log`.
+
+    The scripts are made once per session and are the machine's ffmpeg for every publish here, counted or not: a
+    tool's identity (its bytes) is part of what the cache is keyed by, so a test must not swap the binary between
+    the publish that fills build/ and the one it counts. Only a counted run sets the log file (LOG_VARIABLE).
+    """
 
     folder: Path
     log: Path
@@ -67,20 +73,24 @@ class Shim:
     @classmethod
     def create(cls, folder: Path) -> Shim:
         folder.mkdir(parents=True)
-        log = folder / "calls.log"
         for tool in ("ffmpeg", "ffprobe"):
             real = find_tool(tool)  # resolved before MEDIAFEED_FFMPEG_DIR points anywhere (only children get it)
             assert Path(real).parent != folder
             script = folder / tool
             script.write_text(
                 "#!/bin/sh\n"
-                f"line={tool}\n"
-                'for arg in "$@"; do line="$line\t$arg"; done\n'
-                f'printf "%s\\n" "$line" >> {shlex.quote(str(log))}\n'  # one write per call: safe when calls overlap
+                f'if [ -n "${LOG_VARIABLE}" ]; then\n'
+                f"  line={tool}\n"
+                '  for arg in "$@"; do line="$line\t$arg"; done\n'
+                f'  printf "%s\\n" "$line" >> "${LOG_VARIABLE}"\n'  # one write per call: safe when calls overlap
+                "fi\n"
                 f'exec {shlex.quote(real)} "$@"\n'
             )
             script.chmod(0o755)
-        return cls(folder, log)
+        return cls(folder, folder / "unused.log")
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, LOG_VARIABLE: str(self.log)}
 
     def calls(self) -> list[list[str]]:
         return [line.split("\t") for line in self.log.read_text().splitlines()] if self.log.is_file() else []
@@ -109,13 +119,15 @@ class Runner:
     """Runs `python -m mediafeed` with the package imported from `code` (a folder holding mediafeed/)."""
 
     cwd: Path  # an empty folder: `python -m` puts the working directory first on sys.path
+    tools: Shim  # the machine's ffmpeg/ffprobe for every run
 
     def env(self, code: Path, shim: Shim | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("MEDIAFEED_FFMPEG_DIR", "PYTHONPATH")}
+        env = {k: v for k, v in os.environ.items() if k not in ("MEDIAFEED_FFMPEG_DIR", "PYTHONPATH", LOG_VARIABLE)}
         env["PYTHONPATH"] = str(code)
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # an edited copy is never run from a stale .pyc, and stays as copied
+        env["MEDIAFEED_FFMPEG_DIR"] = str(self.tools.folder)
         if shim is not None:
-            env["MEDIAFEED_FFMPEG_DIR"] = str(shim.folder)
+            env[LOG_VARIABLE] = str(shim.log)
         return env
 
     def imported_from(self, code: Path) -> Path:
@@ -144,18 +156,24 @@ def nothing_done(payload: dict[str, Any], shim: Shim) -> dict[str, Any]:
     return {**shim.counts(), **{key: payload[key] for key in ("uploads", "written", "bytes_written")}}
 
 
+@pytest.fixture(scope="session")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Shim:
+    return Shim.create(tmp_path_factory.mktemp("machine") / "bin")
+
+
 @pytest.fixture
-def run(tmp_path: Path) -> Runner:
+def run(tmp_path: Path, tools: Shim) -> Runner:
     (tmp_path / "cwd").mkdir()
-    runner = Runner(tmp_path / "cwd")
+    runner = Runner(tmp_path / "cwd", tools)
     assert PACKAGE.parent == REPO, f"testing {PACKAGE}, not this checkout's package: run with PYTHONPATH={REPO}"
     assert runner.imported_from(PACKAGE.parent) == PACKAGE / "__init__.py"
     return runner
 
 
 @pytest.fixture
-def shim(tmp_path: Path) -> Shim:
-    return Shim.create(tmp_path / "shim")
+def shim(tmp_path: Path, tools: Shim) -> Shim:
+    """Counts this test's calls of the machine's tools (the runs given `shim=`)."""
+    return Shim(tools.folder, tmp_path / "calls.log")
 
 
 @pytest.fixture
@@ -214,10 +232,12 @@ def enclosures(public: Path, suffix: str) -> list[Path]:
 
 
 def test_the_shim_counts_calls_and_runs_the_real_tools(shim: Shim) -> None:
-    out = subprocess.run([str(shim.folder / "ffprobe"), "-version"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(shim.folder / "ffprobe"), "-version"], capture_output=True, text=True, check=True, env=shim.env()
+    ).stdout
     assert out.startswith("ffprobe version")
     subprocess.run([str(shim.folder / "ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "sine=duration=0.1", "-c:a", "pcm_s16le",
-                    "-f", "null", "-"], check=True)  # fmt: skip
+                    "-f", "null", "-"], check=True, env=shim.env())  # fmt: skip
     assert shim.counts() == {"ffmpeg": 1, "ffprobe": 1}
     assert shim.calls()[0] == ["ffprobe", "-version"] and len(shim.encodes()) == 1
     assert not is_encode(["-i", "a.mp4", "-c", "copy", "b.mp4"]) and is_encode(["-i", "a.wav", "-c:a", "libmp3lame", "b.mp3"])

@@ -11,7 +11,7 @@ import pytest
 
 from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes, sha256_file
-from mediafeed.publish.plan import IMMUTABLE, SHORT
+from mediafeed.models import IMMUTABLE, SHORT
 from mediafeed.publish.s3 import S3Storage
 from mediafeed.publish.storage import MANIFEST_KEY, LocalStorage, ManifestConflict, Storage
 

@@ -21,12 +21,12 @@ from mediafeed.catalog.artwork import (
     FIX_HINT,
     ArtworkError,
     artwork_problems,
-    catalog_images,
     fix_artwork,
     fixable,
     fixed_path,
     usable_artwork,
 )
+from mediafeed.catalog.load import catalog_images
 from mediafeed.config import load_config
 from mediafeed.digest import sha256_file
 

@@ -1,0 +1,252 @@
+"""The one cache: values and files in build/cache/, keyed by content, relocatable and disposable.
+
+- **Values** (probe facts, encode and tag records, loaded episodes, rendered documents, receipts) live in one SQLite
+  table under (kind, key). A key is a digest of everything the value is made from: content ids of the input files,
+  the digest of the code that makes it (cache.code) and the versions of external tools. Keys are never reused for
+  another value, so an entry never needs invalidating: a change makes another key.
+- **Files** (encoded and tagged media, levelled bumpers) live in `files/<sha256[:2]>/<sha256><suffix>`, named by
+  their own bytes: immutable, and two processes that make the same bytes at once both succeed.
+- **Relocatable**: values are pickled with every path inside the project written relative to it (`portable`), and
+  keys are built from portable descriptions, so moving the project together with build/ keeps every entry valid.
+- **Disposable**: any failure to read or write the cache (corrupt, read-only, full disk) costs time, never a run.
+
+Whoever can write build/ can already change what is published, so values are pickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import pickle
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path, PurePath
+from typing import Any
+
+from mediafeed.digest import sha256_file
+
+FOLDER = "cache"
+DATABASE = "cache.sqlite"
+FORMAT = 1  # the layout of this folder (table and file names), not of what is stored: that is in the keys
+_ROOT_MARK = "\0project"
+
+
+def key_of(*parts: object, root: Path | None = None) -> str:
+    """A key from values (pickled portably, so equal values give equal keys wherever the project lives)."""
+    return hashlib.sha256(portable(parts, root)).hexdigest()
+
+
+def portable(value: object, root: Path | None) -> bytes:
+    """A pickle of `value` without a memo (equal values, equal bytes) in which paths and path strings inside
+    `root` are written relative to it."""
+    buffer = io.BytesIO()
+    pickler = _PortablePickler(buffer, root)
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def restore(data: bytes, root: Path | None) -> Any:
+    return _PortableUnpickler(io.BytesIO(data), root).load()
+
+
+class _PortablePickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, root: Path | None) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.fast = True  # no memo: shared or not, equal objects are written out the same way
+        self.prefix = str(root) + os.sep if root is not None else None
+
+    def persistent_id(self, obj: Any) -> Any:
+        if self.prefix is None:
+            return None
+        if isinstance(obj, PurePath):
+            text = str(obj)
+            if text.startswith(self.prefix) or text + os.sep == self.prefix:
+                return ("path", text[len(self.prefix) :])
+        elif isinstance(obj, str) and obj.startswith(self.prefix):
+            return ("str", obj[len(self.prefix) :])
+        return None
+
+
+class _PortableUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, root: Path | None) -> None:
+        super().__init__(file)
+        self.root = root
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, relative = pid
+        if self.root is None:
+            raise pickle.UnpicklingError("a portable value needs its project root")
+        path = self.root / relative if relative else self.root
+        return path if kind == "path" else str(path)
+
+
+class Store:
+    """get/put values by (kind, key); adopt/file for content-addressed files. Safe across threads and processes."""
+
+    def __init__(self, build_dir: Path | None, root: Path | None = None) -> None:
+        self.folder = build_dir / FOLDER if build_dir is not None else None
+        self.root = root  # the project: paths inside it are stored relative to it
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._opened = False
+        self._pid = os.getpid()
+        self._inherited: list[sqlite3.Connection] = []  # a forked child's copies of the parent's connection: never used
+
+    @property
+    def files(self) -> Path | None:
+        return self.folder / "files" if self.folder is not None else None
+
+    def _connection(self, create: bool = False) -> sqlite3.Connection | None:
+        """The database; opened on first use, and created only by a first write: reading never changes build/."""
+        if self._pid != os.getpid():  # in a forked child (publish.offload): SQLite connections must not cross a fork
+            self._pid, self._opened = os.getpid(), False
+            if self._db is not None:
+                self._inherited.append(self._db)
+                self._db = None
+        if self._opened or self.folder is None:
+            return self._db
+        path = self.folder / DATABASE
+        if not create and not path.is_file():
+            return None
+        self._opened = True
+        try:
+            if create:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            # The default rollback journal, not WAL: a reader then writes nothing (no -wal/-shm files), so a command
+            # that fails early, or only reads, leaves build/ exactly as it was.
+            db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "entries" not in tables or "meta" not in tables:
+                db.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, value BLOB, PRIMARY KEY (kind, key))")
+                db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            if row is None or row[0] != str(FORMAT):
+                with _transaction(db):  # another layout of this folder: start over
+                    db.execute("DELETE FROM entries")
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            self._db = db
+        except (OSError, sqlite3.Error):
+            self._db = None  # no cache this run (read-only or corrupt build/): slower, never wrong
+        return self._db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None and self._pid == os.getpid():
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.close()
+            self._db, self._opened = None, False
+
+    def get(self, kind: str, key: str) -> Any:
+        """The value stored under (kind, key), or None."""
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return None
+            try:
+                row = db.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            except sqlite3.Error:
+                return None
+        if row is None:
+            return None
+        try:
+            return restore(row[0], self.root)
+        except Exception:  # written by other code (a class since renamed): as if missing
+            return None
+
+    def get_many(self, kind: str, keys: list[str]) -> dict[str, Any]:
+        """get() for many keys in one query per 500 (a catalog of 10,000 episodes asks for 10,000 at once)."""
+        found: dict[str, Any] = {}
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return found
+            rows: list[tuple[str, bytes]] = []
+            try:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    query = f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})"
+                    rows += db.execute(query, (kind, *chunk)).fetchall()
+            except sqlite3.Error:
+                return found
+        for key, value in rows:
+            with contextlib.suppress(Exception):
+                found[key] = restore(value, self.root)
+        return found
+
+    def put(self, kind: str, key: str, value: object) -> None:
+        try:
+            data = portable(value, self.root)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            return
+        self.put_many(kind, [(key, data)])
+
+    def put_many(self, kind: str, items: list[tuple[str, bytes]]) -> None:
+        """Store already portable values (see `portable`) in one transaction."""
+        if not items:
+            return
+        with self._lock:
+            db = self._connection(create=True)
+            if db is None:
+                return
+            try:
+                with _transaction(db):
+                    db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", [(kind, k, v) for k, v in items])
+            except sqlite3.Error:
+                pass
+
+    def delete(self, kind: str, key: str) -> None:
+        with self._lock:
+            db = self._connection()
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("DELETE FROM entries WHERE kind = ? AND key = ?", (kind, key))
+
+    # --- content-addressed files ----------------------------------------------------------------------------
+
+    def scratch(self, suffix: str) -> Path:
+        """A new, unique temporary file name in the store (for a tool to write into; `adopt` it when done)."""
+        folder = self.files / "tmp" if self.files is not None else Path(tempfile.gettempdir())
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".part-", suffix=suffix, dir=folder)
+        os.close(fd)
+        return Path(name)
+
+    def adopt(self, temp: Path, suffix: str) -> tuple[Path, str]:
+        """Move a finished file into the store under its sha256; returns (its path there, sha256)."""
+        sha = sha256_file(temp)
+        if self.files is None:
+            return temp, sha
+        final = self.file_path(sha, suffix)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.is_file():
+            temp.unlink(missing_ok=True)  # the same bytes are there already (another run made them too)
+        else:
+            os.replace(temp, final)
+        return final, sha
+
+    def file_path(self, sha256: str, suffix: str) -> Path:
+        assert self.files is not None
+        return self.files / sha256[:2] / f"{sha256}{suffix}"
+
+    def file(self, sha256: str, suffix: str) -> Path | None:
+        """The stored file with these bytes, if it is still there."""
+        if self.files is None:
+            return None
+        path = self.file_path(sha256, suffix)
+        return path if path.is_file() else None
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -1,0 +1,42 @@
+"""Which feed definitions and episode folders a project has (no parsing): what the catalog will load, and what a
+publish receipt re-lists to notice a folder added, removed or renamed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FEED_SUFFIXES = (".yaml", ".yml")
+
+
+def feed_files(project: Path) -> list[Path]:
+    """feeds/*.yaml, then feeds/*.yml, each sorted."""
+    folder = project / "feeds"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [folder / name for suffix in FEED_SUFFIXES for name in sorted(names) if name.endswith(suffix)]
+
+
+def episode_files(project: Path) -> list[Path]:
+    """episodes/*/index.md in sorted order; a scandir instead of a glob, which stats far less on 10,000 folders."""
+    folder = project / "episodes"
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(e.name for e in entries if _is_dir(e))
+    except OSError:
+        return []
+    return [folder / name / "index.md" for name in names if os.path.exists(os.path.join(folder, name, "index.md"))]
+
+
+def listing(project: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(feed definition names, episode folder names) as they are now."""
+    return tuple(p.name for p in feed_files(project)), tuple(p.parent.name for p in episode_files(project))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

@@ -1,0 +1,203 @@
+"""The render stage: everything the target should hold besides media files being made — each feed (RSS + iTunes +
+Podcasting 2.0, paged when asked), their artwork, chapters and transcripts, feeds.opml and related.json.
+
+Rendering is pure: the same inputs give the same bytes. Feed documents and related.json are remembered in the store
+by their inputs and the renderer's code digest, so an unchanged feed of 10,000 items is not rendered again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from mediafeed.cache.code import code_digest
+from mediafeed.cache.memo import remembered
+from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
+from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
+from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
+from mediafeed.config import Config, Target
+from mediafeed.digest import content_key, sha256_bytes
+from mediafeed.feeds.indexes import render_opml, render_related
+from mediafeed.feeds.rss import FeedItem, podcast_guid, render_feed_pages
+from mediafeed.media.encode import Profile
+from mediafeed.media.prepare import sidecar_asset
+from mediafeed.media.probe import Facts
+from mediafeed.models import Asset, Catalog, Feed, PreparedEpisode, RenderedDocument, Write
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the render stage made: every write the target should hold, the documents among them, feed URLs and sizes."""
+
+    writes: list[Write]
+    documents: list[RenderedDocument]
+    feed_urls: dict[str, str]
+    feed_counts: dict[str, int]
+
+
+def render_all(
+    config: Config,
+    catalog: Catalog,
+    prepared: dict[tuple[str, str], PreparedEpisode],
+    profiles: dict[str, Profile],
+    target: Target,
+    facts: Facts,
+    stored_guids: dict[str, str] | None = None,
+) -> Site:
+    """Everything the target should hold: media, artwork, chapters and transcripts, each feed, OPML, related.json.
+
+    `stored_guids` are the podcast:guid values this target published before: a feed keeps its guid even when its
+    URL changes (a feed move), as the Podcasting 2.0 spec asks.
+    """
+    writes: dict[str, Write] = {}
+
+    def add_asset(asset: Asset, stage: str) -> None:
+        writes[asset.key] = Write(asset.key, stage, asset.size, asset.sha256, asset.content_type, path=asset.path)
+
+    def add_bytes(key_stem: str, suffix: str, data: bytes, content_type: str) -> str:
+        digest = sha256_bytes(data)
+        key = content_key(key_stem, digest, suffix)
+        writes[key] = Write(key, "sidecar", len(data), digest, content_type, data=data)
+        return target.url_for(key)
+
+    documents: list[RenderedDocument] = []
+    feed_urls: dict[str, str] = {}
+    feed_counts: dict[str, int] = {}
+    feeds_by_episode: dict[str, list[tuple[Feed, str]]] = {}
+    for feed in catalog.feeds:
+        artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
+        add_asset(artwork, "sidecar")
+        url = target.url_for(feed.key)
+        feed_urls[feed.id] = url
+        items = []
+        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
+            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target))
+            feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
+        guid = channel_guid(feed, url, stored_guids or {})
+        artwork_url = target.url_for(artwork.key)
+        arguments = (feed, items, url, artwork_url, guid, target, config.websub_hubs)
+        pages = remembered(
+            facts.store,
+            f"{target.name}-feed-{feed.id}",
+            arguments,
+            code_digest("mediafeed.feeds.rss"),
+            partial(
+                render_feed_pages,
+                feed,
+                items,
+                feed_url=url,
+                artwork_url=artwork_url,
+                guid=guid,
+                url_for=target.url_for,
+                hubs=config.websub_hubs,
+            ),
+        )
+        documents.extend(pages)
+        feed_counts[feed.id] = len(items)
+    firsts = one_per_episode(prepared)
+    for delivery in firsts:
+        add_asset(delivery.main, "media")  # related.json links every episode's main rendition
+    documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
+    documents.append(
+        remembered(
+            facts.store,
+            f"{target.name}-related",
+            (firsts, feeds_by_episode, target),
+            code_digest("mediafeed.feeds.indexes"),
+            lambda: render_related(firsts, feeds_by_episode, target.url_for),
+        )
+    )
+    for document in documents:
+        stage = "feed" if document.feed_id else "index"
+        writes[document.key] = Write(
+            document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
+        )
+    return Site(list(writes.values()), documents, feed_urls, feed_counts)
+
+
+def feed_deliveries(
+    catalog: Catalog, feed: Feed, prepared: dict[tuple[str, str], PreparedEpisode], profiles: dict[str, Profile]
+) -> list[PreparedEpisode]:
+    """The deliveries a feed carries, newest first: its episodes whose media was prepared for its profile."""
+    digest = profiles[feed.id].digest
+    return [prepared[(e.guid, digest)] for e in catalog.episodes_for(feed) if (e.guid, digest) in prepared]
+
+
+def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpisode], profiles: dict[str, Profile]) -> list[Write]:
+    """The media files render_all will want written (enclosures, alternate renditions, related.json's main
+    renditions), known before any feed is rendered: what EarlyUploads can send while feeds render."""
+    assets: dict[str, Asset] = {}
+    for feed in catalog.feeds:
+        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
+            enclosure = delivery.enclosure_for(feed.medium)[0]
+            assets.setdefault(enclosure.key, enclosure)
+            other = delivery.alternate_for(feed.medium)
+            if other is not None:
+                assets.setdefault(other[0].key, other[0])
+    for delivery in one_per_episode(prepared):
+        assets.setdefault(delivery.main.key, delivery.main)
+    return [Write(a.key, "media", a.size, a.sha256, a.content_type, path=a.path) for a in assets.values()]
+
+
+def one_per_episode(prepared: dict[tuple[str, str], PreparedEpisode]) -> list[PreparedEpisode]:
+    """Each episode's first delivery (related.json links its main rendition)."""
+    return list({p.episode.guid: p for p in reversed(list(prepared.values()))}.values())
+
+
+def episodes_per_feed(documents: list[RenderedDocument]) -> dict[str, list[str]]:
+    """Feed id → the GUIDs it carries, newest first, across all of its pages."""
+    feeds: dict[str, list[str]] = {}
+    for document in documents:
+        if document.feed_id:
+            feeds.setdefault(document.feed_id, []).extend(document.episode_guids)
+    return feeds
+
+
+def channel_guid(feed: Feed, feed_url: str, stored: dict[str, str]) -> str:
+    """podcast:guid: pinned in the feed definition, else the one this target published, else computed from the URL."""
+    return feed.guid or stored.get(feed.id) or podcast_guid(feed_url)
+
+
+def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target) -> FeedItem:
+    """The episode as this feed encloses it, registering every file the item points at."""
+    episode = delivery.episode
+    asset, info = delivery.enclosure_for(feed.medium)
+    add_asset(asset, "media")
+
+    def public(key: str) -> str:
+        """Enclosure URLs go through the feed's analytics prefix; GUIDs and keys never change because of it."""
+        url = target.url_for(key)
+        return feed.enclosure_prefix + url.split("://", 1)[-1] if feed.enclosure_prefix else url
+
+    alternate = None
+    other = delivery.alternate_for(feed.medium)
+    if other is not None:
+        add_asset(other[0], "media")
+        alternate = (public(other[0].key), other[0], other[1])
+    if delivery.image is not None:
+        add_asset(delivery.image, "sidecar")
+    chapters = delivered(episode.chapters, delivery.offset_for(feed.medium))
+    chapters_url = None
+    if chapters:
+        document = json_chapters(chapters, title=episode.title)
+        chapters_url = add_bytes(f"chapters/{episode.slug}", ".json", document, JSON_CHAPTERS_TYPE)
+    transcripts: tuple[tuple[str, str], ...] = ()
+    if episode.transcript is not None:
+        cues = parse_cues(episode.transcript.read_bytes().decode("utf-8-sig"))
+        offset = delivery.offset_for(feed.medium)
+        transcripts = (
+            (add_bytes(f"transcripts/{episode.slug}", ".vtt", to_vtt(cues, offset), VTT_TYPE), VTT_TYPE),
+            (add_bytes(f"transcripts/{episode.slug}", ".srt", to_srt(cues, offset), SRT_TYPE), SRT_TYPE),
+        )
+    return FeedItem(
+        episode=episode,
+        enclosure_url=public(asset.key),
+        enclosure=asset,
+        info=info,
+        alternate=alternate,
+        image_url=target.url_for(delivery.image.key) if delivery.image else None,
+        chapters_url=chapters_url,
+        transcripts=transcripts,
+        chapters=chapters,
+    )

@@ -1,0 +1,281 @@
+"""The encode stage: loudness-normalized delivery renditions of a master, made once per content, profile and code.
+
+Audio becomes CBR MP3 at 44.1 kHz; video becomes MP4 (the video stream copied when it is H.264) plus an audio-only
+MP3 rendition; a deliverable MP3 already on target passes through untouched. Each result is remembered in the store
+under the master's content id, the profile (targets, bitrates, bumpers by content), the digest of this module's code
+(loudness and the ffmpeg runner included) and ffmpeg's version; the files themselves are content-addressed in the
+store. Everything streams through ffmpeg; Python never holds a programme in memory (bumpers, a few seconds long,
+are the only audio pydub loads). Sources are only ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mediafeed.cache.code import code_digest
+from mediafeed.cache.store import Store, key_of
+from mediafeed.config import AudioProfile
+from mediafeed.media import ffmpeg
+from mediafeed.media.loudness import (
+    ENCODER_LOSS,
+    MAX_PASSES,
+    MAX_PROBES,
+    PROBE_TOLERANCE,
+    GainPlan,
+    Target,
+    can_pass_through,
+    correct,
+    next_gain,
+    plan_gain,
+    target_for,
+)
+from mediafeed.models import MediaInfo
+
+SAMPLE_RATE = 44100
+SOURCE = "<source>"  # a rendition that is the master itself (passed through)
+
+
+@dataclass(frozen=True)
+class Bumper:
+    path: Path
+    content_id: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How delivery files are made; its digest is part of every encode key, so a change re-processes only what it
+    affects (a feed's bumper, its loudness target)."""
+
+    audio: AudioProfile
+    intro: Bumper | None = None
+    outro: Bumper | None = None
+
+    @cached_property
+    def digest(self) -> str:
+        """Computed once per profile: every job and feed asks for it, 10,000s of times on a large catalog."""
+        described = {
+            "audio": asdict(self.audio),
+            "intro": self.intro.content_id if self.intro else None,
+            "outro": self.outro.content_id if self.outro else None,
+        }
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
+class Rendition:
+    """One encoded output and how loud it came out."""
+
+    path: Path
+    loudness: dict[str, Any] = field(default_factory=dict)
+    intro_seconds: float = 0.0
+
+
+def encode(
+    source: Path, info: MediaInfo, source_id: str, profile: Profile, store: Store, ffmpeg_version: str
+) -> dict[str, Rendition]:
+    """The renditions of a master ("main", and "audio" for a video), from the store when made before."""
+    key = key_of("encode", source_id, source.suffix.lower(), profile.digest, code_digest(__name__), ffmpeg_version)
+    saved = store.get("encode", key)
+    if isinstance(saved, dict):
+        renditions = {}
+        for name, (sha, suffix, loudness, intro) in saved.items():
+            path = source if sha == SOURCE else store.file(sha, suffix)
+            if path is None:
+                break  # a file of the store was removed: encode again
+            renditions[name] = Rendition(path, loudness, intro)
+        else:
+            return renditions
+    context = _Context(store, ffmpeg_version)
+    try:
+        if info.has_video:
+            measured = ffmpeg.measure_loudness(source, true_peak=False)  # shared by both renditions
+            renditions = {
+                "main": _encode_video(source, info, profile, context.output(".mp4"), measured),
+                "audio": _encode_audio(source, info, profile, context.output(".mp3"), context, measured, allow_passthrough=False),
+            }
+        else:
+            main = _encode_audio(source, info, profile, context.output(".mp3"), context, None, allow_passthrough=True)
+            renditions = {"main": main}
+        record: dict[str, tuple[str, str, dict[str, Any], float]] = {}
+        for name, rendition in renditions.items():
+            if rendition.path == source:
+                record[name] = (SOURCE, source.suffix, rendition.loudness, rendition.intro_seconds)
+                continue
+            final, sha = store.adopt(rendition.path, rendition.path.suffix)
+            rendition.path = final
+            record[name] = (sha, final.suffix, rendition.loudness, rendition.intro_seconds)
+    finally:
+        context.clean()  # scratch files not adopted (a failed or superseded pass)
+    store.put("encode", key, record)
+    return renditions
+
+
+@dataclass
+class _Context:
+    """Where one encode writes (scratch files in the store) and what its bumpers are keyed by."""
+
+    store: Store
+    ffmpeg_version: str
+    scratch: list[Path] = field(default_factory=list)
+
+    def output(self, suffix: str) -> Path:
+        path = self.store.scratch(suffix)
+        self.scratch.append(path)
+        return path
+
+    def clean(self) -> None:
+        for path in self.scratch:
+            path.unlink(missing_ok=True)
+
+
+def _measure_true_peak(info: MediaInfo, profile: Profile) -> bool:
+    """Only a source that may pass through untouched needs its true peak measured (4× oversampling is costly)."""
+    deliverable = info.path.suffix.lower() == ".mp3" and info.audio_codec == "mp3" and info.sample_rate == SAMPLE_RATE
+    return deliverable and not info.has_video and profile.intro is None and profile.outro is None
+
+
+def _encode_audio(
+    source: Path,
+    info: MediaInfo,
+    profile: Profile,
+    output: Path,
+    context: _Context,
+    measured: ffmpeg.Loudness | None,
+    *,
+    allow_passthrough: bool,
+) -> Rendition:
+    channels = 1 if info.channels == 1 else 2
+    target = target_for(channels, profile.audio)
+    deliverable = allow_passthrough and _measure_true_peak(info, profile)
+    if measured is None or (deliverable and not measured.true_peak):
+        measured = ffmpeg.measure_loudness(source, true_peak=deliverable)
+    if deliverable and can_pass_through(measured, target):
+        return Rendition(source, {"passthrough": True, **_describe(measured, target)})
+
+    intro = _bumper_wav(profile.intro, target, channels, context) if profile.intro else None
+    outro = _bumper_wav(profile.outro, target, channels, context) if profile.outro else None
+    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3")
+    bitrate = profile.audio.mp3_bitrate_mono if channels == 1 else profile.audio.mp3_bitrate_stereo
+    layout = "mono" if channels == 1 else "stereo"
+    fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={layout}"
+
+    def args(gain: GainPlan) -> list[str]:
+        clips = [clip for clip in (intro, source, outro) if clip is not None]
+        inputs = [arg for clip in clips for arg in ("-i", str(clip))]
+        parts = [
+            f"[{index}:a:0]{fmt}{',' + gain.volume() if clip == source else ''}[s{index}]" for index, clip in enumerate(clips)
+        ]
+        tail = [f"concat=n={len(clips)}:v=0:a=1" if len(clips) > 1 else "anull"]
+        if gain.limit is not None:
+            tail.append(gain.limiter())  # after the join: levelled bumpers pass under it untouched
+        graph = ";".join(parts) + ";" + "".join(f"[s{i}]" for i in range(len(clips))) + ",".join(tail) + "[out]"
+        return [*inputs, "-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1",
+                "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE), "-ac", str(channels)]  # fmt: skip
+
+    output_loudness = _encode_until_on_target(lambda gain: (args(gain), output, "mp3"), plan, target, source)
+    intro_seconds = ffmpeg.probe(intro).duration if intro else 0.0
+    return Rendition(output, output_loudness, intro_seconds)
+
+
+def _encode_video(source: Path, info: MediaInfo, profile: Profile, output: Path, measured: ffmpeg.Loudness | None) -> Rendition:
+    channels = 1 if info.channels == 1 else 2
+    target = target_for(channels, profile.audio)
+    measured = measured or ffmpeg.measure_loudness(source, true_peak=False)
+    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac")
+    video = (
+        ["-c:v", "copy"]
+        if info.video_codec == "h264"
+        else ["-c:v", "libx264", "-preset", "medium", "-crf", "23", "-pix_fmt", "yuv420p"]
+    )
+    bitrate = profile.audio.aac_bitrate_mono if channels == 1 else profile.audio.aac_bitrate_stereo
+
+    def args(gain: GainPlan) -> list[str]:
+        return ["-i", str(source), "-map", "0:v:0", "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
+                *video, "-af", gain.filters(), "-c:a", "aac", "-b:a", f"{bitrate}k", "-ac", str(channels)]  # fmt: skip
+
+    return Rendition(output, _encode_until_on_target(lambda gain: (args(gain), output, "mp4"), plan, target, source))
+
+
+def _through_the_limiter(source: Path, plan: GainPlan, target: Target, codec: str) -> GainPlan:
+    """Limiting takes loudness away: measure the gained, limited signal (cheap: no encode) until it lands on target."""
+    if plan.limit is None:
+        return plan
+    wanted = target.loudness + ENCODER_LOSS[codec]
+    history: list[tuple[float, float]] = []
+    for _ in range(MAX_PROBES):
+        limited = ffmpeg.measure_loudness(source, true_peak=False, prefilter=plan.filters())
+        history.append((plan.gain, limited.integrated))
+        if abs(limited.integrated - wanted) <= PROBE_TOLERANCE:
+            break
+        plan = GainPlan(next_gain(history, wanted), plan.limit)
+    return plan
+
+
+def _encode_until_on_target(command: Any, plan: GainPlan, target: Target, source: Path) -> dict[str, Any]:
+    """Encode, measuring the encoded stream as it is written; correct and re-encode only when it missed."""
+    best: tuple[float, GainPlan, Any] | None = None
+    history: list[tuple[float, float]] = []
+    passes = 0
+    while passes < MAX_PASSES:
+        passes += 1
+        args, output, fmt = command(plan)
+        partial = output.with_name(f"{output.stem}.pass{passes}{output.suffix}")  # output is a unique scratch name
+        try:
+            measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True)
+            miss = abs(measured.integrated - target.loudness) + max(0.0, measured.peak - target.ceiling) * 2
+            if best is None or miss < best[0]:
+                os.replace(partial, output)
+                best = (miss, plan, measured)
+        finally:
+            partial.unlink(missing_ok=True)
+        if target.met_by(measured):
+            break
+        corrected = correct(plan, measured, target, history)
+        history.append((plan.gain, measured.integrated))
+        plan = corrected
+    assert best is not None
+    _, used, measured = best
+    return {"passes": passes, "gain_db": used.gain, "limit_dbfs": used.limit, **_describe(measured, target)}
+
+
+def _describe(measured: ffmpeg.Loudness, target: Target) -> dict[str, Any]:
+    return {
+        "integrated_lufs": measured.integrated,
+        "true_peak_dbtp": measured.peak,
+        "lra_lu": measured.lra,
+        "target_lufs": target.loudness,
+        "ceiling_dbtp": target.ceiling,
+        "on_target": target.met_by(measured),
+    }
+
+
+def _bumper_wav(bumper: Bumper, target: Target, channels: int, context: _Context) -> Path:
+    """A short intro/outro levelled to the episode's target with pydub (clips are seconds long: RAM is fine)."""
+    from pydub import AudioSegment
+
+    store = context.store
+    key = key_of(
+        "bumper", bumper.content_id, target.loudness, target.ceiling, channels, code_digest(__name__), context.ffmpeg_version
+    )
+    known = store.get("bumper", key)
+    if isinstance(known, str) and (path := store.file(known, ".wav")) is not None:
+        return path
+    scratch = context.output(".wav")
+    with tempfile.TemporaryDirectory(dir=scratch.parent) as folder:
+        plain = Path(folder) / "plain.wav"
+        ffmpeg.run("ffmpeg", ["-y", "-v", "error", "-i", str(bumper.path), "-map", "0:a:0", "-ar", str(SAMPLE_RATE),
+                              "-ac", str(channels), "-c:a", "pcm_s16le", str(plain)], subject=bumper.path)  # fmt: skip
+        measured = ffmpeg.measure_loudness(plain, true_peak=True)
+        # One gain to the target, held back if it would push the clip's true peak over the ceiling (no limiter here).
+        gain = min(target.loudness - measured.integrated, target.ceiling - 0.5 - measured.peak)
+        AudioSegment.from_wav(plain).apply_gain(gain).export(scratch, format="wav")
+    path, sha = store.adopt(scratch, ".wav")
+    store.put("bumper", key, sha)
+    return path

@@ -1,0 +1,194 @@
+"""The media work of a run: one job per episode and processing profile, prepared in parallel, remembered whole.
+
+A job whose inputs are unchanged (the episode as loaded, the profile, the show it is tagged with, the content of
+its master and artwork, the prepare code and the tool versions) comes back from the store in one lookup, so a large
+catalog with nothing new neither probes nor walks its deliveries file by file. The rest go to a thread pool (ffmpeg
+works in subprocesses); one failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mediafeed.cache.code import code_digest
+from mediafeed.cache.store import key_of
+from mediafeed.config import Config, Target
+from mediafeed.errors import MediaError
+from mediafeed.media.encode import Bumper, Profile
+from mediafeed.media.prepare import TagContext, prepare_episode
+from mediafeed.media.probe import Facts
+from mediafeed.models import Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode
+
+Progress = Callable[[str], None]
+KIND = "prepared"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One delivery of one episode: its processing profile and the show its files are tagged with."""
+
+    episode: Episode
+    profile: Profile
+    context: TagContext
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.episode.guid, self.profile.digest)
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    prepared: dict[tuple[str, str], PreparedEpisode]  # (episode guid, profile digest) → delivery
+    failures: tuple[EpisodeFailure, ...]
+
+
+def feed_profiles(config: Config, catalog: Catalog, facts: Facts) -> dict[str, Profile]:
+    """Each feed's processing profile: [audio] with the feed's overrides, and its bumpers (by content)."""
+
+    def bumper(path: Path | None) -> Bumper | None:
+        return Bumper(path, facts.id(path)) if path else None
+
+    return {f.id: Profile(f.audio or config.audio, bumper(f.intro), bumper(f.outro)) for f in catalog.feeds}
+
+
+def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profiles: dict[str, Profile]) -> list[Job]:
+    """One job per episode and distinct profile among the feeds that carry it.
+
+    The files are tagged with a "home" feed: the first (by id) whose selector names the episode's kind, so a podcast
+    episode is filed under the podcast even when a topic feed carries it too.
+    """
+    jobs = []
+    for episode in episodes:
+        groups: dict[str, list[Feed]] = {}
+        for feed in catalog.feeds:
+            if feed.selects(episode):
+                groups.setdefault(profiles[feed.id].digest, []).append(feed)
+        for feeds in groups.values():
+            home = min(feeds, key=lambda f: (episode.kind not in f.kinds, f.id))
+            context = TagContext(home.title, target.url_for(home.key), episode.image or home.image)
+            jobs.append(Job(episode, profiles[home.id], context))
+    return jobs
+
+
+@dataclass
+class Work:
+    """The jobs of a run and what became of each: a delivery, a failure, or None (still to prepare)."""
+
+    jobs: list[Job]
+    keys: list[str | None]
+    outcomes: list[PreparedEpisode | EpisodeFailure | None]
+
+    @property
+    def pending(self) -> list[int]:
+        return [i for i, outcome in enumerate(self.outcomes) if outcome is None]
+
+
+def remembered(jobs: list[Job], facts: Facts) -> Work:
+    """The jobs, with the deliveries the store holds for unchanged inputs already filled in (one query per 500)."""
+    keys = [_job_key(job, facts) for job in jobs]
+    found = facts.store.get_many(KIND, [k for k in keys if k is not None])
+    outcomes: list[PreparedEpisode | EpisodeFailure | None] = []
+    for job, key in zip(jobs, keys, strict=True):
+        known = found.get(key) if key is not None else None
+        outcomes.append(replace(known, episode=job.episode) if _intact(known) else None)
+    return Work(jobs, keys, outcomes)
+
+
+def probe_pending(work: Work, facts: Facts, workers: int | None = None) -> None:
+    """Probe the masters of the jobs still to prepare (each remembered by content); a master that is empty or not
+    media fails its job here, before any encoding starts."""
+
+    def one(i: int) -> EpisodeFailure | None:
+        episode = work.jobs[i].episode
+        try:
+            master = Path(episode.media)
+            if master.stat().st_size == 0:
+                raise MediaError("empty file (0 bytes)", file=str(master), hint="export or copy the master again")
+            facts.probe(master)
+        except MediaError as exc:
+            return EpisodeFailure(episode.slug, episode.file, str(exc))
+        except OSError as exc:
+            return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
+        return None
+
+    pending = work.pending
+    if not pending:
+        return
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        for i, failure in zip(pending, pool.map(one, pending), strict=True):
+            if failure is not None:
+                work.outcomes[i] = failure
+
+
+def prepare_pending(work: Work, facts: Facts, progress: Progress, workers: int | None = None) -> BuildOutcome:
+    """Encode and tag what is still to prepare, in parallel across cores; one failure never stops the others."""
+
+    def one(job: Job) -> PreparedEpisode | EpisodeFailure:
+        episode = job.episode
+        try:
+            return prepare_episode(episode, facts, job.profile, job.context)
+        except MediaError as exc:
+            return EpisodeFailure(episode.slug, episode.file, str(exc))
+        except OSError as exc:
+            return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
+
+    jobs, outcomes = work.jobs, work.outcomes
+    todo = work.pending
+    if todo:
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+            for i, outcome in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
+                outcomes[i] = outcome
+                key = work.keys[i] or _job_key(jobs[i], facts)  # a master hashed by the job itself is known now
+                if isinstance(outcome, PreparedEpisode) and key is not None:
+                    facts.store.put(KIND, key, replace(outcome, episode=None))  # type: ignore[arg-type]
+    prepared: dict[tuple[str, str], PreparedEpisode] = {}
+    failures: dict[str, EpisodeFailure] = {}
+    for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
+        if isinstance(outcome, EpisodeFailure):
+            failures.setdefault(outcome.slug, outcome)
+            progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
+        elif outcome is not None:
+            prepared[job.key] = outcome
+            progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
+    return BuildOutcome(prepared, tuple(failures.values()))
+
+
+def prepare_all(jobs: list[Job], facts: Facts, progress: Progress, workers: int | None = None) -> BuildOutcome:
+    """remembered → probe_pending → prepare_pending, for callers that want the whole media work at once."""
+    work = remembered(jobs, facts)
+    probe_pending(work, facts, workers)
+    return prepare_pending(work, facts, progress, workers)
+
+
+def _job_key(job: Job, facts: Facts) -> str | None:
+    """Everything a delivery is made from; None when a file cannot be read (preparing it will say why)."""
+    episode = job.episode
+    try:
+        master = facts.id(Path(episode.media))
+        artwork = facts.id(job.context.artwork) if job.context.artwork.is_file() else None
+        image = facts.id(episode.image) if episode.image else None
+        tools = (facts.tool("ffmpeg"), facts.tool("ffprobe"))
+    except (OSError, MediaError):
+        return None
+    code = code_digest("mediafeed.media.prepare")
+    return key_of(KIND, episode, job.profile, job.context, master, artwork, image, code, tools, root=facts.store.root)
+
+
+def _intact(prepared: object) -> bool:
+    """A remembered delivery whose store files are all still there."""
+    if not isinstance(prepared, PreparedEpisode):
+        return False
+    assets = (prepared.main, prepared.audio, prepared.image)
+    return all(asset.path.is_file() for asset in assets if asset is not None)
+
+
+def _loudness_summary(prepared: PreparedEpisode) -> str:
+    main = prepared.loudness.get("main") or {}
+    if "integrated_lufs" not in main:
+        return ""
+    how = "passed through" if main.get("passthrough") else f"{main.get('passes', 1)} pass(es)"
+    return f": {main['integrated_lufs']:.1f} LUFS, {main['true_peak_dbtp']:.1f} dBTP ({how})"
