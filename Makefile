@@ -1,5 +1,6 @@
 # make demo   publish the sample catalog into public/ (sets everything up first)
 # make test   run the test suite (sets everything up first)
+# make lint   ruff, mypy and import-linter (the layers of the walk)
 VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -28,6 +29,8 @@ test-slow: setup-test
 lint: setup-test
 	$(BIN)/ruff check mediafeed tests scripts benchmarks
 	$(BIN)/ruff format --check mediafeed tests scripts benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: setup-test
 	$(BIN)/python benchmarks/run.py

@@ -197,8 +197,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     else:
         for path in fixed:
             click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
-        for problem in media_problems:
-            click.echo(f"{problem['file']}: {problem['field']}: {problem['message']}")
+        for media_problem in media_problems:
+            click.echo(f"{media_problem['file']}: {media_problem['field']}: {media_problem['message']}")
         hidden = 0
         for file, finding in lint_report:
             if finding.severity == "info" and state.verbosity < 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlparse
 
 from mediafeed.errors import CatalogError, Problem
@@ -114,7 +114,7 @@ class Config:
         return self.targets[chosen]
 
 
-def is_http_url(value: object) -> bool:
+def is_http_url(value: object) -> TypeGuard[str]:
     if not isinstance(value, str):
         return False
     parsed = urlparse(value)

@@ -183,7 +183,7 @@ def render(run: Run) -> None:
         wanted=bool(sendable),
     )
     try:
-        run.early = EarlyUploads(run.storage, sendable) if sendable else None
+        run.early = EarlyUploads(run.storage, sendable) if sendable and run.storage is not None else None
         run.site = rendering.result()
     except BaseException:
         rendering.cancel()
@@ -431,16 +431,16 @@ def _remembered_loader(run: Run, load_one: Any, learnt: list[tuple[str, bytes]])
         try:
             key = key_of(context, rel, run.ids.id(index))
         except OSError:
-            return load_one(index, rel, config, problems, files)  # type: ignore[no-any-return]
+            return load_one(index, rel, config, problems, files)
         entry = run.store.get("episode", key)
         if isinstance(entry, tuple) and len(entry) == 3 and still_valid(entry[0], run.ids):
             files[:] = entry[1]
-            return entry[2]  # type: ignore[no-any-return]
+            return entry[2]
         before, mine = len(problems), list(files)
         episode = load_one(index, rel, config, problems, mine)
         files[:] = mine
         if episode is not None and len(problems) == before:
             learnt.append((key, portable((record(mine, run.ids), tuple(mine), episode), run.project)))
-        return episode  # type: ignore[no-any-return]
+        return episode
 
     return loader

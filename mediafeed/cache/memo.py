@@ -64,7 +64,7 @@ def remembered(store: Store, slot: str, inputs: object, code: str, compute: Call
         return compute()
     stored = store.get("remembered", slot)
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key:
-        return stored[1]  # type: ignore[no-any-return]
+        return stored[1]
     result = compute()
     store.put("remembered", slot, (key, result))
     return result

@@ -180,8 +180,8 @@ def embedded_artwork(path: Path) -> tuple[bytes, str]:
         return data, CONTENT_TYPES[suffix]
     import io
 
-    with Image.open(path) as image:
-        image = image.convert("RGB")
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
         image.thumbnail((EMBED_SIZE, EMBED_SIZE))
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=85, optimize=True)

@@ -455,7 +455,7 @@ def _feed_extras(r: FieldReader, data: dict[str, Any]) -> dict[str, Any]:
             extras["update_frequency"] = UpdateFrequency(
                 label,
                 str(frequency["rrule"]) if frequency.get("rrule") else None,
-                dtstart.isoformat() if hasattr(dtstart, "isoformat") else (str(dtstart) if dtstart else None),
+                dtstart.isoformat() if isinstance(dtstart, date) else (str(dtstart) if dtstart else None),
                 bool(complete),
             )
     extras["new_feed_url"] = r.url("new_feed_url", data.get("new_feed_url"), required=False)

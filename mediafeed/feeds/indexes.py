@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 
@@ -31,12 +32,12 @@ def render_related(
 ) -> RenderedDocument:
     """Article URL → the released episodes that discuss it, so each article page can link its episodes."""
     assert callable(url_for)
-    articles: dict[str, dict[str, object]] = {}
+    articles: dict[str, dict[str, Any]] = {}
     for prepared in sorted(episodes, key=lambda p: (p.episode.published, p.episode.slug), reverse=True):
         episode = prepared.episode
         for article in episode.articles:
             entry = articles.setdefault(article.url, {"url": article.url, "title": article.title, "episodes": []})
-            entry["episodes"].append(  # type: ignore[union-attr]
+            entry["episodes"].append(
                 {
                     "guid": episode.guid,
                     "slug": episode.slug,

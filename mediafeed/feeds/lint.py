@@ -910,7 +910,7 @@ def parse_feed(data: bytes) -> tuple[etree._Element | None, list[Finding]]:
     except etree.XMLSyntaxError as exc:
         return None, [_finding("xml-wellformed", f"not well-formed XML ({exc.msg})")]
     tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:  # type: ignore[union-attr]
         return None, [_finding("xml-doctype", "the document has a DOCTYPE; it was not read further")]
     if not isinstance(root.tag, str) or root.tag != "rss":
         return None, [_finding("rss-structure", f"the root element is <{etree.QName(root).localname}>, not <rss>")]

@@ -246,7 +246,7 @@ def render_feed(
     fg.pubDate(newest)
     if feed.copyright:
         fg.copyright(feed.copyright)
-    podcast: Any = fg.podcast  # type: ignore[attr-defined]
+    podcast: Any = fg.podcast
     podcast.itunes_author(feed.author)
     podcast.itunes_owner(name=feed.owner.name, email=feed.owner.email)
     podcast.itunes_image(artwork_url)
@@ -256,7 +256,7 @@ def render_feed(
     if feed.new_feed_url:
         podcast.itunes_new_feed_url(feed.new_feed_url)
     trailers = tuple(i for i in everything if i.episode.episode_type == "trailer")
-    fg.podcastindex.extras = ChannelExtras(feed=feed, guid=guid, trailers=trailers)  # type: ignore[attr-defined]
+    fg.podcastindex.extras = ChannelExtras(feed=feed, guid=guid, trailers=trailers)
 
     for item in ordered:
         _add_item(fg, feed, item)

@@ -94,7 +94,7 @@ def remembered(jobs: list[Job], facts: Facts) -> Work:
     outcomes: list[PreparedEpisode | EpisodeFailure | None] = []
     for job, key in zip(jobs, keys, strict=True):
         known = found.get(key) if key is not None else None
-        outcomes.append(replace(known, episode=job.episode) if _intact(known) else None)
+        outcomes.append(replace(known, episode=job.episode) if isinstance(known, PreparedEpisode) and _intact(known) else None)
     return Work(jobs, keys, outcomes)
 
 
@@ -140,11 +140,11 @@ def prepare_pending(work: Work, facts: Facts, progress: Progress, workers: int |
     todo = work.pending
     if todo:
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-            for i, outcome in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
-                outcomes[i] = outcome
+            for i, made in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
+                outcomes[i] = made
                 key = work.keys[i] or _job_key(jobs[i], facts)  # a master hashed by the job itself is known now
-                if isinstance(outcome, PreparedEpisode) and key is not None:
-                    facts.store.put(KIND, key, replace(outcome, episode=None))  # type: ignore[arg-type]
+                if isinstance(made, PreparedEpisode) and key is not None:
+                    facts.store.put(KIND, key, replace(made, episode=None))  # type: ignore[arg-type]
     prepared: dict[tuple[str, str], PreparedEpisode] = {}
     failures: dict[str, EpisodeFailure] = {}
     for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):

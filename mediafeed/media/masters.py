@@ -46,7 +46,7 @@ def resolve(
     if not remote:
         return episodes, []
     if client is None:
-        from mediafeed.publish.s3 import make_client
+        from mediafeed.s3client import make_client
 
         client = make_client(settings, "[media] s3:// masters", pool=16)
     folder = build_dir / FOLDER
@@ -75,7 +75,7 @@ def resolve(
 
 def fetch(client: Any, uri: str, folder: Path, settings: S3Settings, progress: Any) -> Path:
     """The local copy of `uri`, downloading it only when this ETag is not in `folder` already."""
-    from mediafeed.publish.s3 import error_code, translate
+    from mediafeed.s3client import error_code, translate
 
     bucket, key = parse_uri(uri)
     who = f"master {uri}"

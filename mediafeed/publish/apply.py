@@ -82,9 +82,9 @@ def annotate(previous: dict[str, Any], desired: Desired) -> dict[str, Any]:
         pending = {url for url in previous.get("notify_pending") or [] if isinstance(url, str)}
         recorded = previous["objects"]
         for write in desired.writes:
-            feed_id = desired.feed_keys.get(write.key)
-            if feed_id and (recorded.get(write.key) or {}).get("sha256") != write.sha256 and feed_id in desired.feed_urls:
-                pending.add(desired.feed_urls[feed_id])
+            changed = desired.feed_keys.get(write.key)
+            if changed and (recorded.get(write.key) or {}).get("sha256") != write.sha256 and changed in desired.feed_urls:
+                pending.add(desired.feed_urls[changed])
     return {"history": history[-HISTORY_LIMIT:], "notify_pending": sorted(pending)}
 
 

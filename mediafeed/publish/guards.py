@@ -50,7 +50,7 @@ def check(
         if not isinstance(entry, dict) or not isinstance(entry.get("episodes"), list):
             continue  # a feed published for the first time takes nothing back
         now_in_feed = set(guids)
-        old_slugs = entry.get("slugs") if isinstance(entry.get("slugs"), dict) else {}
+        old_slugs: dict[str, Any] = entry["slugs"] if isinstance(entry.get("slugs"), dict) else {}
         feed_file = f"feeds/{feed_id}.yaml"
         for guid in entry["episodes"]:
             if guid in now_in_feed:

@@ -84,7 +84,7 @@ class Offloaded(Generic[T]):
             raise
         if os.waitstatus_to_exitcode(status) == 0:
             try:
-                return pickle.loads(payload)  # type: ignore[no-any-return]
+                return pickle.loads(payload)
             except Exception:
                 pass
         return self.work()

@@ -145,7 +145,7 @@ def make_plan(
             uploads.append(write)
     wanted = {w.key for w in desired}
     objects = {**known, **{w.key: w.record for w in desired}}
-    manifest = {
+    manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "objects": dict(sorted(objects.items())),
         # per feed: its episodes' GUIDs (and podcast:guid, slugs when known)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes, sha256_file
@@ -87,7 +87,7 @@ class LocalStorage:
     ) -> ObjectStat | None:
         with self._atomic(key) as handle, path.open("rb") as source:
             shutil.copyfileobj(source, handle, 1 << 20)
-            size = handle.tell()  # type: ignore[attr-defined]
+            size = handle.tell()
         # What this call wrote (a later stat could see another publisher's rename): the caller verified the source.
         return ObjectStat(key, size, sha256)
 
@@ -95,7 +95,7 @@ class LocalStorage:
         self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
     ) -> ObjectStat | None:
         with self._atomic(key) as handle:
-            handle.write(data)  # type: ignore[attr-defined]
+            handle.write(data)
         return ObjectStat(key, len(data), sha256 or sha256_bytes(data))
 
     def read_manifest(self) -> tuple[bytes | None, str | None]:
@@ -137,7 +137,7 @@ class LocalStorage:
             ) from None
 
     @contextmanager
-    def _atomic(self, key: str) -> Iterator[object]:
+    def _atomic(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
         self._ensure_root()
         try:
