@@ -65,8 +65,7 @@ GIT_ENV = {  # fixed author, committer and dates; no system or user git configur
     "GIT_TERMINAL_PROMPT": "0",
 }
 GITIGNORE = "/build/\n/public/\n"  # as in a real catalog repository: the cache and the local target are not committed
-CHECKOUT_AGE = 3.0  # seconds between making a checkout and publishing from it (a CI job installs things in between):
-# files modified in the last couple of seconds are "racy" for a stat-trusting cache, which no CI run ever sees
+TOOL_LOG = "BENCH_TOOL_LOG"  # when set, the ffmpeg/ffprobe shims log every start to this file
 
 
 def free_port() -> int:
@@ -157,27 +156,31 @@ def replace_tree(source: Path, destination: Path) -> None:
     shutil.copytree(source, destination, symlinks=True)
 
 
-def settle(since: float | None = None) -> None:
-    """Flush what a copy left dirty (so its write-back does not land in a timed run) and, when `since` is the
-    monotonic time a checkout was made, wait until it is CHECKOUT_AGE old."""
+def settle() -> None:
+    """Flush what a copy left dirty, so its write-back does not land in a timed run. (No waiting: the cache trusts
+    contents, not timestamps, so a checkout made a moment ago is as good as an old one.)"""
     os.sync()
-    if since is not None:
-        time.sleep(max(0.0, since + CHECKOUT_AGE - time.monotonic()))
 
 
 def tool_shim(folder: Path) -> Path:
-    """Executable `ffmpeg` and `ffprobe` in `folder` that log their start, then exec the tools mediafeed would use
-    without them (MEDIAFEED_FFMPEG_DIR, this Python's bin folder, PATH: the same order). Returns the log."""
-    log = folder / "started.log"
+    """Executable `ffmpeg` and `ffprobe` in `folder` that log their start when TOOL_LOG is set, then exec the tools
+    mediafeed would use without them (MEDIAFEED_FFMPEG_DIR, this Python's bin folder, PATH: the same order).
+
+    Every mediafeed command of the benchmark runs through them, counted or not: a tool's identity (the bytes of the
+    binary mediafeed runs) is part of every cache key, so the runs that fill build/ and the ones counted must use the
+    same binaries, as one CI runner image does."""
+    folder.mkdir(parents=True, exist_ok=True)
     search = [os.environ.get("MEDIAFEED_FFMPEG_DIR", ""), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
     for tool in ("ffmpeg", "ffprobe"):
-        real = shutil.which(tool, path=os.pathsep.join(part for part in search if part))
+        real = shutil.which(tool, path=os.pathsep.join(part for part in search if part and part != str(folder)))
         if real is None:
             sys.exit(f"{tool} not found")
         script = folder / tool
-        script.write_text(f'#!/bin/sh\necho {tool} >> {shlex.quote(str(log))}\nexec {shlex.quote(real)} "$@"\n')
-        script.chmod(0o755)
-    return log
+        text = f'#!/bin/sh\n[ -n "${TOOL_LOG}" ] && echo {tool} >> "${TOOL_LOG}"\nexec {shlex.quote(real)} "$@"\n'
+        if not script.is_file() or script.read_text() != text:
+            script.write_text(text)
+            script.chmod(0o755)
+    return folder
 
 
 class Repeated:
@@ -194,9 +197,8 @@ class Repeated:
         """`make(folder)` lays out a fresh project in `folder` (not timed); then one timed publish from it."""
         for run in range(repeat):
             shutil.rmtree(folder, ignore_errors=True)
-            made = time.monotonic()
             make(folder)
-            settle(since=made)
+            settle()
             log.unlink(missing_ok=True)
             seconds, report = mediafeed(folder, env, "publish", "--target", "s3", "--json")
             started = log.read_text().split() if log.exists() else []
@@ -259,7 +261,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             root = Path(folder) if options.workdir is None else options.workdir.resolve() / f"episodes-{n}"
-            env = environment(root)
+            env = {**environment(root), "MEDIAFEED_FFMPEG_DIR": str(tool_shim(root / "tools"))}
             project = root / "project"
             ready = root / "prepared"
             # build/ as media preparation leaves it, before any publish to the s3 target: every first publish starts
@@ -326,9 +328,9 @@ def main() -> None:
             ci, copied = Repeated(), Repeated()
             if not options.skip_ci:
                 # the next scheduled CI run: nothing changed since the publish above, whose build/ it restores
-                with tempfile.TemporaryDirectory() as shim:
-                    ci_env = {**env, "MEDIAFEED_FFMPEG_DIR": shim}
-                    log = tool_shim(Path(shim))
+                with tempfile.TemporaryDirectory() as logs:
+                    log = Path(logs) / "started.log"
+                    ci_env = {**env, TOOL_LOG: str(log)}
 
                     def checkout(clone: Path) -> None:  # a fresh clone, build/ restored with its metadata
                         git(root, "clone", "--quiet", str(project), str(clone))
