@@ -28,6 +28,9 @@ def test_publish_runs_on_push_and_every_quarter_hour() -> None:
     assert setup["with"]["cache"] == "pip"
     cache = next(s for s in steps if s.get("uses", "").startswith("actions/cache"))
     assert cache["with"]["path"] == "build"
+    # saved on every run (a key per run), restored from the newest by prefix: an exact hit is never saved again
+    assert "github.run_id" in cache["with"]["key"] and cache["with"]["key"].startswith("build-")
+    assert cache["with"]["restore-keys"].strip() == "build-"
     runs = [s.get("run", "") for s in steps]
     check = next(i for i, r in enumerate(runs) if r.strip() == "mediafeed check")
     publish = next(i for i, r in enumerate(runs) if r.strip() == "mediafeed publish --target s3")
@@ -41,4 +44,4 @@ def test_test_workflow_runs_make_test_on_pull_requests() -> None:
     workflow = load("test.yml")
     assert "pull_request" in workflow["on"]
     runs = [s.get("run", "") for s in workflow["jobs"]["test"]["steps"]]
-    assert "make test" in runs
+    assert "make test" in runs and "make lint" in runs
