@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import traceback
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,30 +150,22 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
     media files are broken.
     """
-    from mediafeed.catalog.load import find_missing_guids, insert_guid, unselected_episodes
-    from mediafeed.pipeline import load_catalog
+    from mediafeed.catalog.load import unselected_episodes
+    from mediafeed.pipeline import check as run_check
 
-    fixed = []
-    if fix:
-        for index in find_missing_guids(state.project):
-            text = index.read_bytes().decode("utf-8-sig")
-            _write_text_atomically(index, insert_guid(text, str(uuid.uuid4())))
-            fixed.append(index.relative_to(state.project).as_posix())
-    try:
-        catalog = load_catalog(state.project)
-    except CatalogError as exc:
+    checked = run_check(state.project, state.now, state.progress, fix=fix, media=not no_media, lint=not no_lint)
+    fixed, catalog, lint_report = checked.fixed, checked.catalog, checked.lint
+    if catalog is None:
         if as_json:
-            click.echo(json.dumps({"ok": False, "fixed": fixed, "problems": [p.as_dict() for p in exc.problems]}, indent=2))
+            click.echo(json.dumps({"ok": False, "fixed": fixed, "problems": [p.as_dict() for p in checked.problems]}, indent=2))
         else:
             for path in fixed:
                 click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
-            for problem in exc.problems:
+            for problem in checked.problems:
                 click.echo(str(problem))
-            click.echo(f"{exc.message}", err=True)
-        raise click.exceptions.Exit(EXIT_CATALOG) from None
-
-    media_problems = [] if no_media else _probe_media(catalog, state.project)
-    lint_report = [] if no_media or no_lint else _lint_rendered(state, None)[0]
+            click.echo(f"{CatalogError(checked.problems).message}", err=True)
+        raise click.exceptions.Exit(EXIT_CATALOG)
+    media_problems = [{"file": e.file, "field": "media", "message": message} for e, message in checked.media]
     lint_errors = sum(finding.severity == "error" for _, finding in lint_report)
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
     scheduled = [e for e in catalog.episodes if not e.is_released(state.now)]
@@ -218,12 +209,6 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def _probe_media(catalog: Any, project: Path) -> list[dict[str, str]]:
-    from mediafeed.pipeline import probe_masters
-
-    return [{"file": e.file, "field": "media", "message": message} for e, message in probe_masters(project, catalog)]
-
-
 @cli.command()
 @now_option
 @click.argument("title")
@@ -243,57 +228,11 @@ def new(
     state: State, title: str, kind: str, media: Path, published: str | None, slug: str | None, topics: tuple[str, ...]
 ) -> None:
     """Scaffold episodes/<slug>/index.md with a fresh permanent GUID."""
-    import shutil
+    from mediafeed.catalog.scaffold import new_episode
 
-    from mediafeed.catalog.load import slugify
-    from mediafeed.config import load_config
-
-    config = load_config(state.project)
-    slug = slug or slugify(title)
-    if not slug:
-        raise UsageError(f"cannot make a folder name from the title {title!r}", hint="pass --slug my-episode")
-    bundle = state.project / "episodes" / slug
-    if bundle.exists():
-        raise UsageError(f"episodes/{slug} already exists", hint="choose another title or pass --slug")
     moment = parse_now(published) if published else state.now.replace(microsecond=0)
-    source = media.resolve()
-    bundle.mkdir(parents=True)
-    if any(source.is_relative_to(root) for root in (state.project, *config.media_roots)):
-        media_ref = str(Path(_relative(source, bundle)))
-    else:
-        shutil.copy2(source, bundle / source.name)
-        media_ref = source.name
-    lines = [
-        "---",
-        f"title: {json.dumps(title, ensure_ascii=False)}",
-        f"guid: {uuid.uuid4()}",
-        f"kind: {kind}",
-        f"topics: [{', '.join(topics)}]",
-        f"published: {moment.isoformat()}",
-        f"media: {json.dumps(media_ref, ensure_ascii=False)}",
-        "episode_type: full",
-        "explicit: false",
-        "persons: []",
-        "articles: []",
-        "---",
-        "Write the show notes here, in Markdown.",
-        "",
-    ]
-    _write_text_atomically(bundle / "index.md", "\n".join(lines))
-    click.echo(f"created episodes/{slug}/index.md")
-
-
-def _relative(path: Path, start: Path) -> str:
-    return os.path.relpath(path, start)
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    import tempfile
-
-    fd, temp = tempfile.mkstemp(prefix=".mediafeed-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(temp, path)
+    index = new_episode(state.project, title, kind, media, moment, slug, topics)
+    click.echo(f"created {index.relative_to(state.project).as_posix()}")
 
 
 @cli.command()
@@ -524,25 +463,6 @@ def serve(state: State, target: str | None, port: int | None) -> None:
 # --- lint and artwork (issue 5) ------------------------------------------------------------------------------------
 
 
-def _lint_rendered(state: State, target: str | None) -> tuple[list[tuple[str, Any]], int, list[Any]]:
-    """Render the feeds a publish at --now would write (nothing is published) and lint each one.
-
-    Returns ([(feed key, finding)], number of feeds, media failures).
-    """
-    from mediafeed.feeds.lint import lint_feed
-    from mediafeed.pipeline import render_feeds
-
-    catalog, documents, failures = render_feeds(state.project, target, state.now, progress=state.progress)
-    feeds = {feed.id: feed for feed in catalog.feeds}
-    report = []
-    for document in documents:
-        feed = feeds.get(document.feed_id or "")
-        guids = set(document.episode_guids)
-        episodes = [e for e in catalog.episodes if e.guid in guids]
-        report += [(document.key, finding) for finding in lint_feed(document.data, feed=feed, episodes=episodes)]
-    return report, len(documents), list(failures)
-
-
 LINT_FILE_LIMIT = 256 * 1024 * 1024  # bytes; a feed file beyond this is refused unread
 
 
@@ -568,7 +488,7 @@ def lint(state: State, target: str | None, as_json: bool, show_rules: bool, file
         for line in rules_table():
             click.echo(line)
         return
-    failures: list[Any] = []
+    failures: Any = ()
     if files:
         report = []
         for path in files:
@@ -577,7 +497,9 @@ def lint(state: State, target: str | None, as_json: bool, show_rules: bool, file
             report += [(str(path), finding) for finding in lint_feed(path.read_bytes())]
         count = len(files)
     else:
-        report, count, failures = _lint_rendered(state, target)
+        from mediafeed.pipeline import lint_rendered
+
+        report, count, failures = lint_rendered(state.project, target, state.now, state.progress)
     findings = [finding for _, finding in report]
     errors = sum(finding.severity == "error" for finding in findings)
     if as_json:
@@ -610,35 +532,9 @@ def artwork(state: State, fix: bool, as_json: bool) -> None:
     that copy for as long as the original is unchanged.
     Exit 3 while some artwork has problems and no fixed copy, 0 otherwise.
     """
-    from mediafeed.catalog.artwork import ArtworkError, artwork_problems, fix_artwork, fixable, fixed_path
-    from mediafeed.catalog.load import catalog_images
-    from mediafeed.config import load_config
+    from mediafeed.catalog.scaffold import review_artwork
 
-    config = load_config(state.project)
-    build_dir = state.project / "build"
-    entries = []
-    for file, image in catalog_images(config):
-        problems = artwork_problems(image)
-        if not problems:
-            continue
-        copy = fixed_path(image, build_dir)
-        entry: dict[str, Any] = {
-            "file": file,
-            "image": image.relative_to(state.project).as_posix() if image.is_relative_to(state.project) else str(image),
-            "problems": [{"message": m, "hint": h} for m, h in problems],
-            "fixed": None,
-            "error": None,
-        }
-        if copy.is_file() and not artwork_problems(copy):
-            entry["fixed"] = copy.relative_to(state.project).as_posix()
-        elif fix and fixable(image):
-            try:
-                entry["fixed"] = fix_artwork(image, build_dir).relative_to(state.project).as_posix()
-            except ArtworkError as exc:
-                entry["error"] = str(exc)
-        elif fix:
-            entry["error"] = "cannot be fixed automatically"
-        entries.append(entry)
+    entries = review_artwork(state.project, fix)
     unfixed = [e for e in entries if not e["fixed"]]
     if as_json:
         click.echo(json.dumps({"ok": not unfixed, "images": entries}, indent=2))

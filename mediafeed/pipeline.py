@@ -367,6 +367,52 @@ def status(project: Path, target_name: str | None, now: datetime, *, progress: P
     return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What `check` found: GUIDs it assigned, the catalog (None when invalid, then `problems`), media problems, and
+    the lint findings of the feeds a publish would write (with the media failures met while rendering them)."""
+
+    fixed: list[str]
+    catalog: Catalog | None
+    problems: list[Any]  # errors.Problem
+    media: list[tuple[Episode, str]]
+    lint: list[tuple[str, Any]]  # (feed key, feeds.lint.Finding)
+    failures: tuple[EpisodeFailure, ...] = ()
+
+
+def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media: bool, lint: bool) -> Checked:
+    """check: assign missing GUIDs (with fix), load; then probe every master and lint the rendered feeds."""
+    from mediafeed.catalog.scaffold import assign_missing_guids
+    from mediafeed.errors import CatalogError
+
+    fixed = assign_missing_guids(project) if fix else []
+    try:
+        catalog = load_catalog(project)
+    except CatalogError as exc:
+        return Checked(fixed, None, list(exc.problems), [], [])
+    problems = probe_masters(project, catalog) if media else []
+    findings, _, failures = lint_rendered(project, None, now, progress) if media and lint else ([], 0, ())
+    return Checked(fixed, catalog, [], problems, findings, failures)
+
+
+def lint_rendered(
+    project: Path, target_name: str | None, now: datetime, progress: Progress
+) -> tuple[list[tuple[str, Any]], int, tuple[EpisodeFailure, ...]]:
+    """Render the feeds a publish at `now` would write (nothing is published) and lint each one:
+    ([(feed key, finding)], how many feed documents, media failures met while rendering)."""
+    from mediafeed.feeds.lint import lint_feed
+
+    catalog, documents, failures = render_feeds(project, target_name, now, progress=progress)
+    feeds = {feed.id: feed for feed in catalog.feeds}
+    report = []
+    for document in documents:
+        guids = set(document.episode_guids)
+        episodes = [e for e in catalog.episodes if e.guid in guids]
+        feed = feeds.get(document.feed_id or "")
+        report += [(document.key, finding) for finding in lint_feed(document.data, feed=feed, episodes=episodes)]
+    return report, len(documents), failures
+
+
 def load_catalog(project: Path) -> Catalog:
     """The validated catalog (the load stage alone: episodes remembered by content)."""
     run = walk(Run(project, datetime.now().astimezone(), lambda _: None), stages("load"))

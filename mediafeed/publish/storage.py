@@ -8,15 +8,14 @@ cannot silently undo each other.
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from mediafeed.atomic import atomic_file
 from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
@@ -140,21 +139,13 @@ class LocalStorage:
     def _atomic(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
         self._ensure_root()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".mediafeed-", dir=path.parent)
-        except OSError as exc:
-            raise StorageError(f"cannot write {path}: {exc.strerror}", hint="check free space and permissions") from None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                yield handle
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        with ExitStack() as stack:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle = stack.enter_context(atomic_file(path))  # a failure to make the temporary file is the target's
+            except OSError as exc:
+                raise StorageError(f"cannot write {path}: {exc.strerror}", hint="check free space and permissions") from None
+            yield handle
 
 
 def open_storage(target: Target) -> Storage:
