@@ -1,39 +1,55 @@
-"""A file's identity is its content: the git blob id where git vouches for it, else its sha256.
+"""A file's identity is its content: its sha256, found without reading the file whenever that can be trusted.
 
+Three ways to a file's sha256, cheapest first:
 - **git**: in a git work tree, `git ls-files -s` lists every tracked file's blob id and `git diff-files` names the
-  tracked files whose working copy differs from it (git checks by its own index, racy entries included). A tracked,
-  unmodified regular file is identified by its blob id without being read: a CI checkout (new mtimes, inodes,
-  ctimes; same bytes) therefore finds everything a previous run derived. Two git commands for the whole project,
-  tens of milliseconds at 10,000 episodes.
-- **sha256** for everything else (untracked or modified files, files outside the project, no git): remembered in a
-  stat index (inode, size, mtime_ns, ctime_ns) as a shortcut, under one racy-file rule: an entry is trusted only if
-  the file was last modified at least RACY_NS before the hash was taken, because a second edit within the same
-  timestamp tick would leave the stat unchanged.
+  tracked files whose working copy differs from it (git checks by its own index, racy entries included). The store
+  remembers, for every blob id it has seen, the sha256 of those bytes. A tracked, unmodified file whose blob is
+  known is therefore identified without being read: a CI checkout (new mtimes, inodes, ctimes; same bytes) finds
+  everything a previous run derived. Two git commands for the whole project, tens of milliseconds at 10,000 episodes.
+- **stat index** (inode, size, mtime_ns, ctime_ns), for untracked or modified files and files outside the project,
+  under one racy-file rule: an entry is trusted only if the file was last modified at least RACY_NS before it was
+  hashed, because a second edit within the same timestamp tick would leave the stat unchanged.
+- **reading the file**, which also yields its git blob id (computed, not taken from git's index, so a file edited
+  while we run can never be remembered under the wrong blob).
 
-Both kinds are prefixed (`git:`, `sha256:`), so they never collide; a file that moves from one kind to the other
-only costs a cache miss.
+The content id is `sha256:<hex>` however it was found, so a git checkout, a copy without git and a moved project
+all share one cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import threading
 import time
 from pathlib import Path
 
-from mediafeed.cache.store import Store
-from mediafeed.digest import sha256_file
+from mediafeed.cache.store import Store, portable
 
 RACY_NS = 2_000_000_000
-STAT_KIND = "stat"
+STAT_KIND = "stat"  # stat-index name → ((inode, size, mtime_ns, ctime_ns), sha256, hashed at ns)
+BLOB_KIND = "blob"  # git blob id → sha256 of the same bytes
+CHUNK = 1 << 20
 
 Stat = tuple[int, int, int, int]  # (inode, size, mtime_ns, ctime_ns)
 
 
-def _stat(path: Path) -> tuple[Stat, os.stat_result]:
+def _stat(path: Path) -> Stat:
     s = os.stat(path)
-    return (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns), s
+    return (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+
+
+def hash_file(path: Path) -> tuple[str, str]:
+    """(sha256, git blob id) of a file, in one read."""
+    size = os.stat(path).st_size
+    sha256 = hashlib.sha256()
+    blob = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            sha256.update(chunk)
+            blob.update(chunk)
+    return sha256.hexdigest(), blob.hexdigest()
 
 
 class ContentIds:
@@ -42,91 +58,89 @@ class ContentIds:
     def __init__(self, project: Path, store: Store) -> None:
         self.project = project.resolve()
         self.store = store
-        self._git: dict[str, str] | None = None
         self._lock = threading.Lock()
-        self._known: dict[str, str] = {}  # path → sha256 learnt this run
-        self._pending: list[tuple[str, tuple[Stat, str, int]]] = []
-        self.git_used = False
-
-    # --- git ------------------------------------------------------------------------------------------------------
-
-    def _tracked(self) -> dict[str, str]:
-        """Project-relative path → blob id, for tracked regular files whose working copy git says is unmodified."""
-        if self._git is not None:
-            return self._git
-        self._git = {}
-        if not (self.project / ".git").exists() and not _inside_work_tree(self.project):
-            return self._git
-        listed = _git(self.project, "ls-files", "--stage", "-z")
-        modified = _git(self.project, "diff-files", "--name-only", "--relative", "-z")
-        if listed is None or modified is None:
-            return self._git
-        dirty = set(modified.split("\0"))
-        tracked = {}
-        for entry in listed.split("\0"):
-            if not entry:
-                continue
-            meta, _, path = entry.partition("\t")
-            mode, blob, stage = meta.split(" ")
-            if mode in ("100644", "100755") and stage == "0" and path not in dirty:
-                tracked[path] = blob
-        self._git = tracked
-        return tracked
-
-    # --- ids ------------------------------------------------------------------------------------------------------
+        self._git: dict[str, str] | None = None  # project-relative path → blob id (tracked, unmodified)
+        self._blobs: dict[str, str] | None = None  # blob id → sha256
+        self._stats: dict[str, tuple[Stat, str, int]] | None = None
+        self._known: dict[tuple[str, Stat], str] = {}  # learnt this run
+        self._pending_stats: dict[str, tuple[Stat, str, int]] = {}
+        self._pending_blobs: dict[str, str] = {}
+        self.read = 0  # files read to hash them this run (a CI-shaped no-op reads none)
 
     def id(self, path: Path) -> str:
-        """The content id of a file (symlinks followed for files outside git's view)."""
+        """The content id of a file (symlinks followed)."""
+        return f"sha256:{self.sha256(path)}"
+
+    def sha256(self, path: Path) -> str:
         relative = self._relative(path)
         if relative is not None:
             blob = self._tracked().get(relative)
             if blob is not None:
-                self.git_used = True
-                return f"git:{blob}"
-        return f"sha256:{self.sha256(path)}"
-
-    def ids(self, paths: list[Path]) -> list[str | None]:
-        """id() of each path; None for a path that is missing or unreadable."""
-        out: list[str | None] = []
-        for path in paths:
-            try:
-                out.append(self.id(path))
-            except OSError:
-                out.append(None)
-        return out
-
-    def sha256(self, path: Path) -> str:
-        """The file's sha256, from the stat index when the file is unchanged since it was hashed."""
-        name = self._name(path)
-        now, _ = _stat(path)
+                known = self._blob_map().get(blob)
+                if known is not None:
+                    return known
+        name = f"./{relative}" if relative is not None else str(path)
+        now = _stat(path)
         with self._lock:
-            known = self._known.get(f"{name}\0{now}")
+            known = self._known.get((name, now))
         if known is not None:
             return known
-        entry = self.store.get(STAT_KIND, name)
-        if isinstance(entry, tuple) and len(entry) == 3:
-            stat, sha, recorded = entry
-            if stat == now and now[2] < recorded - RACY_NS:
-                with self._lock:
-                    self._known[f"{name}\0{now}"] = sha
-                return str(sha)
+        entry = self._stat_index().get(name)
+        if entry is not None and entry[0] == now and now[2] < entry[2] - RACY_NS:
+            return entry[1]
         started = time.time_ns()
-        sha = sha256_file(path)
-        after, _ = _stat(path)
+        sha, blob = hash_file(path)
+        after = _stat(path)
         with self._lock:
-            self._known[f"{name}\0{now}"] = sha
-            if after == now and now[2] < started - RACY_NS:  # settled before we read it: safe to vouch by stat
-                self._pending.append((name, (now, sha, started)))
+            self.read += 1
+            self._known[(name, now)] = sha
+            self._pending_blobs[blob] = sha  # exact: computed from the bytes just read
+            if after == now and now[2] < started - RACY_NS:  # settled before we read it: safe to vouch for by stat
+                self._pending_stats[name] = (now, sha, started)
         return sha
 
     def save(self) -> None:
-        """Remember the hashes learnt this run (one transaction)."""
+        """Remember what was learnt this run (one transaction per kind)."""
         with self._lock:
-            pending, self._pending = self._pending, []
-        if pending:
-            from mediafeed.cache.store import portable
+            stats, self._pending_stats = self._pending_stats, {}
+            blobs, self._pending_blobs = self._pending_blobs, {}
+        self.store.put_many(STAT_KIND, [(name, portable(entry, None)) for name, entry in stats.items()])
+        self.store.put_many(BLOB_KIND, [(blob, portable(sha, None)) for blob, sha in blobs.items()])
 
-            self.store.put_many(STAT_KIND, [(name, portable(entry, None)) for name, entry in pending])
+    # --- what the store and git know, read once per run -------------------------------------------------------------
+
+    def _blob_map(self) -> dict[str, str]:
+        with self._lock:
+            if self._blobs is None:
+                self._blobs = {k: v for k, v in self.store.get_all(BLOB_KIND).items() if isinstance(v, str)}
+            return self._blobs
+
+    def _stat_index(self) -> dict[str, tuple[Stat, str, int]]:
+        with self._lock:
+            if self._stats is None:
+                entries = self.store.get_all(STAT_KIND)
+                self._stats = {k: v for k, v in entries.items() if isinstance(v, tuple) and len(v) == 3}
+            return self._stats
+
+    def _tracked(self) -> dict[str, str]:
+        """Project-relative path → blob id, for tracked regular files whose working copy git says is unmodified."""
+        with self._lock:
+            if self._git is not None:
+                return self._git
+            self._git = {}
+            if not any((folder / ".git").exists() for folder in (self.project, *self.project.parents)):
+                return self._git
+            listed = _git(self.project, "ls-files", "--stage", "-z")
+            modified = _git(self.project, "diff-files", "--name-only", "--relative", "-z")
+            if listed is None or modified is None:
+                return self._git
+            dirty = set(modified.split("\0"))
+            for entry in listed.split("\0"):
+                meta, _, path = entry.partition("\t")
+                parts = meta.split(" ")
+                if len(parts) == 3 and parts[0] in ("100644", "100755") and parts[2] == "0" and path not in dirty:
+                    self._git[path] = parts[1]
+            return self._git
 
     def _relative(self, path: Path) -> str | None:
         text = str(path)
@@ -134,15 +148,6 @@ class ContentIds:
         if text.startswith(prefix):
             return text[len(prefix) :].replace(os.sep, "/")
         return None
-
-    def _name(self, path: Path) -> str:
-        """The stat index's name for a file: project-relative inside the project (so a moved project keeps it)."""
-        relative = self._relative(path)
-        return f"./{relative}" if relative is not None else str(path)
-
-
-def _inside_work_tree(folder: Path) -> bool:
-    return any((parent / ".git").exists() for parent in folder.parents)
 
 
 def _git(folder: Path, *args: str) -> str | None:

@@ -178,6 +178,22 @@ class Store:
                 found[key] = restore(value, self.root)
         return found
 
+    def get_all(self, kind: str) -> dict[str, Any]:
+        """Every entry of a kind, in one query (the stat index and the git blob map are read whole, once per run)."""
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return {}
+            try:
+                rows = db.execute("SELECT key, value FROM entries WHERE kind = ?", (kind,)).fetchall()
+            except sqlite3.Error:
+                return {}
+        found: dict[str, Any] = {}
+        for key, value in rows:
+            with contextlib.suppress(Exception):
+                found[key] = restore(value, self.root)
+        return found
+
     def put(self, kind: str, key: str, value: object) -> None:
         try:
             data = portable(value, self.root)
