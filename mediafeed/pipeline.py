@@ -31,7 +31,8 @@ from mediafeed.cache.store import Store, key_of, portable
 from mediafeed.config import CONFIG_FILE, Config, Target, load_config
 from mediafeed.models import Catalog, Episode, EpisodeFailure, RenderedDocument
 from mediafeed.publish.plan import HeldBack, Manifest, PublishOptions, PublishOutcome, PublishPlan, PublishResult
-from mediafeed.publish.storage import Storage, open_storage
+from mediafeed.publish.storage import Storage
+from mediafeed.publish.targets import open_storage
 
 Progress = Callable[[str], None]
 Stage = Callable[["Run"], None]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from mediafeed.atomic import atomic_file
-from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
 
@@ -146,14 +145,3 @@ class LocalStorage:
             except OSError as exc:
                 raise StorageError(f"cannot write {path}: {exc.strerror}", hint="check free space and permissions") from None
             yield handle
-
-
-def open_storage(target: Target) -> Storage:
-    if target.type == "local":
-        assert target.path is not None
-        return LocalStorage(target.path)
-    if target.type == "s3":
-        from mediafeed.publish.s3 import S3Storage  # boto3 is only imported when an S3 target is used
-
-        return S3Storage(target)
-    raise EnvironmentProblem(f"target '{target.name}' has an unknown type {target.type!r}", hint="use type = local or s3")
