@@ -175,7 +175,8 @@ def _job_key(job: Job, facts: Facts) -> str | None:
     except (OSError, MediaError):
         return None
     code = code_digest("mediafeed.media.prepare")
-    return key_of(KIND, episode, job.profile, job.context, master, artwork, image, code, tools, root=facts.store.root)
+    profile = job.profile.digest  # audio settings and bumpers by content (not their paths)
+    return key_of(KIND, episode, profile, job.context, master, artwork, image, code, tools, root=facts.store.root)
 
 
 def _intact(prepared: object) -> bool:
