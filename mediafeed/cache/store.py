@@ -73,15 +73,22 @@ def _dataclass_with(cls: type, state: dict[str, Any]) -> Any:
     return obj
 
 
+def _namedtuple_with(cls: Any, values: tuple[Any, ...]) -> Any:
+    return cls(*values)
+
+
 class _Relative(str):
     """A path string inside the root, relative to it (only ever seen by the pickler)."""
 
 
 class _PortablePickler(pickle.Pickler):
-    """Paths (and str fields of dataclasses, e.g. an episode's master) inside the root are written relative to it.
+    """Paths, and str fields of dataclasses and named tuples (an episode's master, the files a receipt read) inside
+    the root, are written relative to it.
 
     reducer_override is not called for str, tuples, dicts and numbers, so this costs one Python call per path and
-    per dataclass instance, not per object: keys of 10,000-item feeds are computed at C speed."""
+    per dataclass instance, not per object: keys of 10,000-item feeds are computed at C speed. The price: a path
+    kept as a bare str inside a plain tuple, list or dict is NOT rewritten; keep paths in Path objects, dataclasses
+    or named tuples."""
 
     def __init__(self, file: io.BytesIO, root: Path | None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -101,6 +108,11 @@ class _PortablePickler(pickle.Pickler):
                 return _inside_root, (text[len(prefix) :], False)
             if text == self.root:
                 return _inside_root, ("", False)
+            return NotImplemented
+        if isinstance(obj, tuple) and hasattr(type(obj), "_fields"):  # a NamedTuple (tuples themselves never come here)
+            if any(isinstance(v, str) and v.startswith(prefix) for v in obj):
+                return _namedtuple_with, (type(obj), tuple(_Relative(v[len(prefix) :]) if isinstance(v, str)
+                                                            and v.startswith(prefix) else v for v in obj))  # fmt: skip
             return NotImplemented
         if hasattr(obj, "__dataclass_fields__") and hasattr(obj, "__dict__"):
             state = obj.__dict__
