@@ -449,7 +449,8 @@ def probe_masters(project: Path, catalog: Catalog) -> list[tuple[Episode, str]]:
 def receipt_key(run: Run) -> str:
     """What a receipt is valid for besides its files: the publishing code, the tools, the target's settings."""
     facts = run.facts
-    return key_of(code_digest(__name__), facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
+    code = (code_digest(__name__), code_digest(receipts.__name__))  # the walk, and how a receipt is checked
+    return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
 
 
 def _manifest(run: Run) -> Manifest:

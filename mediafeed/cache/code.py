@@ -2,9 +2,10 @@
 
 Each cached stage names the module that does its work (`mediafeed.media.encode`, `mediafeed.media.tags`, ...). Its
 digest covers that module's source and every `mediafeed` module it imports, transitively (package `__init__` files
-included, subfolders too), plus the installed versions of the third-party distributions those modules import and the
-Python version. So editing the tag writer re-tags without re-encoding, a comment in the encoder re-encodes, and the
-CLI's help text (imported by no stage) re-derives nothing. No version constant is ever bumped by hand.
+included, subfolders too; the cache package itself only for the cache's own keys), plus the installed versions of the
+third-party distributions those modules import and the Python version. So editing the tag writer re-tags without
+re-encoding, a comment in the encoder re-encodes, and the CLI's help text (imported by no stage) re-derives nothing.
+No version constant is ever bumped by hand.
 
 Imports are found with a regular expression over the source (no import, no AST: ~1 ms for the whole package), so a
 digest costs little enough to be computed on every run, the no-op one included.
@@ -79,14 +80,23 @@ def _imports(path: Path) -> tuple[set[str], set[str]]:
     return ours, others
 
 
+CACHE = f"{PACKAGE}.cache"
+
+
 def closure(module: str) -> tuple[list[Path], set[str]]:
     """The source files `module` runs (itself, its parent packages, what it imports, transitively) and the
-    third-party top-level import names among them."""
+    third-party top-level import names among them.
+
+    The cache package is left out unless `module` is in it: it is how results are kept, not how they are made, so
+    a change to it does not make every encoded file again (a value it can no longer read is simply a miss)."""
     seen: dict[Path, None] = {}
     third: set[str] = set()
     todo = [module]
+    keep_cache = module == CACHE or module.startswith(CACHE + ".")
     while todo:
         name = todo.pop()
+        if not keep_cache and (name == CACHE or name.startswith(CACHE + ".")):
+            continue
         parts = name.split(".")
         for depth in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__, a/b/__init__ too
             path = _file_of(".".join(parts[:depth]))

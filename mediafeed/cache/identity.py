@@ -1,11 +1,13 @@
 """A file's identity is its content: its sha256, found without reading the file whenever that can be trusted.
 
 Three ways to a file's sha256, cheapest first:
-- **git**: in a git work tree, `git ls-files -s` lists every tracked file's blob id and `git diff-files` names the
-  tracked files whose working copy differs from it (git checks by its own index, racy entries included). The store
-  remembers, for every blob id it has seen, the sha256 of those bytes. A tracked, unmodified file whose blob is
-  known is therefore identified without being read: a CI checkout (new mtimes, inodes, ctimes; same bytes) finds
-  everything a previous run derived. Two git commands for the whole project, tens of milliseconds at 10,000 episodes.
+- **git**: in a git work tree, `git ls-files --stage --debug` lists every tracked file's blob id with the stat git
+  recorded when it last wrote or checked the file (inode, size, mtime and ctime to the nanosecond). A file whose
+  stat is still exactly that, and that was not modified in the same instant git wrote its index (git's own racy
+  rule), holds that blob; the store remembers, for every blob id it has seen, the sha256 of those bytes. Such a file
+  is identified without being read: a CI checkout (new mtimes, inodes, ctimes; same bytes) finds everything a
+  previous run derived. One git command for the whole project, tens of milliseconds at 10,000 episodes. (Not
+  `git diff-files`: git built without USE_NSEC compares stat times to the second.)
 - **stat index** (inode, size, mtime_ns, ctime_ns), for untracked or modified files and files outside the project,
   under one racy-file rule: an entry is trusted only if the file was last modified at least RACY_NS before it was
   hashed, because a second edit within the same timestamp tick would leave the stat unchanged.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import threading
 import time
@@ -33,6 +36,12 @@ BLOB_KIND = "blob"  # git blob id → sha256 of the same bytes
 CHUNK = 1 << 20
 
 Stat = tuple[int, int, int, int]  # (inode, size, mtime_ns, ctime_ns)
+# One entry of `git ls-files --stage --debug -z`: "mode blob stage\tpath\0" and the stat git recorded.
+_DEBUG_ENTRY = re.compile(
+    r"(\d+) ([0-9a-f]+) (\d)\t([^\0]*)\0"
+    r"\s*ctime: (\d+):(\d+)\n\s*mtime: (\d+):(\d+)\n\s*dev: \d+\tino: (\d+)\n\s*uid: \d+\tgid: \d+\n"
+    r"\s*size: (\d+)\tflags: [0-9a-f]+\n"
+)
 
 
 def _stat(path: Path) -> Stat:
@@ -59,7 +68,7 @@ class ContentIds:
         self.project = project.resolve()
         self.store = store
         self._lock = threading.Lock()
-        self._git: dict[str, str] | None = None  # project-relative path → blob id (tracked, unmodified)
+        self._git: dict[str, tuple[str, Stat]] | None = None  # project-relative path → (blob id, stat git recorded)
         self._blobs: dict[str, str] | None = None  # blob id → sha256
         self._stats: dict[str, tuple[Stat, str, int]] | None = None
         self._known: dict[tuple[str, Stat], str] = {}  # learnt this run
@@ -73,14 +82,14 @@ class ContentIds:
 
     def sha256(self, path: Path) -> str:
         relative = self._relative(path)
+        now = _stat(path)
         if relative is not None:
-            blob = self._tracked().get(relative)
-            if blob is not None:
-                known = self._blob_map().get(blob)
+            tracked = self._tracked().get(relative)
+            if tracked is not None and tracked[1] == now:  # exactly as git recorded it, to the nanosecond
+                known = self._blob_map().get(tracked[0])
                 if known is not None:
                     return known
         name = f"./{relative}" if relative is not None else str(path)
-        now = _stat(path)
         with self._lock:
             known = self._known.get((name, now))
         if known is not None:
@@ -122,24 +131,28 @@ class ContentIds:
                 self._stats = {k: v for k, v in entries.items() if isinstance(v, tuple) and len(v) == 3}
             return self._stats
 
-    def _tracked(self) -> dict[str, str]:
-        """Project-relative path → blob id, for tracked regular files whose working copy git says is unmodified."""
+    def _tracked(self) -> dict[str, tuple[str, Stat]]:
+        """Project-relative path → (blob id, the stat git recorded), for tracked regular files that git's index does
+        not consider racily clean (modified in the instant the index was written)."""
         with self._lock:
             if self._git is not None:
                 return self._git
             self._git = {}
             if not any((folder / ".git").exists() for folder in (self.project, *self.project.parents)):
                 return self._git
-            listed = _git(self.project, "ls-files", "--stage", "-z")
-            modified = _git(self.project, "diff-files", "--name-only", "--relative", "-z")
-            if listed is None or modified is None:
+            listed = _git(self.project, "ls-files", "--stage", "--debug", "-z")
+            index_path = _git(self.project, "rev-parse", "--git-path", "index")
+            if listed is None or index_path is None:
                 return self._git
-            dirty = set(modified.split("\0"))
-            for entry in listed.split("\0"):
-                meta, _, path = entry.partition("\t")
-                parts = meta.split(" ")
-                if len(parts) == 3 and parts[0] in ("100644", "100755") and parts[2] == "0" and path not in dirty:
-                    self._git[path] = parts[1]
+            try:
+                written = os.stat(self.project / index_path.strip()).st_mtime_ns
+            except OSError:
+                return self._git
+            for m in _DEBUG_ENTRY.finditer(listed):
+                mode, blob, stage, path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
+                mtime = int(m_s) * 1_000_000_000 + int(m_ns)
+                if mode in ("100644", "100755") and stage == "0" and mtime < written:
+                    self._git[path] = (blob, (int(ino), int(size), mtime, int(c_s) * 1_000_000_000 + int(c_ns)))
             return self._git
 
     def _relative(self, path: Path) -> str | None:

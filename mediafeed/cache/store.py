@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import pickle
+import shutil
 import sqlite3
 import tempfile
 import threading
@@ -133,7 +134,8 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._opened = False
         self._pid = os.getpid()
-        self._inherited: list[sqlite3.Connection] = []  # a forked child's copies of the parent's connection: never used
+        self._inherited: list[sqlite3.Connection] = []
+        self._temporary: Path | None = None  # a forked child's copies of the parent's connection: never used
 
     @property
     def files(self) -> Path | None:
@@ -173,11 +175,15 @@ class Store:
         return self._db
 
     def close(self) -> None:
+        """Close the database, and remove the files this run could not keep in the store (the run is over)."""
         with self._lock:
             if self._db is not None and self._pid == os.getpid():
                 with contextlib.suppress(sqlite3.Error):
                     self._db.close()
             self._db, self._opened = None, False
+            if self._temporary is not None and self._pid == os.getpid():
+                shutil.rmtree(self._temporary, ignore_errors=True)
+                self._temporary = None
 
     def get(self, kind: str, key: str) -> Any:
         """The value stored under (kind, key), or None."""
@@ -264,25 +270,41 @@ class Store:
     # --- content-addressed files ----------------------------------------------------------------------------
 
     def scratch(self, suffix: str) -> Path:
-        """A new, unique temporary file name in the store (for a tool to write into; `adopt` it when done)."""
-        folder = self.files / "tmp" if self.files is not None else Path(tempfile.gettempdir())
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".part-", suffix=suffix, dir=folder)
-        os.close(fd)
-        return Path(name)
+        """A new, unique temporary file name in the store (for a tool to write into; `adopt` it when done). When the
+        store's folder cannot be written (a read-only or damaged build/), a private temporary folder serves."""
+        for folder in (self.files / "tmp" if self.files is not None else None, None):
+            try:
+                folder = folder or self._fallback()
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(prefix=".part-", suffix=suffix, dir=folder)
+            except OSError:
+                continue
+            os.close(fd)
+            return Path(name)
+        raise OSError(f"no folder to write a temporary {suffix} file into")
 
     def adopt(self, temp: Path, suffix: str) -> tuple[Path, str]:
-        """Move a finished file into the store under its sha256; returns (its path there, sha256)."""
+        """Move a finished file into the store under its sha256; returns (its path there, sha256). A store that
+        cannot take it keeps it in the private temporary folder, for this run only."""
         sha = sha256_file(temp)
-        if self.files is None:
-            return temp, sha
-        final = self.file_path(sha, suffix)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.is_file():
-            temp.unlink(missing_ok=True)  # the same bytes are there already (another run made them too)
-        else:
-            os.replace(temp, final)
-        return final, sha
+        for final in (self.file_path(sha, suffix) if self.files is not None else None, None):
+            try:
+                final = final or self._fallback() / f"{sha}{suffix}"
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.is_file():
+                    temp.unlink(missing_ok=True)  # the same bytes are there already (another run made them too)
+                else:
+                    os.replace(temp, final)
+            except OSError:
+                continue
+            return final, sha
+        raise OSError(f"cannot keep {temp.name}")
+
+    def _fallback(self) -> Path:
+        """A private temporary folder for files this run makes when the store cannot keep them (removed by close)."""
+        if self._temporary is None:
+            self._temporary = Path(tempfile.mkdtemp(prefix="mediafeed-"))
+        return self._temporary
 
     def file_path(self, sha256: str, suffix: str) -> Path:
         assert self.files is not None

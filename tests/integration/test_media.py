@@ -13,12 +13,15 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 
+from mediafeed.cache.identity import ContentIds
+from mediafeed.cache.store import FOLDER, Store
 from mediafeed.config import AudioProfile
 from mediafeed.digest import sha256_file
 from mediafeed.errors import MediaError
 from mediafeed.media import ffmpeg
-from mediafeed.media.facts import FileFacts
-from mediafeed.media.prepare import Bumper, Profile, TagContext, prepare_episode
+from mediafeed.media.encode import Bumper, Profile
+from mediafeed.media.prepare import TagContext, prepare_episode
+from mediafeed.media.probe import Facts
 from mediafeed.models import Article, Chapter, Episode, Person
 from tests.conftest import ffmpeg_generate
 
@@ -38,6 +41,17 @@ def episode_for(media: Path, slug: str = "test-episode", chapters: tuple[Chapter
 
 
 CONTEXT = TagContext(album="Northfield Rounds", feed_url="https://media.example.org/feeds/podcast.xml", artwork=ARTWORK)
+
+
+def facts_in(build: Path) -> Facts:
+    """What prepare_episode works with: the store in `build` (its project the folder above) and content ids over it."""
+    store = Store(build, root=build.parent)
+    return Facts(store, ContentIds(build.parent, store))
+
+
+def stored(build: Path, suffix: str) -> set[Path]:
+    """The content-addressed files of the store ending in `suffix` (encoded and tagged media alike)."""
+    return {p for p in (build / FOLDER / "files").rglob(f"*{suffix}") if p.parent.name != "tmp"}
 
 
 def ebur128(path: Path) -> tuple[float, float]:
@@ -100,7 +114,7 @@ def test_audio_reaches_its_loudness_target(
 ) -> None:
     master = make(tmp_path / name)
     digest = sha256_file(master)
-    prepared = prepare_episode(episode_for(master), tmp_path / "build", FileFacts(tmp_path / "build"), Profile(PROFILE), CONTEXT)
+    prepared = prepare_episode(episode_for(master), facts_in(tmp_path / "build"), Profile(PROFILE), CONTEXT)
     output = prepared.main.path
     assert prepared.main.content_type == "audio/mpeg" and output.suffix == ".mp3"
     assert prepared.main_info.channels == channels and prepared.main_info.sample_rate == 44100
@@ -113,10 +127,10 @@ def test_audio_reaches_its_loudness_target(
 
 def test_mp3_already_on_target_is_not_re_encoded(tmp_path: Path) -> None:
     loud = speechlike(tmp_path / "raw.wav", 8, 0.02, 1)
-    first = prepare_episode(episode_for(loud), tmp_path / "b1", None, Profile(PROFILE), CONTEXT)
+    first = prepare_episode(episode_for(loud), facts_in(tmp_path / "b1"), Profile(PROFILE), CONTEXT)
     on_target = tmp_path / "on-target.mp3"
     on_target.write_bytes(first.main.path.read_bytes())
-    again = prepare_episode(episode_for(on_target), tmp_path / "b2", None, Profile(PROFILE), CONTEXT)
+    again = prepare_episode(episode_for(on_target), facts_in(tmp_path / "b2"), Profile(PROFILE), CONTEXT)
     assert again.loudness["main"]["passthrough"] is True
 
     def audio_md5(path: Path) -> str:
@@ -133,7 +147,7 @@ def test_tags_round_trip_and_ffprobe_sees_them(tmp_path: Path) -> None:
         Chapter(4, "Levels", "https://www.example.org/articles/lithium#levels"),
         Chapter(8, "Kidneys"),
     )
-    prepared = prepare_episode(episode_for(master, chapters=chapters), tmp_path / "build", None, Profile(PROFILE), CONTEXT)
+    prepared = prepare_episode(episode_for(master, chapters=chapters), facts_in(tmp_path / "build"), Profile(PROFILE), CONTEXT)
     id3 = ID3(prepared.main.path)  # a fresh mutagen object
     assert id3.version[:2] == (2, 4)
     assert str(id3["TIT2"]) == "Lithium & the Kidney" and str(id3["TPE1"]) == "Dr. Maya Okafor"
@@ -172,7 +186,7 @@ def test_video_keeps_its_picture_and_gets_normalized_audio_and_an_audio_renditio
     )  # fmt: skip
     source = ffmpeg.probe(master)
     chapters = (Chapter(0, "Welcome"), Chapter(3, "Cases"))
-    prepared = prepare_episode(episode_for(master, chapters=chapters), tmp_path / "build", None, Profile(PROFILE), CONTEXT)
+    prepared = prepare_episode(episode_for(master, chapters=chapters), facts_in(tmp_path / "build"), Profile(PROFILE), CONTEXT)
     video = prepared.main_info
     assert (video.video_codec, video.width, video.height) == ("h264", 320, 180)
     assert video.duration == pytest.approx(source.duration, abs=0.1)
@@ -195,9 +209,9 @@ def test_video_keeps_its_picture_and_gets_normalized_audio_and_an_audio_renditio
 def test_second_prepare_runs_no_ffmpeg_at_all(tmp_path: Path, monkeypatch) -> None:
     master = speechlike(tmp_path / "master.wav", 5, 0.02, 2)
     build = tmp_path / "build"
-    facts = FileFacts(build)
-    first = prepare_episode(episode_for(master), build, facts, Profile(PROFILE), CONTEXT)
-    facts.save()
+    facts = facts_in(build)
+    first = prepare_episode(episode_for(master), facts, Profile(PROFILE), CONTEXT)
+    facts.ids.save()  # as a run does when it ends: the hashes it learnt (the tools' too) are remembered
 
     started: list[list[str]] = []
     real_popen = subprocess.Popen
@@ -207,7 +221,7 @@ def test_second_prepare_runs_no_ffmpeg_at_all(tmp_path: Path, monkeypatch) -> No
         return real_popen(args, *rest, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", spy)
-    again = prepare_episode(episode_for(master), build, FileFacts(build), Profile(PROFILE), CONTEXT)
+    again = prepare_episode(episode_for(master), facts_in(build), Profile(PROFILE), CONTEXT)  # a new run
     assert again.main == first.main
     assert started == [], "an unchanged source with an unchanged profile is neither probed nor encoded"
 
@@ -215,23 +229,26 @@ def test_second_prepare_runs_no_ffmpeg_at_all(tmp_path: Path, monkeypatch) -> No
 def test_changing_only_the_tags_does_not_re_encode(tmp_path: Path, monkeypatch) -> None:
     master = speechlike(tmp_path / "master.wav", 5, 0.02, 2)
     build = tmp_path / "build"
-    first = prepare_episode(episode_for(master), build, None, Profile(PROFILE), CONTEXT)
-    encoded = sorted((build / "encoded").glob("*.mp3"))
+    first = prepare_episode(episode_for(master), facts_in(build), Profile(PROFILE), CONTEXT)
+    files = stored(build, ".mp3")  # the encoded file and its tagged copy
+    assert len(files) == 2 and first.main.path in files
     renamed = TagContext("Another Show", CONTEXT.feed_url, ARTWORK)
     calls: list[str] = []
     monkeypatch.setattr(ffmpeg, "encode_and_measure", lambda *a, **k: calls.append("encode"))
-    second = prepare_episode(episode_for(master), build, None, Profile(PROFILE), renamed)
-    assert calls == [] and sorted((build / "encoded").glob("*.mp3")) == encoded
+    second = prepare_episode(episode_for(master), facts_in(build), Profile(PROFILE), renamed)
+    assert calls == [] and stored(build, ".mp3") == files | {second.main.path}  # one new file: the tagged copy
     assert second.main.sha256 != first.main.sha256 and str(ID3(second.main.path)["TALB"]) == "Another Show"
+    assert str(ID3(first.main.path)["TALB"]) == "Northfield Rounds"  # store files are never rewritten
 
 
 def test_bumpers_are_levelled_and_joined_and_chapters_move(tmp_path: Path) -> None:
     master = speechlike(tmp_path / "master.wav", 8, 0.02, 1)
     intro = ffmpeg_generate(tmp_path / "intro.wav", "-f", "lavfi", "-i", "sine=frequency=600:duration=2", "-af", "volume=-6dB")
     outro = speechlike(tmp_path / "outro.flac", 2, 0.2, 2)
-    profile = Profile(PROFILE, Bumper(intro, sha256_file(intro)), Bumper(outro, sha256_file(outro)))
+    facts = facts_in(tmp_path / "build")
+    profile = Profile(PROFILE, Bumper(intro, facts.id(intro)), Bumper(outro, facts.id(outro)))
     chapters = (Chapter(0, "Start"), Chapter(4, "Middle"))
-    prepared = prepare_episode(episode_for(master, chapters=chapters), tmp_path / "build", None, profile, CONTEXT)
+    prepared = prepare_episode(episode_for(master, chapters=chapters), facts, profile, CONTEXT)
     assert prepared.main_info.duration == pytest.approx(12.0, abs=0.15)
     integrated, peak = ebur128(prepared.main.path)
     assert integrated == pytest.approx(-19.0, abs=0.5) and peak <= -1.0
@@ -239,7 +256,7 @@ def test_bumpers_are_levelled_and_joined_and_chapters_move(tmp_path: Path) -> No
     # the intro gets a chapter of its own, so the list still starts at 0; the programme's chapters move by 2 s
     assert [str(c.sub_frames["TIT2"]) for c in chaps] == ["Intro", "Start", "Middle"]
     assert [c.start_time for c in chaps] == [0, pytest.approx(2000, abs=30), pytest.approx(6000, abs=30)]
-    plain = prepare_episode(episode_for(master), tmp_path / "build", None, Profile(PROFILE), CONTEXT)
+    plain = prepare_episode(episode_for(master), facts, Profile(PROFILE), CONTEXT)
     assert plain.main_info.duration == pytest.approx(8.0, abs=0.15)  # other feeds' deliveries keep no bumper
 
 
@@ -273,6 +290,6 @@ def test_bad_media_raises_media_error_naming_the_file(tmp_path: Path, name: str,
     else:
         make(path)
     with pytest.raises(MediaError) as caught:
-        prepare_episode(episode_for(path), tmp_path / "build")
+        prepare_episode(episode_for(path), facts_in(tmp_path / "build"))
     assert message in str(caught.value)
     assert str(path) in str(caught.value)
