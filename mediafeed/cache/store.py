@@ -154,12 +154,30 @@ class Store:
         if not create and not path.is_file():
             return None
         self._opened = True
+        for attempt in (1, 2):
+            try:
+                self._db = self._open(path, create)
+                break
+            except (OSError, sqlite3.Error) as exc:
+                self._db = None  # no cache this run (read-only or damaged build/): slower, never wrong
+                damaged = isinstance(exc, sqlite3.DatabaseError) and ("not a database" in str(exc) or "malformed" in str(exc))
+                if not create:
+                    self._opened = False  # a write may still repair or create it
+                    break
+                if not damaged or attempt == 2:
+                    break
+                with contextlib.suppress(OSError):  # a damaged cache is worth nothing: start a new one
+                    path.unlink()
+                    path.with_name(path.name + "-journal").unlink(missing_ok=True)
+        return self._db
+
+    def _open(self, path: Path, create: bool) -> sqlite3.Connection:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # The default rollback journal, not WAL: a reader then writes nothing (no -wal/-shm files), so a command that
+        # fails early, or only reads, leaves build/ exactly as it was.
+        db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         try:
-            if create:
-                self.folder.mkdir(parents=True, exist_ok=True)
-            # The default rollback journal, not WAL: a reader then writes nothing (no -wal/-shm files), so a command
-            # that fails early, or only reads, leaves build/ exactly as it was.
-            db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if "entries" not in tables or "meta" not in tables:
                 db.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, value BLOB, PRIMARY KEY (kind, key))")
@@ -169,10 +187,10 @@ class Store:
                 with _transaction(db):  # another layout of this folder: start over
                     db.execute("DELETE FROM entries")
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT),))
-            self._db = db
-        except (OSError, sqlite3.Error):
-            self._db = None  # no cache this run (read-only or corrupt build/): slower, never wrong
-        return self._db
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         """Close the database, and remove the files this run could not keep in the store (the run is over)."""
