@@ -10,13 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+TEMP_PREFIX = ".mediafeed-"  # every temporary file starts so: a reader (a target's listing) can tell and skip them
 FILE_MODE = 0o644  # readable by the web server and the other users of a shared catalog, like a file saved by an editor
 
 
 @contextmanager
 def atomic_file(path: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
     """A binary handle whose bytes become `path` when the block ends without an exception (and never half of them)."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    fd, temp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle

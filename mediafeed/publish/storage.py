@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from mediafeed.atomic import atomic_file
+from mediafeed.atomic import TEMP_PREFIX, atomic_file
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
 
@@ -77,7 +77,7 @@ class LocalStorage:
             return
         for path in sorted(self.root.rglob("*")):
             key = path.relative_to(self.root).as_posix()
-            if path.is_file() and key.startswith(prefix) and not path.name.startswith(".mediafeed-"):
+            if path.is_file() and key.startswith(prefix) and not path.name.startswith(TEMP_PREFIX):
                 yield ObjectStat(key, path.stat().st_size)
 
     def put_file(
@@ -111,7 +111,7 @@ class LocalStorage:
 
         Returns the new version (the hash of `data`)."""
         self._ensure_root()
-        lock_path = self.root / ".mediafeed-lock"
+        lock_path = self.root / f"{TEMP_PREFIX}lock"
         with lock_path.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             _, current = self.read_manifest()
