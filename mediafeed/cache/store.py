@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
@@ -32,6 +33,7 @@ from mediafeed.digest import sha256_file
 
 FOLDER = "cache"
 DATABASE = "cache.sqlite"
+STALE_SCRATCH_S = 24 * 3600
 FORMAT = 1  # the layout of this folder (table and file names), not of what is stored: that is in the keys
 _ROOT_MARK = "\0project"
 
@@ -135,7 +137,8 @@ class Store:
         self._opened = False
         self._pid = os.getpid()
         self._inherited: list[sqlite3.Connection] = []
-        self._temporary: Path | None = None  # a forked child's copies of the parent's connection: never used
+        self._temporary: Path | None = None
+        self._swept = False  # a forked child's copies of the parent's connection: never used
 
     @property
     def files(self) -> Path | None:
@@ -294,6 +297,7 @@ class Store:
             try:
                 folder = folder or self._fallback()
                 folder.mkdir(parents=True, exist_ok=True)
+                self._sweep(folder)
                 fd, name = tempfile.mkstemp(prefix=".part-", suffix=suffix, dir=folder)
             except OSError:
                 continue
@@ -317,6 +321,17 @@ class Store:
                 continue
             return final, sha
         raise OSError(f"cannot keep {temp.name}")
+
+    def _sweep(self, folder: Path) -> None:
+        """Once per run: remove scratch files a killed run left behind (a day old: no live encode is that slow)."""
+        if self._swept:
+            return
+        self._swept = True
+        stale = time.time() - STALE_SCRATCH_S
+        for leftover in folder.glob(".part-*"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < stale:
+                    leftover.unlink()
 
     def _fallback(self) -> Path:
         """A private temporary folder for files this run makes when the store cannot keep them (removed by close)."""

@@ -452,3 +452,14 @@ def test_a_receipt_sees_a_swapped_symlink_and_a_removed_file(tmp_path: Path, sav
     assert load(tmp_path) == saved
     (tmp_path / "artwork-a.png").unlink()
     assert load(tmp_path) is None
+
+
+def test_scratch_files_a_killed_run_left_are_swept_after_a_day(tmp_path: Path) -> None:
+    store = Store(tmp_path / "build", root=tmp_path)
+    folder = store.scratch(".mp3").parent
+    old, recent = folder / ".part-old.mp3", folder / ".part-recent.mp3"
+    old.write_bytes(b"left by a killed run")
+    recent.write_bytes(b"another run's encode, in progress")
+    os.utime(old, (time.time() - 25 * 3600,) * 2)
+    Store(tmp_path / "build", root=tmp_path).scratch(".mp3")  # the next run
+    assert not old.exists() and recent.exists()
