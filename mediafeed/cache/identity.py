@@ -32,7 +32,8 @@ from mediafeed.cache.store import Store, portable
 
 RACY_NS = 2_000_000_000
 STAT_KIND = "stat"  # stat-index name → ((inode, size, mtime_ns, ctime_ns), sha256, hashed at ns)
-BLOB_KIND = "blob"  # git blob id → sha256 of the same bytes
+BLOB_KIND = "blob"  # git blob id → sha256 of the same bytes (stored as the ASCII hex, not pickled: 20,000 per run)
+FEW = 64  # up to this many stat-index lookups are single queries; beyond, the whole index is read at once
 CHUNK = 1 << 20
 
 Stat = tuple[int, int, int, int]  # (inode, size, mtime_ns, ctime_ns)
@@ -44,17 +45,17 @@ _DEBUG_ENTRY = re.compile(
 )
 
 
-def _stat(path: Path) -> Stat:
+def _stat(path: str | Path) -> Stat:
     s = os.stat(path)
     return (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
 
 
-def hash_file(path: Path) -> tuple[str, str]:
+def hash_file(path: str | Path) -> tuple[str, str]:
     """(sha256, git blob id) of a file, in one read."""
     size = os.stat(path).st_size
     sha256 = hashlib.sha256()
     blob = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             sha256.update(chunk)
             blob.update(chunk)
@@ -71,32 +72,40 @@ class ContentIds:
         self._git: dict[str, tuple[str, Stat]] | None = None  # project-relative path → (blob id, stat git recorded)
         self._blobs: dict[str, str] | None = None  # blob id → sha256
         self._stats: dict[str, tuple[Stat, str, int]] | None = None
+        self._lookups = 0
         self._known: dict[tuple[str, Stat], str] = {}  # learnt this run
         self._pending_stats: dict[str, tuple[Stat, str, int]] = {}
         self._pending_blobs: dict[str, str] = {}
         self.read = 0  # files read to hash them this run (a CI-shaped no-op reads none)
 
-    def id(self, path: Path) -> str:
+    def id(self, path: str | Path) -> str:
         """The content id of a file (symlinks followed)."""
         return f"sha256:{self.sha256(path)}"
 
-    def sha256(self, path: Path) -> str:
+    def sha256(self, path: str | Path) -> str:
         relative = self._relative(path)
         now = _stat(path)
+        blob = None
         if relative is not None:
-            tracked = self._tracked().get(relative)
+            tracked = (self._git if self._git is not None else self._tracked()).get(relative)
             if tracked is not None and tracked[1] == now:  # exactly as git recorded it, to the nanosecond
-                known = self._blob_map().get(tracked[0])
+                blob = tracked[0]
+                blobs = self._blobs if self._blobs is not None else self._blob_map()
+                known = blobs.get(blob)
                 if known is not None:
                     return known
         name = f"./{relative}" if relative is not None else str(path)
         with self._lock:
             known = self._known.get((name, now))
+        if known is None:
+            entry = self._stat_entry(name)
+            if entry is not None and entry[0] == now and now[2] < entry[2] - RACY_NS:
+                known = entry[1]
         if known is not None:
+            if blob is not None:  # git holds these very bytes under `blob`: remember it, the next checkout needs it
+                with self._lock:
+                    self._pending_blobs[blob] = known
             return known
-        entry = self._stat_index().get(name)
-        if entry is not None and entry[0] == now and now[2] < entry[2] - RACY_NS:
-            return entry[1]
         started = time.time_ns()
         sha, blob = hash_file(path)
         after = _stat(path)
@@ -114,22 +123,29 @@ class ContentIds:
             stats, self._pending_stats = self._pending_stats, {}
             blobs, self._pending_blobs = self._pending_blobs, {}
         self.store.put_many(STAT_KIND, [(name, portable(entry, None)) for name, entry in stats.items()])
-        self.store.put_many(BLOB_KIND, [(blob, portable(sha, None)) for blob, sha in blobs.items()])
+        self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in blobs.items()])
 
     # --- what the store and git know, read once per run -------------------------------------------------------------
 
     def _blob_map(self) -> dict[str, str]:
         with self._lock:
             if self._blobs is None:
-                self._blobs = {k: v for k, v in self.store.get_all(BLOB_KIND).items() if isinstance(v, str)}
+                found = self.store.get_all(BLOB_KIND, raw=True)
+                self._blobs = {k: v.decode("ascii") for k, v in found.items() if isinstance(v, bytes) and len(v) == 64}
             return self._blobs
 
-    def _stat_index(self) -> dict[str, tuple[Stat, str, int]]:
+    def _stat_entry(self, name: str) -> tuple[Stat, str, int] | None:
+        """The stat index's entry for a file: single lookups for the first few (a run that needs only the tools' and
+        a few untracked files'), then the whole index in one read."""
         with self._lock:
+            if self._stats is None and self._lookups < FEW:
+                self._lookups += 1
+                entry = self.store.get(STAT_KIND, name)
+                return entry if isinstance(entry, tuple) and len(entry) == 3 else None
             if self._stats is None:
                 entries = self.store.get_all(STAT_KIND)
                 self._stats = {k: v for k, v in entries.items() if isinstance(v, tuple) and len(v) == 3}
-            return self._stats
+            return self._stats.get(name)
 
     def _tracked(self) -> dict[str, tuple[str, Stat]]:
         """Project-relative path → (blob id, the stat git recorded), for tracked regular files that git's index does
@@ -155,7 +171,7 @@ class ContentIds:
                     self._git[path] = (blob, (int(ino), int(size), mtime, int(c_s) * 1_000_000_000 + int(c_ns)))
             return self._git
 
-    def _relative(self, path: Path) -> str | None:
+    def _relative(self, path: str | Path) -> str | None:
         text = str(path)
         prefix = str(self.project) + os.sep
         if text.startswith(prefix):

@@ -34,7 +34,7 @@ def record(uses: Iterable[Any], ids: ContentIds) -> Reads:
     seen: dict[tuple[str, str], None] = {}
     for use in uses:
         seen.setdefault((os.path.join(use.base, use.written), str(use.resolved)), None)
-    return tuple(Read(written, resolved, _id(ids, Path(resolved))) for written, resolved in seen)
+    return tuple(Read(written, resolved, _id(ids, resolved)) for written, resolved in seen)
 
 
 def still_valid(reads: Reads, ids: ContentIds) -> bool:
@@ -42,15 +42,15 @@ def still_valid(reads: Reads, ids: ContentIds) -> bool:
     for written, resolved, content in reads:
         if written != resolved and os.path.realpath(written) != resolved:
             return False
-        if _id(ids, Path(resolved)) != content:
+        if _id(ids, resolved) != content:
             return False
     return True
 
 
-def _id(ids: ContentIds, path: Path) -> str | None:
+def _id(ids: ContentIds, path: str | Path) -> str | None:
     try:
-        return ids.id(path) if path.is_file() else None
-    except OSError:
+        return ids.id(path)
+    except OSError:  # missing, unreadable, or a folder
         return None
 
 
