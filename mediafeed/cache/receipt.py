@@ -17,12 +17,14 @@ runs. Content ids, not stats: a CI checkout of the same commit with build/ resto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from mediafeed.cache.identity import ContentIds
-from mediafeed.cache.memo import Reads, still_valid
+from mediafeed.cache.memo import Read, Reads, still_valid
 from mediafeed.cache.store import Store
 
 KIND = "receipt"
@@ -49,11 +51,33 @@ def load(store: Store, target: str, key: str, now: datetime, listing: Listing, i
         return None
     if (receipt.since is not None and now < receipt.since) or (receipt.until is not None and now >= receipt.until):
         return None
-    return receipt if still_valid(receipt.reads, ids) else None
+    reads = _expand(receipt.reads, store.root)
+    return replace(receipt, reads=reads) if still_valid(reads, ids) else None
 
 
 def save(store: Store, target: str, receipt: Receipt) -> None:
-    store.put(KIND, target, receipt)
+    store.put(KIND, target, replace(receipt, reads=_compact(receipt.reads, store.root)))
+
+
+# A receipt holds every file a publish read (20,000 at 10,000 episodes) and is read by every no-op run: its reads
+# are stored as plain tuples of strings, relative to the project where they are inside it, which pickle and
+# unpickle at C speed (a NamedTuple of paths costs three Python calls each through the portable pickler).
+
+
+def _compact(reads: Reads, root: Path | None) -> Any:
+    prefix = f"{root}{os.sep}" if root is not None else None
+
+    def relative(path: str) -> str:
+        return path[len(prefix) :] if prefix and path.startswith(prefix) else path
+
+    return tuple((relative(r.written), relative(r.resolved), r.content) for r in reads)
+
+
+def _expand(stored: Any, root: Path | None) -> Reads:
+    def absolute(path: str) -> str:
+        return path if path.startswith(os.sep) or root is None else f"{root}{os.sep}{path}"
+
+    return tuple(Read(absolute(written), absolute(resolved), content) for written, resolved, content in stored)
 
 
 def forget(store: Store, target: str) -> None:
