@@ -157,13 +157,6 @@ def prepare_pending(work: Work, facts: Facts, progress: Progress, workers: int |
     return BuildOutcome(prepared, tuple(failures.values()))
 
 
-def prepare_all(jobs: list[Job], facts: Facts, progress: Progress, workers: int | None = None) -> BuildOutcome:
-    """remembered → probe_pending → prepare_pending, for callers that want the whole media work at once."""
-    work = remembered(jobs, facts)
-    probe_pending(work, facts, workers)
-    return prepare_pending(work, facts, progress, workers)
-
-
 def _job_key(job: Job, facts: Facts) -> str | None:
     """Everything a delivery is made from; None when a file cannot be read (preparing it will say why)."""
     episode = job.episode
