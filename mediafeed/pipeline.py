@@ -433,9 +433,7 @@ def probe_masters(project: Path, catalog: Catalog) -> list[tuple[Episode, str]]:
                 continue
             path = Path(episode.media)
             try:
-                if path.stat().st_size == 0:
-                    raise MediaError("empty file (0 bytes)", hint="export or copy the master again")
-                run.facts.probe(path)
+                run.facts.probe_master(path)
             except MediaError as exc:
                 problems.append((episode, f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")))
     finally:

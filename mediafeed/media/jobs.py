@@ -105,10 +105,7 @@ def probe_pending(work: Work, facts: Facts, workers: int | None = None) -> None:
     def one(i: int) -> EpisodeFailure | None:
         episode = work.jobs[i].episode
         try:
-            master = Path(episode.media)
-            if master.stat().st_size == 0:
-                raise MediaError("empty file (0 bytes)", file=str(master), hint="export or copy the master again")
-            facts.probe(master)
+            facts.probe_master(Path(episode.media))
         except MediaError as exc:
             return EpisodeFailure(episode.slug, episode.file, str(exc))
         except OSError as exc:

@@ -45,10 +45,8 @@ def prepare_episode(
             hint="publish or build through mediafeed, which fetches s3:// masters into build/masters/",
         )
     source = Path(episode.media)
-    if source.stat().st_size == 0:
-        raise MediaError("empty file (0 bytes)", file=str(source), hint="export or copy the master again")
     source_id = facts.id(source)
-    info = facts.probe(source, source_id)
+    info = facts.probe_master(source, source_id)
     renditions = encode(source, info, source_id, profile, facts.store, facts.tool("ffmpeg"))
     context = context or TagContext(album=episode.title, feed_url="", artwork=episode.image or Path())
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from mediafeed.cache.code import code_digest
 from mediafeed.cache.identity import ContentIds
 from mediafeed.cache.store import Store, key_of
+from mediafeed.errors import MediaError
 from mediafeed.media import ffmpeg
 from mediafeed.models import MediaInfo
 
@@ -53,6 +54,12 @@ class Facts:
         with self._lock:
             self._versions[name] = version
         return version
+
+    def probe_master(self, path: Path, content_id: str | None = None) -> MediaInfo:
+        """probe() for a master, refusing an empty file first (ffprobe's own message for it is cryptic)."""
+        if path.stat().st_size == 0:
+            raise MediaError("empty file (0 bytes)", file=str(path), hint="export or copy the master again")
+        return self.probe(path, content_id)
 
     def probe(self, path: Path, content_id: str | None = None) -> MediaInfo:
         """ffprobe's facts about `path` (whose content id the caller may know already)."""
