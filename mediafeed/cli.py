@@ -150,7 +150,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
     media files are broken.
     """
-    from mediafeed.catalog.load import unselected_episodes
+    from mediafeed.catalog.load import catalog_warnings, unselected_episodes
     from mediafeed.pipeline import check as run_check
 
     checked = run_check(state.project, state.now, state.progress, fix=fix, media=not no_media, lint=not no_lint)
@@ -168,7 +168,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     media_problems = [{"file": e.file, "field": "media", "message": message} for e, message in checked.media]
     lint_errors = sum(finding.severity == "error" for _, finding in lint_report)
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
-    scheduled = [e for e in catalog.episodes if not e.is_released(state.now)]
+    warnings = catalog_warnings(catalog)
+    scheduled = [e for e in catalog.episodes if e.is_scheduled(state.now)]
     if as_json:
         click.echo(
             json.dumps(
@@ -178,6 +179,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
                     "problems": media_problems,
                     "lint": [finding.as_dict(file) for file, finding in lint_report],
                     "notes": notes,
+                    "warnings": [w.as_dict() for w in warnings],
                     "feeds": [f.id for f in catalog.feeds],
                     "episodes": len(catalog.episodes),
                     "scheduled": [e.slug for e in scheduled],
@@ -198,6 +200,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
             click.echo(finding.line(file))
         if hidden:
             click.echo(f"({hidden} informational lint note(s); `mediafeed -v check` or `mediafeed lint` shows them)")
+        for warning in warnings:
+            click.echo(f"warning: {warning}")
         for note in notes:
             click.echo(f"note: {note}")
         status = "ok" if not media_problems else f"{len(media_problems)} media problem(s)"

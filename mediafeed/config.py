@@ -9,14 +9,17 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Annotated, Literal
 from urllib.parse import urlparse
 
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
+
 from mediafeed.errors import CatalogError, Problem
+from mediafeed.validation import HttpUrl, Schema, Text, bad, is_http_url, problems_from
+
+__all__ = ["AudioProfile", "AudioSettings", "Config", "S3Settings", "Target", "is_http_url", "load_config"]
 
 CONFIG_FILE = "mediafeed.toml"
-TARGET_TYPES = ("local", "s3")
-ADDRESSING_STYLES = ("auto", "path", "virtual")
 
 
 @dataclass(frozen=True)
@@ -64,27 +67,24 @@ class AudioProfile:
 
 
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-LEVEL_KEYS = ("loudness_stereo", "loudness_mono", "true_peak")
-BITRATE_KEYS = ("mp3_bitrate_stereo", "mp3_bitrate_mono", "aac_bitrate_stereo", "aac_bitrate_mono")
+Bitrate = Literal[32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
+Level = Annotated[float, Field(ge=-70, le=0, strict=True, json_schema_extra={"hint": "a number between -70 and 0, e.g. -16.0"})]
 
 
-def audio_profile_from(table: dict[str, Any], base: AudioProfile, bad: Any, where: str) -> AudioProfile:
-    """Overlay the keys present in `table` on `base`, reporting each bad value through `bad(field, message, hint)`."""
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key in LEVEL_KEYS:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not -70 <= value <= 0:
-                bad(f"{where}.{key}", f"must be a number between -70 and 0 ({value!r})", "e.g. -16.0")
-            else:
-                values[key] = float(value)
-        elif key in BITRATE_KEYS:
-            if isinstance(value, bool) or value not in MP3_BITRATES:
-                bad(f"{where}.{key}", f"not a bitrate in kbps ({value!r})", f"use one of: {', '.join(map(str, MP3_BITRATES))}")
-            else:
-                values[key] = int(value)
-        else:
-            bad(f"{where}.{key}", "unknown setting", f"use some of: {', '.join(LEVEL_KEYS + BITRATE_KEYS)}")
-    return replace(base, **values)
+class AudioSettings(Schema):
+    """[audio] in mediafeed.toml, or a feed's `audio:` (which overrides it for that feed's deliveries)."""
+
+    loudness_stereo: Level = Field(-16.0, description="Integrated loudness of stereo deliveries, LUFS.")
+    loudness_mono: Level = Field(-19.0, description="Integrated loudness of mono deliveries, LUFS.")
+    true_peak: Level = Field(-1.0, description="Ceiling for the true peak, dBTP.")
+    mp3_bitrate_stereo: Bitrate = Field(128, description="kbps, CBR")
+    mp3_bitrate_mono: Bitrate = Field(64, description="kbps, CBR")
+    aac_bitrate_stereo: Bitrate = Field(128, description="kbps")
+    aac_bitrate_mono: Bitrate = Field(96, description="kbps")
+
+    def over(self, base: AudioProfile) -> AudioProfile:
+        """`base` with the keys written here."""
+        return replace(base, **{k: getattr(self, k) for k in self.model_fields_set})
 
 
 @dataclass(frozen=True)
@@ -114,13 +114,6 @@ class Config:
         return self.targets[chosen]
 
 
-def is_http_url(value: object) -> TypeGuard[str]:
-    if not isinstance(value, str):
-        return False
-    parsed = urlparse(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
-
-
 def load_config(project: Path) -> Config:
     """Read mediafeed.toml; every problem is collected and raised together as a CatalogError."""
     path = project / CONFIG_FILE
@@ -138,131 +131,100 @@ def load_config(project: Path) -> Config:
         raise CatalogError([Problem(CONFIG_FILE, "", "not UTF-8 text", "save the file as UTF-8")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError([Problem(CONFIG_FILE, "", f"TOML syntax error: {exc}", "fix the syntax at that line")]) from None
-
+    except ValueError as exc:  # a date TOML's grammar accepts but the calendar does not (2026-02-30)
+        raise CatalogError([Problem(CONFIG_FILE, "", f"TOML value error: {exc}", "fix the value")]) from None
     problems: list[Problem] = []
-
-    def bad(fieldname: str, message: str, hint: str) -> None:
-        problems.append(Problem(CONFIG_FILE, fieldname, message, hint))
-
-    site = _table(data, "site", bad)
-    site_title = site.get("title")
-    if not isinstance(site_title, str) or not site_title.strip():
-        bad("site.title", "missing", 'add title = "Your Publisher" under [site]')
-        site_title = ""
-    site_url = site.get("url")
-    if not is_http_url(site_url):
-        bad(
-            "site.url",
-            f"not an absolute http(s) URL ({site_url!r})",
-            'use the website address, e.g. url = "https://www.example.org"',
-        )
-        site_url = "https://invalid.example"
-
-    targets: dict[str, Target] = {}
-    for name, raw in _table(data, "targets", bad).items():
-        target = _load_target(project, name, raw, bad)
-        if target is not None:
-            targets[name] = target
+    try:
+        settings = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(problems_from(exc, CONFIG_FILE, ConfigFile)) from None
+    targets = {name: _target(project, name, raw, problems) for name, raw in settings.targets.items()}
     if not targets:
-        bad(
-            "targets",
-            "no publish target defined",
-            'add [targets.local] with type = "local", path = "public", public_url = "http://127.0.0.1:8000"',
+        problems.append(
+            Problem(
+                CONFIG_FILE,
+                "targets",
+                "no publish target defined",
+                'add [targets.local] with type = "local", path = "public", public_url = "http://127.0.0.1:8000"',
+            )
         )
-
-    default_target = _table(data, "publish", bad).get("target", "local")
-    if not isinstance(default_target, str):
-        # Checked before the lookup below: a list or table is unhashable and would crash instead of being reported.
-        bad("publish.target", f"must be a target name ({default_target!r})", 'e.g. target = "local"')
-        default_target = "local"
-    elif targets and default_target not in targets:
-        bad("publish.target", f"names an unknown target '{default_target}'", f"use one of: {', '.join(sorted(targets))}")
-
-    roots: list[Path] = []
-    media_table = _table(data, "media", bad)
-    raw_roots = media_table.get("roots", [])
-    if not isinstance(raw_roots, list) or not all(isinstance(r, str) for r in raw_roots):
-        bad("media.roots", "must be a list of folder paths", 'e.g. roots = ["/mnt/masters"]')
-    else:
-        roots = [(project / r).resolve() for r in raw_roots]
-    masters_s3 = _s3_settings(media_table, "media", bad)
-
-    audio = audio_profile_from(_table(data, "audio", bad), AudioProfile(), bad, "audio")
-
-    topics = _table(data, "catalog", bad).get("topics", [])
-    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        bad("catalog.topics", "must be a list of topic slugs", 'e.g. topics = ["general-psychiatry", "addiction"]')
-        topics = []
-
-    notify = _table(data, "notify", bad)
-    hubs = notify.get("websub_hubs", [])
-    if not isinstance(hubs, list) or not all(is_http_url(h) for h in hubs):
-        bad("notify.websub_hubs", "must be a list of hub URLs", 'e.g. websub_hubs = ["https://pubsubhubbub.appspot.com/"]')
-        hubs = []
-    podping = notify.get("podping_url")
-    if podping is not None and not is_http_url(podping):
-        bad("notify.podping_url", f"not an http(s) URL ({podping!r})", 'e.g. podping_url = "https://podping.cloud/"')
-        podping = None
-
+    default_target = settings.publish.target
+    if targets and default_target not in targets:
+        problems.append(
+            Problem(
+                CONFIG_FILE,
+                "publish.target",
+                f"names an unknown target '{default_target}'",
+                f"use one of: {', '.join(sorted(targets))}",
+            )
+        )
+    _check_endpoint(settings.media.endpoint_url, "media.endpoint_url", problems)
     if problems:
         raise CatalogError(problems)
     return Config(
         project=project,
-        site_title=site_title.strip(),
-        site_url=site_url.rstrip("/"),
+        site_title=settings.site.title.strip(),
+        site_url=settings.site.url.rstrip("/"),
         default_target=default_target,
         targets=targets,
-        media_roots=tuple(roots),
-        masters_s3=masters_s3,
-        audio=audio,
-        topics=tuple(topics),
-        websub_hubs=tuple(hubs),
-        podping_url=podping,
+        media_roots=tuple((project / r).resolve() for r in settings.media.roots),
+        masters_s3=_s3(settings.media),
+        audio=settings.audio.over(AudioProfile()),
+        topics=tuple(settings.catalog.topics),
+        websub_hubs=tuple(settings.notify.websub_hubs),
+        podping_url=settings.notify.podping_url,
     )
 
 
-def _table(data: dict[str, Any], name: str, bad: Any) -> dict[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        bad(name, "must be a table", f"write it as [{name}]")
-        return {}
-    return value
+def _s3(fields: S3Fields) -> S3Settings:
+    return S3Settings(
+        fields.region.strip(), fields.endpoint_url.strip(), fields.profile.strip(), fields.addressing_style or "auto"
+    )
 
 
-def _load_target(project: Path, name: str, raw: Any, bad: Any) -> Target | None:
-    where = f"targets.{name}"
-    if not isinstance(raw, dict):
-        bad(where, "must be a table", f"write it as [{where}]")
-        return None
-    kind = raw.get("type")
-    if kind not in TARGET_TYPES:
-        bad(f"{where}.type", f"unknown target type {kind!r}", f"use one of: {', '.join(TARGET_TYPES)}")
-        return None
-    public_url = raw.get("public_url")
-    if not is_http_url(public_url):
-        bad(
-            f"{where}.public_url",
-            f"not an absolute http(s) URL ({public_url!r})",
-            "set the address feeds and media will be served from",
+def _check_endpoint(endpoint: str, where: str, problems: list[Problem]) -> None:
+    """An endpoint is a service address: a path or query there would become a second, wrong key prefix."""
+    if not endpoint:
+        return
+    parsed = urlparse(endpoint.strip())
+    if parsed.path.strip("/") or parsed.query or parsed.params or parsed.fragment:
+        base = f"{parsed.scheme}://{parsed.netloc}"
+        name = parsed.path.strip("/").split("/")[0]
+        problems.append(
+            Problem(
+                CONFIG_FILE,
+                where,
+                f"has a path or query ({endpoint!r}); an endpoint is the service address only",
+                f'write endpoint_url = "{base}"' + (f' and bucket = "{name}"' if name else ""),
+            )
         )
-        return None
-    if kind == "local":
-        folder = raw.get("path")
-        if not isinstance(folder, str) or not folder:
-            bad(f"{where}.path", "missing", 'set the folder to publish into, e.g. path = "public"')
-            return None
-        return Target(name=name, type=kind, public_url=public_url.rstrip("/"), path=(project / folder).resolve())
-    bucket = raw.get("bucket")
-    if not isinstance(bucket, str) or not bucket:
-        bad(f"{where}.bucket", "missing", 'set the bucket name, e.g. bucket = "example-media"')
-        return None
-    settings = _s3_settings(raw, where, bad)
+
+
+def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: list[Problem]) -> Target:
+    where = f"targets.{name}"
+    public_url = raw.public_url.rstrip("/")
+    if isinstance(raw, LocalTarget):
+        folder = (project / raw.path).resolve()
+        root = project.resolve()
+        inside = [root / "episodes", root / "feeds"]
+        if folder == root or any(folder == p or folder.is_relative_to(p) for p in inside) or root.is_relative_to(folder):
+            problems.append(
+                Problem(
+                    CONFIG_FILE,
+                    f"{where}.path",
+                    f"{raw.path!r} is the project itself or holds its sources (episodes/, feeds/)",
+                    'publish into a folder of its own, e.g. path = "public"',
+                )
+            )
+        return Target(name=name, type="local", public_url=public_url, path=folder)
+    _check_endpoint(raw.endpoint_url, f"{where}.endpoint_url", problems)
+    settings = _s3(raw)
     return Target(
         name=name,
-        type=kind,
-        public_url=public_url.rstrip("/"),
-        bucket=bucket,
-        prefix=str(raw.get("prefix", "")).strip("/"),
+        type="s3",
+        public_url=public_url,
+        bucket=raw.bucket.strip(),
+        prefix=raw.prefix.strip("/"),
         region=settings.region,
         endpoint_url=settings.endpoint_url,
         profile=settings.profile,
@@ -270,28 +232,129 @@ def _load_target(project: Path, name: str, raw: Any, bad: Any) -> Target | None:
     )
 
 
-def _s3_settings(raw: dict[str, Any], where: str, bad: Any) -> S3Settings:
-    """region, endpoint_url, profile, addressing_style of a [targets.NAME] (or [media], for s3:// masters)."""
-    values: dict[str, str] = {}
-    for key in ("region", "endpoint_url", "profile", "addressing_style"):
-        value = raw.get(key, "")
-        if not isinstance(value, str):
-            bad(f"{where}.{key}", f"must be a string ({value!r})", f'e.g. {key} = "..."')
-            value = ""
-        values[key] = value.strip()
-    if values["endpoint_url"] and not is_http_url(values["endpoint_url"]):
-        bad(
-            f"{where}.endpoint_url",
-            f"not an http(s) URL ({values['endpoint_url']!r})",
-            'e.g. endpoint_url = "https://<account-id>.r2.cloudflarestorage.com", or "" for AWS',
-        )
-        values["endpoint_url"] = ""
-    if values["addressing_style"] and values["addressing_style"] not in ADDRESSING_STYLES:
-        bad(
-            f"{where}.addressing_style",
-            f"unknown addressing style {values['addressing_style']!r}",
-            f"use one of: {', '.join(ADDRESSING_STYLES)} (path for MinIO)",
-        )
-        values["addressing_style"] = ""
-    values["addressing_style"] = values["addressing_style"] or "auto"
-    return S3Settings(**values)
+class SiteSettings(Schema):
+    title: Text = Field(
+        description="The publisher's name.", json_schema_extra={"hint": 'add title = "Your Publisher" under [site]'}
+    )
+    url: HttpUrl = Field(
+        description="The publisher's website; related articles and relative links in show notes live here.",
+        json_schema_extra={"hint": 'use the website address, e.g. url = "https://www.example.org"'},
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise bad("missing", 'add title = "Your Publisher" under [site]')
+        return value
+
+
+class PublishSettings(Schema):
+    target: Text = Field("local", description="The target `publish` uses when --target is not given.", examples=['"local"'])
+
+
+PUBLIC_URL_HINT = 'set the address feeds and media will be served from, e.g. public_url = "https://media.example.org"'
+
+
+class S3Fields(Schema):
+    region: Text = Field("", description='Region; "" = from the AWS chain (AWS_REGION, profile). R2 uses "auto".')
+    endpoint_url: Text = Field(
+        "",
+        description='Service address for MinIO, R2, B2 or a test server (scheme://host[:port], no path); "" = AWS.',
+        json_schema_extra={"hint": 'e.g. endpoint_url = "https://<account-id>.r2.cloudflarestorage.com", or "" for AWS'},
+    )
+    profile: Text = Field("", description='A named profile in ~/.aws/config; "" = AWS_PROFILE or the default chain.')
+    addressing_style: Literal["auto", "path", "virtual", ""] = Field(
+        "auto", description="path for MinIO and most self-hosted servers."
+    )
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if value.strip() and not is_http_url(value):
+            raise bad(
+                f"not an http(s) URL ({value!r})",
+                'e.g. endpoint_url = "https://<account-id>.r2.cloudflarestorage.com", or "" for AWS',
+            )
+        return value
+
+
+class LocalTarget(Schema):
+    """A folder on this machine (served by `mediafeed serve`, or by any web server)."""
+
+    type: Literal["local"]
+    path: Text = Field(description="Folder to publish into, relative to the project.", examples=['"public"'])
+    public_url: HttpUrl = Field(description="What every URL in a feed starts with.", json_schema_extra={"hint": PUBLIC_URL_HINT})
+
+    @field_validator("path")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise bad("missing", 'set the folder to publish into, e.g. path = "public"')
+        return value
+
+
+class S3Target(S3Fields):
+    """An S3-compatible bucket (AWS, R2, B2, MinIO); credentials come from the standard AWS chain, never from here."""
+
+    type: Literal["s3"]
+    bucket: Text = Field(
+        description="Bucket name.", json_schema_extra={"hint": 'set the bucket name, e.g. bucket = "example-media"'}
+    )
+    prefix: Text = Field("", description='Key prefix inside the bucket (a folder), or "".')
+    public_url: HttpUrl = Field(
+        description="What every URL in a feed starts with (often a CDN).", json_schema_extra={"hint": PUBLIC_URL_HINT}
+    )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        if not value.strip():
+            raise bad("missing", 'set the bucket name, e.g. bucket = "example-media"')
+        return value
+
+
+class MediaSettings(S3Fields):
+    roots: list[Text] = Field(
+        default_factory=list, description="Extra folders masters may live in.", examples=['["/mnt/masters"]']
+    )
+
+
+def _hub_urls(value: object) -> object:
+    if isinstance(value, list) and not all(is_http_url(v) for v in value):
+        raise bad("must be a list of hub URLs", 'e.g. websub_hubs = ["https://pubsubhubbub.appspot.com/"]')
+    return value
+
+
+class CatalogSettings(Schema):
+    topics: list[Text] = Field(
+        default_factory=list,
+        description="Topics episodes may use (newsletter sections); when set, a topic not listed is an error.",
+        examples=['["general-psychiatry", "addiction"]'],
+    )
+
+
+class NotifySettings(Schema):
+    websub_hubs: Annotated[list[str], BeforeValidator(_hub_urls)] = Field(
+        default_factory=list, description="WebSub hubs announced in every feed and pinged when a feed changes."
+    )
+    podping_url: HttpUrl | None = Field(None, description="GET ?url=<feed>&reason=update when a feed changes.")
+
+
+Targets = dict[str, Annotated[LocalTarget | S3Target, Field(discriminator="type")]]
+
+
+class ConfigFile(Schema):
+    """mediafeed.toml: the site, named publish targets, media roots, audio profile, topics, notifications."""
+
+    site: SiteSettings
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    targets: Targets = Field(
+        json_schema_extra={
+            "hint": 'add [targets.local] with type = "local", path = "public", public_url = "http://127.0.0.1:8000"'
+        },
+    )
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)

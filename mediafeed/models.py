@@ -41,6 +41,14 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """`withdrawn: {at, reason}` in front matter (`mediafeed withdraw` writes it)."""
+
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Owner:
     name: str
     email: str
@@ -123,9 +131,17 @@ class Episode:
     transcript: Path | None = None
     keywords: tuple[str, ...] = ()
     summary: str | None = None  # one or two plain sentences: the description inside the media file's tags
+    draft: bool = False  # `draft: true`: in no feed, page or index (what `mediafeed new` writes)
+    placeholder: bool = False  # the show notes still hold `new`'s placeholder text
+    withdrawn: Withdrawal | None = None  # taken down: in no feed; its files leave the target at the next publish
 
     def is_released(self, now: datetime) -> bool:
-        return self.published <= now
+        """In the feeds at `now`: its date has come, and it is neither a draft nor withdrawn."""
+        return self.published <= now and not self.draft and self.withdrawn is None
+
+    def is_scheduled(self, now: datetime) -> bool:
+        """Waiting for its date (a draft or a withdrawn episode waits for nothing)."""
+        return self.published > now and not self.draft and self.withdrawn is None
 
 
 @dataclass(frozen=True)

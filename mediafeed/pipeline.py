@@ -125,12 +125,14 @@ def load(run: Run) -> None:
     run.read = [FileUse(run.project, CONFIG_FILE, run.project / CONFIG_FILE)]
     learnt: list[tuple[str, bytes]] = []
     loader = _remembered_loader(run, load_episode, learnt)
-    run.config, run.catalog = load_catalog(run.project, run.config, load_one=loader, read=run.read)
+    published = _published(run)
+    run.config, run.catalog = load_catalog(run.project, run.config, load_one=loader, read=run.read, published=published)
     run.store.put_many("episode", learnt)  # only once the whole catalog is valid
 
 
 def resolve(run: Run) -> None:
     """Choose the episodes this run handles (released at `now`, selected by a feed) and fetch s3:// masters."""
+    from mediafeed.catalog.load import PLACEHOLDER_REFUSAL
     from mediafeed.media import masters
 
     assert run.config is not None and run.catalog is not None
@@ -139,8 +141,13 @@ def resolve(run: Run) -> None:
     if run.all_episodes:
         run.episodes = list(catalog.episodes)
     else:
-        run.episodes = [e for e in selected if e.is_released(now)]
-        run.held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if not e.is_released(now)]
+        run.episodes = [e for e in selected if e.is_released(now) and not e.placeholder]
+        run.held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if e.is_scheduled(now)]
+        run.failures += [
+            EpisodeFailure(e.slug, e.file, f"notes: {PLACEHOLDER_REFUSAL}")
+            for e in selected
+            if e.is_released(now) and e.placeholder
+        ]
     run.episodes, fetch_failures = masters.resolve(run.episodes, run.build_dir, run.config.masters_s3, run.progress)
     run.failures += fetch_failures
 
@@ -386,7 +393,17 @@ def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media:
     from mediafeed.catalog.scaffold import assign_missing_guids
     from mediafeed.errors import CatalogError
 
-    fixed = assign_missing_guids(project) if fix else []
+    fixed: list[str] = []
+    if fix:
+        run = Run(project, now, progress)
+        try:
+            run.config = load_config(project)
+            restore = {slug: guid for guid, slug in _published(run).items()}
+        except CatalogError:
+            restore = {}  # an invalid mediafeed.toml is reported by the load below
+        finally:
+            run.store.close()
+        fixed = assign_missing_guids(project, restore)
     try:
         catalog = load_catalog(project)
     except CatalogError as exc:
@@ -456,9 +473,29 @@ def _manifest(run: Run) -> Manifest:
     endpoint problems stop it here, exit 4)."""
     if run.manifest is None:
         run.open_target()
-        assert run.storage is not None
+        assert run.storage is not None and run.target is not None
         run.manifest = Manifest(*run.storage.read_manifest())
+        if run.target.type != "local":  # remembered for `check`, which reads no bucket (see _published)
+            run.store.put("published", run.target.name, run.manifest.episode_slugs)
     return run.manifest
+
+
+def _published(run: Run) -> dict[str, str]:
+    """GUID → slug of every episode any target has published, so a copied folder never takes a published GUID
+    (load_catalog). Local targets' manifests are read; a bucket's is the run's own, or as the last run read it."""
+    from mediafeed.publish.storage import LocalStorage
+
+    assert run.config is not None
+    found: dict[str, str] = {}
+    for name, target in sorted(run.config.targets.items()):
+        if run.target is not None and run.target.name == name and run.storage is not None:
+            found.update(_manifest(run).episode_slugs)
+        elif target.type == "local" and target.path is not None:
+            found.update(Manifest(LocalStorage(target.path).read_manifest()[0], None).episode_slugs)
+        else:
+            remembered = run.store.get("published", name)
+            found.update(remembered if isinstance(remembered, dict) else {})
+    return found
 
 
 def _outcome(run: Run) -> PublishOutcome:

@@ -7,31 +7,35 @@ raises one CatalogError at the end if anything was recorded.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 import yaml
 
-from mediafeed.catalog.apple import CATEGORIES
 from mediafeed.catalog.artwork import usable_artwork
 from mediafeed.catalog.chapters import parse_json_chapters, timestamps_html
 from mediafeed.catalog.listing import episode_files, feed_files
 from mediafeed.catalog.notes import clean_line, render_notes
+from mediafeed.catalog.schema import (
+    DATE_HINT,
+    PLACEHOLDER_NOTES,
+    SLUG,
+    EpisodeFront,
+    EpisodeFrontPartial,
+    FeedFile,
+    FeedFilePartial,
+    PersonIn,
+    parse_published,
+    parse_timestamp,
+)
 from mediafeed.catalog.transcripts import TranscriptError, parse_cues
-from mediafeed.config import Config, audio_profile_from, is_http_url, load_config
+from mediafeed.config import Config, load_config
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.models import (
-    EPISODE_TYPES,
-    FEED_TYPES,
-    KINDS,
-    MEDIUMS,
-    PERSON_ROLES,
     Article,
     Catalog,
     Chapter,
@@ -40,18 +44,65 @@ from mediafeed.models import (
     Owner,
     Person,
     UpdateFrequency,
+    Withdrawal,
 )
+from mediafeed.validation import validate_collecting
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,4})?$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-TIMESTAMP = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]\d(?:\.\d+)?)$")
+__all__ = ["DATE_HINT", "SLUG", "parse_published", "parse_timestamp"]
+
 FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")  # a front-matter delimiter line
 EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")
-DATE_HINT = "use ISO 8601 with a time and UTC offset, e.g. 2026-05-01T09:00:00-05:00"
 MISSING = object()
 FRONT_MATTER_LIMIT = 256 * 1024  # characters; YAML this large is a mistake (or an attack), not metadata
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML as a producer means it: dates stay text (the schema checks them, so 2026-02-30 is a message, not a
+    crash), a key written twice is an error (YAML would keep the last silently), and aliases (`*name`) are refused
+    (a few lines of them expand to billions of values)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _refuse_aliases(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key ({a: 1}: x) is YAML's own error, raised below
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is written twice (YAML would keep only the last)", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not supported here: write the value out", node.start_mark
+            )
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
 
 
 class FileUse(NamedTuple):
@@ -77,39 +128,6 @@ def slugify(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80].strip("-")
 
 
-def parse_timestamp(value: object) -> float | None:
-    """Chapter start: seconds as a number, or 'MM:SS' / 'HH:MM:SS(.mmm)'."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        # YAML reads `.inf` and `.nan` as floats; neither is a point in the media.
-        return float(value) if math.isfinite(value) and value >= 0 else None
-    if isinstance(value, str):
-        match = TIMESTAMP.match(value.strip())
-        if match:
-            hours, minutes, seconds = match.groups()
-            return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    return None
-
-
-def parse_published(value: object) -> tuple[datetime | None, str]:
-    """A timezone-aware instant in UTC, or None and the reason."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        return None, f"a date without a time and UTC offset ({value.isoformat()})"
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None, f"not a date ({value!r})"
-    else:
-        return None, f"not a date ({value!r})"
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return None, f"no UTC offset ({moment.isoformat()})"
-    return moment.astimezone(UTC), ""
-
-
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
     """(yaml, markdown body, line number where the YAML starts) or None without a front-matter block."""
     lines = text.splitlines(keepends=True)
@@ -122,80 +140,15 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
 
 
 class FieldReader:
-    """Reads typed fields from one YAML mapping, recording a Problem for each bad one."""
+    """The checks that need more than a schema (files on disk), recording a Problem for each failure."""
 
-    def __init__(self, file: str, data: dict[str, Any], problems: list[Problem], files: list[FileUse] | None = None) -> None:
+    def __init__(self, file: str, problems: list[Problem], files: list[FileUse] | None = None) -> None:
         self.file = file
-        self.data = data
         self.problems = problems
         self.files = files if files is not None else []  # every file read through project_file
 
     def bad(self, field: str, message: str, hint: str) -> None:
         self.problems.append(Problem(self.file, field, message, hint))
-
-    def text(self, field: str, *, required: bool = True, hint: str = "") -> str | None:
-        value = self.data.get(field, MISSING)
-        if value is MISSING or value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.bad(field, "missing", hint or f"add `{field}: ...` to the front matter")
-            return None
-        if isinstance(value, bool | list | dict):
-            self.bad(field, f"must be text, not {type(value).__name__}", hint or f'quote it: {field}: "..."')
-            return None
-        return clean_line(str(value))
-
-    def choice(self, field: str, choices: tuple[str, ...], default: str | None) -> str | None:
-        value = self.text(field, required=default is None, hint=f"set {field}: one of {', '.join(choices)}")
-        if value is None:
-            return default
-        if value not in choices:
-            self.bad(field, f"unknown value {value!r}", f"use one of: {', '.join(choices)}")
-            return default
-        return value
-
-    def flag(self, field: str, default: bool) -> bool:
-        value = self.data.get(field, MISSING)
-        if value is MISSING or value is None:
-            return default
-        if not isinstance(value, bool):
-            self.bad(field, f"must be true or false ({value!r})", f"write {field}: true or {field}: false")
-            return default
-        return value
-
-    def number(self, field: str) -> int | None:
-        value = self.data.get(field, MISSING)
-        if value is MISSING or value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.bad(field, f"must be a whole number from 1 up ({value!r})", f"e.g. {field}: 3")
-            return None
-        return value
-
-    def words(self, field: str, *, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
-        value = self.data.get(field, MISSING)
-        if value is MISSING or value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
-            self.bad(field, "must be a list of words", f"e.g. {field}: [first, second]")
-            return ()
-        items = tuple(clean_line(str(v)) for v in value)
-        if pattern is not None:
-            for item in items:
-                if not pattern.match(item):
-                    self.bad(field, f"{item!r} is not a slug", "use lowercase letters, digits and hyphens, e.g. child-psychiatry")
-        return items
-
-    def url(self, field: str, value: object, *, required: bool = True) -> str | None:
-        if value is None or value is MISSING:
-            if required:
-                self.bad(field, "missing", f"add {field}: https://...")
-            return None
-        if not is_http_url(value):
-            self.bad(field, f"not an absolute http(s) URL ({value!r})", "write the full address, starting with https://")
-            return None
-        return str(value).strip()
 
     def project_file(self, field: str, value: object, base: Path, config: Config, *, required: bool) -> Path | None:
         """A file that must exist inside the project or under a [media] root, symlinks resolved."""
@@ -231,11 +184,13 @@ def load_catalog(
     *,
     load_one: EpisodeLoader | None = None,
     read: list[FileUse] | None = None,
+    published: Mapping[str, str] | None = None,
 ) -> tuple[Config, Catalog]:
     """The validated catalog: files in, models out; raises one CatalogError listing every problem.
 
     `load_one` loads one episode (default: load_episode; a caller may wrap it, e.g. to cache by content);
-    `read`, when given, receives every file the catalog was built from (feeds, episodes and the files they name).
+    `read`, when given, receives every file the catalog was built from (feeds, episodes and the files they name);
+    `published` maps the GUIDs targets have published to their slugs (a copy never takes a published GUID).
     """
     config = config or load_config(project)
     read = read if read is not None else []
@@ -249,7 +204,7 @@ def load_catalog(
         read.extend(files)
         if episode is not None:
             episodes.append(episode)
-    _check_cross_references(config, feeds, episodes, problems)
+    _check_cross_references(episodes, problems, published or {})
     if problems:
         raise CatalogError(problems)  # an invalid catalog touches nothing, build/ included
     return config, Catalog(
@@ -266,11 +221,15 @@ def read_yaml(path: Path, rel: str, problems: list[Problem], text: str | None = 
     try:
         return yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + first_line}" if mark is not None else "YAML"
-        problems.append(Problem(rel, line, f"YAML syntax error: {exc.problem}", "fix the indentation or quoting there"))
+        problems.append(Problem(rel, line, f"YAML error: {exc.problem or exc.context}", "fix the YAML there"))
     except yaml.YAMLError as exc:
         problems.append(Problem(rel, "", f"YAML error: {exc}", "fix the YAML syntax"))
+    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value YAML cannot build (!!int x, !!binary)
+        problems.append(Problem(rel, "", f"YAML value error: {exc}", "remove the !!tag or fix the value"))
+    except RecursionError:
+        problems.append(Problem(rel, "", "YAML nested too deeply", "front matter is a flat list of fields"))
     return None
 
 
@@ -302,211 +261,82 @@ def _feed_from(
     feed_id: str, rel: str, data: dict[str, Any], config: Config, problems: list[Problem], files: list[FileUse] | None = None
 ) -> Feed | None:
     before = len(problems)
-    r = FieldReader(rel, data, problems, files)
+    f: Any = validate_collecting(FeedFile, FeedFilePartial, data, rel, problems)
+    r = FieldReader(rel, problems, files)
     if not SLUG.match(feed_id):
         r.bad("", f"feed id {feed_id!r} (the file name) is not a slug", "rename the file to lowercase-with-hyphens.yaml")
-    title = r.text("title")
-    description = r.text("description")
-    link = r.url("link", data.get("link", MISSING))
-    language = r.text("language", hint="e.g. language: en-us")
-    if language and not LANGUAGE.match(language.lower()):
-        r.bad("language", f"not a language code ({language!r})", "use an ISO 639 code such as en or en-us")
-    author = r.text("author")
-    owner = data.get("owner")
-    owner_model = None
-    if not isinstance(owner, dict):
-        r.bad("owner", "missing", "add owner: {name: Your Publisher, email: podcast@example.org} (Apple and Spotify verify it)")
-    else:
-        name, email = owner.get("name"), owner.get("email")
-        if not isinstance(name, str) or not name.strip():
-            r.bad("owner.name", "missing", "add the name of the person or company that owns the show")
-        if not isinstance(email, str) or not EMAIL.match(email.strip()):
-            r.bad(
-                "owner.email",
-                f"not an email address ({email!r})",
-                "add an address the owner reads; apps send verification codes there",
-            )
-        elif isinstance(name, str) and name.strip():
-            owner_model = Owner(clean_line(name), email.strip())
-    image = r.project_file("image", data.get("image"), config.project, config, required=True)
+    image = r.project_file("image", f.image, config.project, config, required=False)
     if image is not None:
         original = image
         image, artwork_issues = usable_artwork(original, config.project / "build")  # a fixed copy when one was made
         for message, hint in artwork_issues:
             r.bad("image", f"{original.name}: {message}", hint)
-    category, subcategory = _category(r, data.get("category"))
-    explicit = data.get("explicit", MISSING)
-    if not isinstance(explicit, bool):
-        r.bad(
-            "explicit",
-            "missing" if explicit is MISSING else f"must be true or false ({explicit!r})",
-            "add explicit: false (Apple requires it)",
-        )
-    feed_type = r.choice("type", FEED_TYPES, "episodic")
-    medium = r.choice("medium", MEDIUMS, None)
-    select = data.get("select", {}) or {}
-    kinds: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-    if not isinstance(select, dict):
-        r.bad("select", "must be a mapping", "write select: {kinds: [podcast], topics: []}")
-    else:
-        s = FieldReader(rel, select, problems)
-        kinds = s.words("kinds")
-        topics = s.words("topics", pattern=SLUG)
-        for kind in kinds:
-            if kind not in KINDS:
-                r.bad("select.kinds", f"unknown kind {kind!r}", f"use some of: {', '.join(KINDS)}")
-        if config.topics:
-            for topic in topics:
-                if topic not in config.topics:
-                    r.bad(
-                        "select.topics",
-                        f"unknown topic {topic!r}",
-                        f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}",
-                    )
-    guid = data.get("guid")
-    if guid is not None and not _is_uuid(guid):
-        r.bad("guid", f"not a UUID ({guid!r})", "remove it to compute the podcast:guid from the feed URL")
-    audio = None
-    if "audio" in data:
-        if not isinstance(data["audio"], dict):
-            r.bad("audio", "must be a mapping", "write audio: {loudness_stereo: -16, loudness_mono: -19}")
-        else:
-            audio = audio_profile_from(data["audio"], config.audio, r.bad, "audio")
+    topics = tuple(f.select.topics) if f.select else ()
+    _known_topics(r, "select.topics", topics, config)
     bumpers = {}
     for field in ("intro", "outro"):
-        bumper = r.project_file(field, data.get(field), config.project, config, required=False)
+        bumper = r.project_file(field, getattr(f, field), config.project, config, required=False)
         if bumper is not None and bumper.suffix.lower() not in BUMPER_TYPES:
             r.bad(field, f"{bumper.name} is not an audio file", f"use one of: {', '.join(BUMPER_TYPES)}")
-        elif bumper is not None and medium == "video":
+        elif bumper is not None and f.medium == "video":
             r.bad(field, "bumpers are joined to audio deliveries; a video feed encloses MP4s", f"move {field} to an audio feed")
         bumpers[field] = bumper
-    extras = _feed_extras(r, data)
     if len(problems) > before:
         return None
-    assert title and description and link and language and author and owner_model and image and medium
+    assert image is not None
+    category, _, subcategory = f.category.partition(" > ")
+    frequency = f.update_frequency
+    if frequency is not None and not (frequency.rrule or frequency.complete):
+        r.bad(
+            "update_frequency", "needs an rrule (or complete: true)", "e.g. update_frequency: {rrule: FREQ=WEEKLY, label: Weekly}"
+        )
+        return None
     return Feed(
         id=feed_id,
         file=rel,
-        title=title,
-        description=description,
-        link=link,
-        language=language.lower(),
-        author=author,
-        owner=owner_model,
+        title=clean_line(f.title),
+        description=clean_line(f.description),
+        link=f.link,
+        language=f.language.strip().lower(),
+        author=clean_line(f.author),
+        owner=Owner(clean_line(f.owner.name), f.owner.email.strip()),
         image=image,
-        category=category or "",
-        subcategory=subcategory,
-        explicit=bool(explicit),
-        type=feed_type or "episodic",
-        medium=medium,
-        kinds=kinds,
+        category=category,
+        subcategory=subcategory or None,
+        explicit=f.explicit,
+        type=f.type,
+        medium=f.medium,
+        kinds=tuple(f.select.kinds),
         topics=topics,
-        copyright=r.text("copyright", required=False),
-        locked=r.flag("locked", False),
-        guid=str(guid) if guid else None,
-        audio=audio,
+        copyright=clean_line(f.copyright) if f.copyright else None,
+        locked=f.locked,
+        guid=f.guid,
+        audio=f.audio.over(config.audio) if f.audio is not None else None,
         intro=bumpers.get("intro"),
         outro=bumpers.get("outro"),
-        **extras,
+        persons=_persons(f.persons),
+        funding=tuple((item.url, clean_line(item.text)[:128]) for item in f.funding),
+        txt=tuple((item.purpose or None, item.text.strip()) for item in f.txt),
+        update_frequency=(
+            UpdateFrequency(
+                clean_line(frequency.label or ("Complete" if frequency.complete else frequency.rrule or ""))[:128],
+                frequency.rrule or None,
+                frequency.dtstart or None,
+                frequency.complete,
+            )
+            if frequency is not None
+            else None
+        ),
+        new_feed_url=f.new_feed_url,
+        enclosure_prefix=f.enclosure_prefix,
+        page_size=f.page_size,
     )
 
 
-def _feed_extras(r: FieldReader, data: dict[str, Any]) -> dict[str, Any]:
-    """The optional channel fields: persons, funding, txt, update frequency, feed move, analytics prefix, paging."""
-    extras: dict[str, Any] = {"persons": _persons(r, data.get("persons"))}
-    funding = []
-    for i, item in enumerate(_as_list(data.get("funding"))):
-        if not isinstance(item, dict):
-            r.bad(f"funding[{i}]", "must be {url, text}", 'write funding: [{url: "https://...", text: "Support the show"}]')
-            continue
-        url = r.url(f"funding[{i}].url", item.get("url"))
-        text = clean_line(str(item.get("text") or "Support the show"))[:128]
-        if url:
-            funding.append((url, text))
-    extras["funding"] = tuple(funding)
-    txt = []
-    for i, item in enumerate(_as_list(data.get("txt"))):
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
-            r.bad(f"txt[{i}]", "needs text", "write txt: [{purpose: applepodcastsverify, text: <the code Apple gave you>}]")
-            continue
-        purpose = item.get("purpose")
-        if len(item["text"]) > 4000 or (purpose is not None and len(str(purpose)) > 128):
-            r.bad(f"txt[{i}]", "too long (text ≤ 4000, purpose ≤ 128 characters)", "shorten it")
-            continue
-        txt.append((str(purpose) if purpose else None, item["text"].strip()))
-    extras["txt"] = tuple(txt)
-    frequency = data.get("update_frequency")
-    if frequency is not None:
-        if not isinstance(frequency, dict) or not (frequency.get("rrule") or frequency.get("complete")):
-            r.bad(
-                "update_frequency",
-                "needs an rrule (or complete: true)",
-                "e.g. update_frequency: {rrule: FREQ=WEEKLY, label: Weekly}",
-            )
-        elif frequency.get("rrule") and not re.match(
-            r"^FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[^;]+)*$", str(frequency["rrule"])
-        ):
-            r.bad("update_frequency.rrule", f"not an iCalendar RRULE ({frequency['rrule']!r})", "e.g. FREQ=WEEKLY;BYDAY=MO")
-        else:
-            complete = frequency.get("complete", False)
-            label = clean_line(str(frequency.get("label") or ("Complete" if complete else frequency.get("rrule"))))[:128]
-            dtstart = frequency.get("dtstart")
-            extras["update_frequency"] = UpdateFrequency(
-                label,
-                str(frequency["rrule"]) if frequency.get("rrule") else None,
-                dtstart.isoformat() if isinstance(dtstart, date) else (str(dtstart) if dtstart else None),
-                bool(complete),
-            )
-    extras["new_feed_url"] = r.url("new_feed_url", data.get("new_feed_url"), required=False)
-    prefix = data.get("enclosure_prefix")
-    if prefix is not None:
-        if not isinstance(prefix, str) or not is_http_url(prefix) or not prefix.endswith("/"):
-            r.bad("enclosure_prefix", f"not a URL prefix ending in / ({prefix!r})", "e.g. enclosure_prefix: https://op3.dev/e/")
-        else:
-            extras["enclosure_prefix"] = prefix
-    page_size = data.get("page_size")
-    if page_size is not None:
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 10:
-            r.bad(
-                "page_size",
-                f"must be a whole number of at least 10 ({page_size!r})",
-                "remove it to publish every episode in one feed",
-            )
-        else:
-            extras["page_size"] = page_size
-    return extras
-
-
-def _as_list(value: object) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _category(r: FieldReader, value: object) -> tuple[str | None, str | None]:
-    hint = "use an Apple category such as 'Health & Fitness > Mental Health' (see README for the list)"
-    if not isinstance(value, str) or not value.strip():
-        r.bad("category", "missing", hint)
-        return None, None
-    parts = [clean_line(p) for p in value.split(">")]
-    if len(parts) > 2 or parts[0] not in CATEGORIES:
-        r.bad("category", f"{value!r} is not in Apple's category list", hint)
-        return None, None
-    sub = parts[1] if len(parts) == 2 else None
-    if sub is not None and sub not in CATEGORIES[parts[0]]:
-        choices = ", ".join(CATEGORIES[parts[0]]) or "none"
-        r.bad("category", f"{sub!r} is not a subcategory of {parts[0]!r}", f"use one of: {choices}")
-        return None, None
-    return parts[0], sub
-
-
-def _is_uuid(value: object) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return isinstance(value, str)
+def _known_topics(r: FieldReader, field: str, topics: tuple[str, ...], config: Config) -> None:
+    for topic in topics:
+        if config.topics and topic not in config.topics:
+            r.bad(field, f"unknown topic {topic!r}", f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}")
 
 
 def load_episode(
@@ -545,37 +375,14 @@ def load_episode(
                 Problem(rel, "", "front matter must be YAML fields", "write `title: ...` lines between the `---` lines")
             )
         return None
-    r = FieldReader(rel, data, problems, files)
-    title = r.text("title")
-    guid = data.get("guid")
-    if guid is None:
+    e: Any = validate_collecting(EpisodeFront, EpisodeFrontPartial, data, rel, problems)
+    r = FieldReader(rel, problems, files)
+    if ("guid" in data and data["guid"] is None) or "guid" not in data:
         r.bad("guid", "missing", "run `mediafeed check --fix` to assign a permanent GUID")
-    elif not _is_uuid(guid):
-        r.bad(
-            "guid",
-            f"not a UUID ({guid!r})",
-            "GUIDs never change once published; restore the original or run `mediafeed check --fix` on a new episode",
-        )
-    kind = r.choice("kind", KINDS, None)
-    topics = r.words("topics", pattern=SLUG)
-    if config.topics:
-        for topic in topics:
-            if topic not in config.topics:
-                r.bad(
-                    "topics",
-                    f"unknown topic {topic!r}",
-                    f"use topics listed in mediafeed.toml [catalog]: {', '.join(config.topics)}",
-                )
-    published = None
-    raw_published = data.get("published", MISSING)
-    if raw_published is MISSING or raw_published is None:
-        r.bad("published", "missing", DATE_HINT)
-    else:
-        published, why = parse_published(raw_published)
-        if published is None:
-            r.bad("published", why, DATE_HINT)
-    media = _media_source(r, data.get("media"), index.parent, config)
-    image = r.project_file("image", data.get("image"), index.parent, config, required=False)
+    topics = tuple(e.topics or ())
+    _known_topics(r, "topics", topics, config)
+    media = _media_source(r, e.media, index.parent, config)
+    image = r.project_file("image", e.image, index.parent, config, required=False)
     if image is not None:
         original = image
         image, artwork_issues = usable_artwork(original, config.project / "build")  # a fixed copy when one was made
@@ -583,7 +390,7 @@ def load_episode(
             r.bad("image", f"{original.name}: {message}", hint)
         if image != original:
             r.files.append(FileUse(image.parent, image.name, image))
-    transcript = r.project_file("transcript", data.get("transcript"), index.parent, config, required=False)
+    transcript = r.project_file("transcript", e.transcript, index.parent, config, required=False)
     if transcript is not None and transcript.suffix.lower() not in (".vtt", ".srt"):
         r.bad("transcript", f"{transcript.name} is not a .vtt or .srt file", "use WebVTT (.vtt) or SubRip (.srt)")
     elif transcript is not None:
@@ -592,170 +399,144 @@ def load_episode(
         except (UnicodeDecodeError, TranscriptError) as exc:
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
             r.bad("transcript", f"{transcript.name}: {reason}", "export the transcript again as WebVTT or SubRip (UTF-8)")
-    persons = _persons(r, data.get("persons"))
-    articles = _articles(r, data.get("articles"), config)
-    raw_chapters = data.get("chapters")
-    if isinstance(raw_chapters, str):  # a Podcasting 2.0 JSON chapters file beside the episode
-        chapters_file = r.project_file("chapters", raw_chapters, index.parent, config, required=True)
-        raw_chapters = None
-        if chapters_file is not None:
-            parsed, why = parse_json_chapters(chapters_file)
-            if why:
-                r.bad(
-                    "chapters",
-                    f"{chapters_file.name}: {why}",
-                    "use the Podcasting 2.0 JSON chapters format, or list chapters here",
-                )
-            else:
-                raw_chapters = [{"start": c.start, "title": c.title, "url": c.url, "img": c.image} for c in parsed]
-    chapters = _chapters(r, raw_chapters)
-    season = r.number("season")
-    number = r.number("episode")
-    episode_type = r.choice("episode_type", EPISODE_TYPES, "full")
-    explicit = r.flag("explicit", False)
-    keywords = r.words("keywords")
-    summary = r.text("summary", required=False)
-    if summary and len(summary) > 1000:
-        r.bad("summary", f"{len(summary)} characters", "keep the summary to a sentence or two (under 1000 characters)")
+    articles = tuple(
+        Article(clean_line(a.title), urljoin(config.site_url + "/", a.url) if a.url.startswith("/") else a.url)
+        for a in e.articles or ()
+    )
+    chapters = _chapters(r, e.chapters, index.parent, config)
     if len(problems) > before:
         return None
-    assert title and kind and published and media
+    assert e.title and e.published and media and e.guid
     # Room for the chapter timestamps the feed puts in front (an intro bumper may add one more line).
     reserve = len(timestamps_html(chapters).encode()) + (64 if chapters else 0)
     description_html, content_html = render_notes(body, config.site_url, articles, reserve)
     return Episode(
         slug=slug,
         file=rel,
-        title=title,
-        guid=str(guid).lower(),
-        kind=kind,
+        title=clean_line(e.title),
+        guid=e.guid.strip().lower(),
+        kind=e.kind,
         topics=topics,
-        published=published,
+        published=e.published,
         media=media,
         description_html=description_html,
         content_html=content_html,
         image=image,
-        season=season,
-        episode=number,
-        episode_type=episode_type or "full",
-        explicit=explicit,
-        persons=persons,
+        season=e.season,
+        episode=e.episode,
+        episode_type=e.episode_type,
+        explicit=e.explicit,
+        persons=_persons(e.persons),
         articles=articles,
         chapters=chapters,
         transcript=transcript,
-        keywords=keywords,
-        summary=summary,
+        keywords=tuple(clean_line(k) for k in e.keywords),
+        summary=clean_line(e.summary) if e.summary else None,
+        draft=e.draft,
+        placeholder=PLACEHOLDER_NOTES in body,
+        withdrawn=Withdrawal(e.withdrawn.at, clean_line(e.withdrawn.reason)) if e.withdrawn else None,
     )
 
 
-def _media_source(r: FieldReader, value: object, bundle: Path, config: Config) -> str | None:
-    if isinstance(value, str) and value.strip().startswith("s3://"):
+def _media_source(r: FieldReader, value: str | None, bundle: Path, config: Config) -> str | None:
+    if value is not None and value.strip().startswith("s3://"):
         uri = value.strip()
         if not re.match(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+", uri):
             r.bad("media", f"not an s3://bucket/key URI ({uri!r})", "write media: s3://bucket/path/to/master.wav")
             return None
         return uri
-    path = r.project_file("media", value, bundle, config, required=True)
+    path = r.project_file("media", value, bundle, config, required=False)
     return str(path) if path else None
 
 
-def _persons(r: FieldReader, value: object) -> tuple[Person, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        r.bad("persons", "must be a list", "write persons: [{name: Jane Doe, role: host}]")
-        return ()
-    persons = []
-    for i, item in enumerate(value):
-        where = f"persons[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            r.bad(where, "needs a name", "write {name: Jane Doe, role: host}")
-            continue
-        role = str(item.get("role", "host")).lower()
-        if role not in PERSON_ROLES:
-            r.bad(f"{where}.role", f"unknown role {role!r}", f"use one of: {', '.join(PERSON_ROLES)}")
-            continue
-        href = r.url(f"{where}.href", item.get("href"), required=False)
-        img = r.url(f"{where}.img", item.get("img"), required=False)
-        persons.append(Person(clean_line(item["name"]), role, href, img))
-    return tuple(persons)
+def _persons(persons: list[PersonIn] | None) -> tuple[Person, ...]:
+    return tuple(Person(clean_line(p.name), p.role, p.href, p.img) for p in persons or ())
 
 
-def _articles(r: FieldReader, value: object, config: Config) -> tuple[Article, ...]:
-    if value is None:
+def _chapters(r: FieldReader, value: object, bundle: Path, config: Config) -> tuple[Chapter, ...]:
+    if isinstance(value, str):  # a Podcasting 2.0 JSON chapters file beside the episode
+        chapters_file = r.project_file("chapters", value, bundle, config, required=True)
+        if chapters_file is None:
+            return ()
+        parsed, why = parse_json_chapters(chapters_file)
+        if why:
+            r.bad(
+                "chapters", f"{chapters_file.name}: {why}", "use the Podcasting 2.0 JSON chapters format, or list chapters here"
+            )
+            return ()
+        chapters = tuple(parsed)
+    elif isinstance(value, list):
+        chapters = tuple(Chapter(c.start, clean_line(c.title), c.url, c.img) for c in value)
+    else:
         return ()
-    if not isinstance(value, list):
-        r.bad("articles", "must be a list", 'write articles: [{title: "...", url: "https://..."}]')
-        return ()
-    articles = []
-    for i, item in enumerate(value):
-        where = f"articles[{i}]"
-        if not isinstance(item, dict):
-            r.bad(where, "must be {title, url}", 'write {title: "Article title", url: "https://www.example.org/articles/..."}')
-            continue
-        title = item.get("title")
-        raw_url = item.get("url")
-        if isinstance(raw_url, str) and raw_url.startswith("/"):
-            raw_url = urljoin(config.site_url + "/", raw_url)  # a path on the publisher's own site, as notes resolve it
-        url = r.url(f"{where}.url", raw_url)
-        if not isinstance(title, str) or not title.strip():
-            r.bad(f"{where}.title", "missing", "give the article's title as shown on the site")
-            continue
-        if url:
-            articles.append(Article(clean_line(title), url))
-    return tuple(articles)
-
-
-def _chapters(r: FieldReader, value: object) -> tuple[Chapter, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        r.bad("chapters", "must be a list", 'write chapters: [{start: "00:00", title: Introduction}]')
-        return ()
-    chapters = []
-    first_read = False
-    for i, item in enumerate(value):
-        where = f"chapters[{i}]"
-        if not isinstance(item, dict) or not isinstance(item.get("title"), str):
-            r.bad(where, "needs start and title", 'write {start: "04:10", title: "What the gene does"}')
-            continue
-        start = parse_timestamp(item.get("start"))
-        if start is None:
-            r.bad(f"{where}.start", f"not a time ({item.get('start')!r})", 'quote it as "MM:SS" or "HH:MM:SS"')
-            continue
-        url = r.url(f"{where}.url", item.get("url"), required=False)
-        image = r.url(f"{where}.img", item.get("img"), required=False)
-        chapters.append(Chapter(start, clean_line(item["title"]), url, image))
-        first_read = first_read or i == 0
     starts = [c.start for c in chapters]
     if starts != sorted(starts) or len(set(starts)) != len(starts):
         r.bad("chapters", "start times must increase", "list chapters in order, each starting after the previous one")
-    elif chapters and chapters[0].start != 0 and first_read:
-        # Only when chapters[0] itself was read: an unreadable one is already reported, and the next would be misnamed.
+    elif chapters and chapters[0].start != 0:
         r.bad("chapters[0].start", "the first chapter must start at 00:00", 'add {start: "00:00", title: Introduction}')
-    return tuple(chapters)
+    return chapters
 
 
-def _check_cross_references(config: Config, feeds: list[Feed], episodes: list[Episode], problems: list[Problem]) -> None:
-    seen: dict[uuid.UUID, str] = {}
+def _check_cross_references(episodes: list[Episode], problems: list[Problem], published: Mapping[str, str]) -> None:
+    """One GUID, one episode. When two files share one (a copied folder), the one a target published keeps it (else
+    the first by path), and the message goes on the other file: following its advice never re-assigns a GUID
+    subscribers already have."""
+    by_guid: dict[uuid.UUID, list[Episode]] = {}
     for episode in episodes:
         # Compare UUID values, not spellings: a copy edited to braces, urn:uuid: or no hyphens is still the same GUID.
-        key = uuid.UUID(episode.guid)
-        if key in seen:
-            problems.append(
-                Problem(
-                    episode.file,
-                    "guid",
-                    f"same GUID as {seen[key]}",
-                    "a copied episode needs its own GUID: delete the line and run `mediafeed check --fix`",
+        by_guid.setdefault(uuid.UUID(episode.guid), []).append(episode)
+    known = {uuid.UUID(g): slug for g, slug in published.items() if _is_uuid(g)}
+    for key, sharing in by_guid.items():
+        if len(sharing) < 2:
+            continue
+        owner_slug = known.get(key)
+        keeper = next((e for e in sharing if e.slug == owner_slug), min(sharing, key=lambda e: e.file))
+        why = "published" if keeper.slug == owner_slug else "listed first"
+        for episode in sharing:
+            if episode is not keeper:
+                problems.append(
+                    Problem(
+                        episode.file,
+                        "guid",
+                        f"same GUID as {keeper.file} ({why}, so it keeps it)",
+                        "this file needs its own GUID: delete its guid line and run `mediafeed check --fix`",
+                    )
                 )
-            )
-        seen.setdefault(key, episode.file)
     # Episodes no feed selects are legal (drafts for a later feed) but worth knowing; reported by `check` as notes.
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def unselected_episodes(catalog: Catalog) -> list[Episode]:
     return [e for e in catalog.episodes if not any(f.selects(e) for f in catalog.feeds)]
+
+
+PLACEHOLDER_REFUSAL = (
+    "the show notes are still the placeholder `mediafeed new` wrote, so the episode is not released; "
+    "write the notes (or keep draft: true)"
+)
+
+
+def catalog_warnings(catalog: Catalog) -> list[Problem]:
+    """What `check` points out without failing: drafts, placeholder notes, withdrawn episodes."""
+    warnings = []
+    for e in catalog.episodes:
+        if e.placeholder:
+            state = "a draft" if e.draft else "NOT a draft: publish will refuse to release it"
+            warnings.append(Problem(e.file, "notes", f"still the placeholder text from `mediafeed new` ({state})",
+                                    "write the show notes below the front matter"))  # fmt: skip
+        elif e.draft:
+            warnings.append(Problem(e.file, "draft", "a draft: in no feed", "remove `draft: true` to publish it"))
+        if e.withdrawn is not None:
+            warnings.append(Problem(e.file, "withdrawn", f"withdrawn ({e.withdrawn.reason}): in no feed",
+                                    "its files leave the target at the next publish"))  # fmt: skip
+    return warnings
 
 
 def find_missing_guids(project: Path) -> list[Path]:
@@ -805,7 +586,7 @@ def catalog_images(config: Config) -> list[tuple[str, Path]]:
         rel = path.relative_to(config.project).as_posix()
         data = read_yaml(path, rel, ignored)
         if isinstance(data, dict):
-            reader = FieldReader(rel, data, ignored)
+            reader = FieldReader(rel, ignored)
             image = reader.project_file("image", data.get("image"), config.project, config, required=False)
             if image is not None:
                 found.append((rel, image))
@@ -817,7 +598,7 @@ def catalog_images(config: Config) -> list[tuple[str, Path]]:
             continue
         data = read_yaml(index, rel, ignored, text=parts[0]) if parts else None
         if isinstance(data, dict):
-            image = FieldReader(rel, data, ignored).project_file("image", data.get("image"), index.parent, config, required=False)
+            image = FieldReader(rel, ignored).project_file("image", data.get("image"), index.parent, config, required=False)
             if image is not None:
                 found.append((rel, image))
     return found

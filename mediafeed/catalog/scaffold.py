@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,16 @@ from mediafeed.config import load_config
 from mediafeed.errors import UsageError
 
 
-def assign_missing_guids(project: Path) -> list[str]:
-    """Write a fresh GUID into every episode whose front matter has no `guid:` line; returns their paths (relative).
-    Nothing else in those files changes, their permissions included."""
+def assign_missing_guids(project: Path, published: Mapping[str, str] | None = None) -> list[str]:
+    """Write a GUID into every episode whose front matter has no `guid:` line; returns their paths (relative).
+    An episode a target has published (`published`: slug → GUID) gets that GUID back, never a new one; the others
+    a fresh one. Nothing else in those files changes, their permissions included."""
     fixed = []
     for index in find_missing_guids(project):
         text = index.read_bytes().decode("utf-8-sig")
         mode = index.stat().st_mode & 0o777
-        write_atomically(index, insert_guid(text, str(uuid.uuid4())).encode("utf-8"), mode)
+        guid = (published or {}).get(index.parent.name) or str(uuid.uuid4())
+        write_atomically(index, insert_guid(text, guid).encode("utf-8"), mode)
         fixed.append(index.relative_to(project).as_posix())
     return fixed
 

@@ -53,11 +53,12 @@ def check(
         old_slugs: dict[str, Any] = entry["slugs"] if isinstance(entry.get("slugs"), dict) else {}
         feed_file = f"feeds/{feed_id}.yaml"
         for guid in entry["episodes"]:
-            if guid in now_in_feed:
-                continue
             slug = old_slugs.get(guid)
             current_guid = facts.guids.get(slug) if slug else None
+            if guid in now_in_feed and not (slug and current_guid and current_guid != guid):
+                continue  # still there (under its own slug, or a renamed folder took it along)
             if slug and current_guid and current_guid != guid:
+                # Also when the old GUID is still in the feed: a copy of the folder kept it, the original got a new one.
                 if not allow_guid_change:
                     refusals.append(
                         Refusal(

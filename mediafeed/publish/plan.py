@@ -91,6 +91,16 @@ class Manifest:
     def content(self) -> dict[str, Any]:
         return parse_manifest(self.data)
 
+    @cached_property
+    def episode_slugs(self) -> dict[str, str]:
+        """GUID → slug of every episode in a published feed."""
+        found: dict[str, str] = {}
+        for entry in self.content["feeds"].values():
+            slugs = entry.get("slugs") if isinstance(entry, dict) else None
+            if isinstance(slugs, dict):
+                found.update({str(g): str(s) for g, s in slugs.items()})
+        return found
+
     @property
     def podcast_guids(self) -> dict[str, str]:
         """The podcast:guid each feed was published with (a moved feed keeps it)."""

@@ -62,7 +62,7 @@ def build_status(target: str, catalog: Catalog, manifest: dict[str, Any], plan: 
             "feeds": [f.id for f in catalog.feeds if f.selects(e)],
         }
         for e in sorted(catalog.episodes, key=lambda e: e.published)
-        if not e.is_released(now)
+        if e.is_scheduled(now)
     ]
     failed_slugs = {f.slug for f in plan.failures}
     due = [

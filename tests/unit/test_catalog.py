@@ -255,7 +255,7 @@ def _outside_file(project: Project) -> None:
             {"chapters": [INTRO, {"start": "4:70", "title": "A"}]}, ["chapters[1].start"], id="chapter-start-70-seconds"
         ),
         pytest.param({"chapters": [INTRO, {"start": -5, "title": "A"}]}, ["chapters[1].start"], id="chapter-start-negative"),
-        pytest.param({"chapters": [INTRO, {"start": "01:00"}]}, ["chapters[1]"], id="chapter-no-title"),
+        pytest.param({"chapters": [INTRO, {"start": "01:00"}]}, ["chapters[1].title"], id="chapter-no-title"),
         pytest.param(
             {"chapters": [{"start": "abc", "title": "A"}, {"start": "04:10", "title": "B"}]},
             ["chapters[0].start"],
@@ -263,7 +263,7 @@ def _outside_file(project: Project) -> None:
         ),
         pytest.param(
             {"chapters": [{"start": "00:05", "title": "A"}, {"start": "abc", "title": "B"}]},
-            ["chapters[0].start", "chapters[1].start"],
+            ["chapters[1].start"],  # chapter order is checked once every start reads
             id="late-first-chapter-and-bad-second",
         ),
         pytest.param(
@@ -281,7 +281,7 @@ def _outside_file(project: Project) -> None:
         pytest.param({"articles": [{"url": f"{SITE_URL}/a"}]}, ["articles[0].title"], id="article-title-missing"),
         pytest.param({"articles": ["https://www.example.org/a"]}, ["articles[0]"], id="article-not-a-mapping"),
         pytest.param({"persons": [{"name": "Jane Doe", "role": "villain"}]}, ["persons[0].role"], id="person-unknown-role"),
-        pytest.param({"persons": [{"role": "host"}]}, ["persons[0]"], id="person-no-name"),
+        pytest.param({"persons": [{"role": "host"}]}, ["persons[0].name"], id="person-no-name"),
         pytest.param({"persons": [{"name": "Jane", "href": "jane.html"}]}, ["persons[0].href"], id="person-href-relative"),
         pytest.param({"persons": "Jane Doe"}, ["persons"], id="persons-not-a-list"),
         pytest.param({"topics": ["General Psychiatry"]}, ["topics"], id="topic-not-a-slug"),
@@ -539,8 +539,8 @@ def test_good_feed_definition(project: Project, overrides: dict[str, Any], attri
         pytest.param({"medium": "podcast"}, ["medium"], id="medium-unknown"),
         pytest.param({"medium": DELETE}, ["medium"], id="medium-missing"),
         pytest.param({"type": "weekly"}, ["type"], id="type-unknown"),
-        pytest.param({"select": {"kinds": ["podcasts"]}}, ["select.kinds"], id="select-kind-unknown"),
-        pytest.param({"select": {"topics": ["Child Psychiatry"]}}, ["topics"], id="select-topic-not-slug"),
+        pytest.param({"select": {"kinds": ["podcasts"]}}, ["select.kinds[0]"], id="select-kind-unknown"),
+        pytest.param({"select": {"topics": ["Child Psychiatry"]}}, ["select.topics"], id="select-topic-not-slug"),
         pytest.param({"select": "podcast"}, ["select"], id="select-not-mapping"),
         pytest.param({"link": "www.example.org/podcast"}, ["link"], id="link-no-scheme"),
         pytest.param({"link": DELETE}, ["link"], id="link-missing"),

@@ -66,11 +66,11 @@ def _replace(old: str, new: str) -> str:
         pytest.param(_replace(f'url = "{SITE_URL}/"', 'url = "www.example.org"'), ["site.url"], id="site-url-relative"),
         pytest.param(_replace(f'url = "{SITE_URL}/"', ""), ["site.url"], id="site-url-missing"),
         pytest.param(_replace('title = "Example Psychiatry Media"', 'title = "  "'), ["site.title"], id="site-title-blank"),
-        pytest.param(_replace('type = "local"', 'type = "ftp"'), ["targets", "targets.local.type"], id="target-type-unknown"),
-        pytest.param(_replace('path = "public"\n', ""), ["targets", "targets.local.path"], id="local-path-missing"),
+        pytest.param(_replace('type = "local"', 'type = "ftp"'), ["targets.local.type"], id="target-type-unknown"),
+        pytest.param(_replace('path = "public"\n', ""), ["targets.local.path"], id="local-path-missing"),
         pytest.param(
             _replace('public_url = "http://127.0.0.1:8000"', 'public_url = "/feeds"'),
-            ["targets", "targets.local.public_url"],
+            ["targets.local.public_url"],
             id="public-url-relative",
         ),
         pytest.param(
@@ -85,7 +85,7 @@ def _replace(old: str, new: str) -> str:
         pytest.param(CONFIG_TOML + '[audio]\nloudness_mono = "-19"\n', ["audio.loudness_mono"], id="loudness-text"),
         pytest.param(CONFIG_TOML + '[catalog]\ntopics = "general"\n', ["catalog.topics"], id="topics-not-a-list"),
         pytest.param('media = "x"\n' + CONFIG_TOML, ["media"], id="media-not-a-table"),
-        pytest.param("[site]\ntitle = 1\n", ["site.title", "site.url", "targets"], id="nearly-empty"),
+        pytest.param("[site]\ntitle = true\n", ["site.title", "site.url", "targets"], id="nearly-empty"),
     ],
 )
 def test_bad_config(tmp_path: Path, text: str, fields: list[str]) -> None:
