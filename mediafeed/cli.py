@@ -563,6 +563,25 @@ def artwork(state: State, fix: bool, as_json: bool) -> None:
 GC_THRESHOLDS = (100_000, 50, 100)
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.pass_obj
+def schema(state: State, folder: Path | None) -> None:
+    """Write the JSON Schemas of mediafeed.toml, feeds and episode front matter (default: schemas/ in the project).
+
+    Editors use them to complete and check what you type: see README, "Editor support". The files are generated
+    from the same schemas `mediafeed check` validates with, so they never disagree.
+    """
+    from mediafeed.pipeline import write_schemas
+
+    target = folder if folder is not None else state.project / "schemas"
+    written = write_schemas(target)
+    for path in written:
+        click.echo(f"wrote {path}")
+    if not written:
+        click.echo(f"up to date: {target}")
+
+
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     cli(prog_name="mediafeed")

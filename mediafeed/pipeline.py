@@ -527,3 +527,22 @@ def _remembered_loader(run: Run, load_one: Any, learnt: list[tuple[str, bytes]])
         return episode
 
     return loader
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    """The JSON Schemas of mediafeed.toml, feeds/*.yaml and episode front matter, written into `folder` (for
+    editors; see README: Editor support). Files already up to date are left alone; returns the ones written."""
+    import json
+
+    from mediafeed.atomic import write_atomically
+    from mediafeed.catalog.schema import json_schemas
+
+    written = []
+    for name, document in json_schemas().items():
+        path = folder / name
+        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        if not path.is_file() or path.read_bytes() != data:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, data, 0o644)
+            written.append(path)
+    return written

@@ -90,7 +90,9 @@ def _whole(value: object) -> object:
     raise bad(f"must be a whole number ({value!r})", "")
 
 
-Whole = Annotated[int, BeforeValidator(_whole)]
+# Whole numbers from 1 (10) up; the bound sits inside the validator, so JSON Schema gets `minimum`.
+Count = Annotated[int, Field(ge=1), BeforeValidator(_whole)]
+PageSize = Annotated[int, Field(ge=10), BeforeValidator(_whole)]
 
 
 def hint_of(info: FieldInfo, name: str) -> str:

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 
 from mediafeed.catalog.apple import CATEGORIES
 from mediafeed.config import AudioSettings
-from mediafeed.validation import Flag, HttpUrl, Schema, Text, Whole, bad, is_http_url, partial_model, words
+from mediafeed.validation import Count, Flag, HttpUrl, PageSize, Schema, Text, bad, is_http_url, partial_model, words
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,4})?$")
@@ -286,7 +286,7 @@ class FeedFile(Schema):
     enclosure_prefix: Annotated[HttpUrl, AfterValidator(_url_prefix)] | None = Field(
         None, description="An analytics prefix put before every enclosure URL, ending in /."
     )
-    page_size: Annotated[Whole, Field(ge=10)] | None = Field(
+    page_size: PageSize | None = Field(
         None,
         description="Episodes per feed page; leave out to publish every episode in one feed.",
         json_schema_extra=_hint("remove it to publish every episode in one feed"),
@@ -355,8 +355,8 @@ class EpisodeFront(Schema):
         description="A list of chapters, or a Podcasting 2.0 JSON chapters file beside the episode.",
         json_schema_extra=_hint('write chapters: [{start: "00:00", title: Introduction}]'),
     )
-    season: Annotated[Whole, Field(ge=1)] | None = Field(None, description="Season number.", examples=[1])
-    episode: Annotated[Whole, Field(ge=1)] | None = Field(None, description="Episode number.", examples=[3])
+    season: Count | None = Field(None, description="Season number.", examples=[1])
+    episode: Count | None = Field(None, description="Episode number.", examples=[3])
     episode_type: Literal["full", "trailer", "bonus"] = Field("full", description="itunes:episodeType.")
     explicit: Flag = Field(False, description="itunes:explicit.")
     keywords: Words = Field(default_factory=list, description="Search keywords.")
@@ -377,3 +377,31 @@ FeedFilePartial = partial_model(FeedFile)
 EpisodeFrontPartial = partial_model(EpisodeFront)
 
 SCHEMAS = {"feed": FeedFile, "episode": EpisodeFront}
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Each schema as a JSON Schema document, by file name (what `mediafeed schema` writes into schemas/)."""
+    from mediafeed.config import ConfigFile
+
+    documents = {}
+    for name, model in (
+        ("mediafeed.schema.json", ConfigFile),
+        ("feed.schema.json", FeedFile),
+        ("episode.schema.json", EpisodeFront),
+    ):
+        schema = _without_hints(model.model_json_schema(mode="validation"))
+        documents[name] = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://mediafeed.example/schemas/{name}",
+            **schema,
+        }
+    return documents
+
+
+def _without_hints(node: Any) -> Any:
+    """Our error-message hints are not JSON Schema keywords: editors get descriptions and examples instead."""
+    if isinstance(node, dict):
+        return {k: _without_hints(v) for k, v in node.items() if k != "hint"}
+    if isinstance(node, list):
+        return [_without_hints(v) for v in node]
+    return node
