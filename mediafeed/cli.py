@@ -450,7 +450,7 @@ def serve(state: State, target: str | None, port: int | None) -> None:
     import http.server
     from urllib.parse import urlparse
 
-    from mediafeed.config import load_config
+    from mediafeed.config_file import load_config
 
     chosen = load_config(state.project).target(target)
     if chosen.path is None:

@@ -28,7 +28,7 @@ from mediafeed.cache.code import code_digest
 from mediafeed.cache.identity import ContentIds
 from mediafeed.cache.memo import record, still_valid
 from mediafeed.cache.store import Store, key_of, portable
-from mediafeed.config import CONFIG_FILE, Config, Target, load_config
+from mediafeed.config import CONFIG_FILE, Config, Target
 from mediafeed.models import Catalog, Episode, EpisodeFailure, RenderedDocument
 from mediafeed.publish.plan import HeldBack, Manifest, PublishOptions, PublishOutcome, PublishPlan, PublishResult
 from mediafeed.publish.storage import Storage
@@ -91,7 +91,7 @@ class Run:
 
     def open_target(self) -> None:
         if self.config is None:
-            self.config = load_config(self.project)
+            self.config = settings(self.project, self.store)
         if self.target is None:
             self.target = self.config.target(self.target_name)
         if self.storage is None:
@@ -121,7 +121,7 @@ def load(run: Run) -> None:
     """Read and validate mediafeed.toml, feeds/ and episodes/ (each episode remembered by the content it was read from)."""
     from mediafeed.catalog.load import FileUse, load_catalog, load_episode
 
-    run.config = run.config or load_config(run.project)
+    run.config = run.config or settings(run.project, run.store)
     run.read = [FileUse(run.project, CONFIG_FILE, run.project / CONFIG_FILE)]
     learnt: list[tuple[str, bytes]] = []
     loader = _remembered_loader(run, load_episode, learnt)
@@ -397,7 +397,7 @@ def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media:
     if fix:
         run = Run(project, now, progress)
         try:
-            run.config = load_config(project)
+            run.config = settings(project, run.store)
             restore = {slug: guid for guid, slug in _published(run).items()}
         except CatalogError:
             restore = {}  # an invalid mediafeed.toml is reported by the load below
@@ -466,6 +466,27 @@ def receipt_key(run: Run) -> str:
     facts = run.facts
     code = (code_digest(__name__), code_digest(receipts.__name__))  # the walk, and how a receipt is checked
     return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
+
+
+def settings(project: Path, store: Store) -> Config:
+    """mediafeed.toml, validated; remembered by its bytes and the schema's code, so a run that finds nothing to do
+    never imports the schema library."""
+    import hashlib
+
+    path = project / CONFIG_FILE
+    try:
+        key = key_of(hashlib.sha256(path.read_bytes()).hexdigest(), code_digest("mediafeed.config_file"))
+    except OSError:
+        key = None  # missing or unreadable: load_config says so
+    found = store.get("config", key) if key else None
+    if isinstance(found, Config):
+        return replace(found, project=project)
+    from mediafeed.config_file import load_config
+
+    config = load_config(project)
+    if key:
+        store.put("config", key, config)
+    return config
 
 
 def _manifest(run: Run) -> Manifest:

@@ -15,14 +15,14 @@ import difflib
 import types
 import typing
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any, TypeGuard, Union
-from urllib.parse import urlparse
+from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from mediafeed.errors import Problem
+from mediafeed.urls import is_http_url
 
 __all__ = ["BadValue", "Field", "Schema", "bad", "hint_of", "partial_model", "problems_from", "validate_collecting"]
 
@@ -58,13 +58,6 @@ def _text(value: object) -> object:
 Text = Annotated[str, BeforeValidator(_text)]  # text (numbers read as text); never a list, mapping or boolean
 
 
-def is_http_url(value: object) -> TypeGuard[str]:
-    if not isinstance(value, str):
-        return False
-    parsed = urlparse(value.strip())
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
-
-
 def _http_url(value: object) -> object:
     value = _text(value)
     if value is None or is_http_url(value):
@@ -91,8 +84,8 @@ def _whole(value: object) -> object:
 
 
 # Whole numbers from 1 (10) up; the bound sits inside the validator, so JSON Schema gets `minimum`.
-Count = Annotated[int, Field(ge=1), BeforeValidator(_whole)]
-PageSize = Annotated[int, Field(ge=10), BeforeValidator(_whole)]
+Count = Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_whole)]
+PageSize = Annotated[int, Field(ge=10, le=100_000), BeforeValidator(_whole)]
 
 
 def hint_of(info: FieldInfo, name: str) -> str:

@@ -33,7 +33,8 @@ from mediafeed.catalog.schema import (
     parse_timestamp,
 )
 from mediafeed.catalog.transcripts import TranscriptError, parse_cues
-from mediafeed.config import Config, load_config
+from mediafeed.config import Config
+from mediafeed.config_file import load_config
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.models import (
     Article,

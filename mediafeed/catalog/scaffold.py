@@ -16,7 +16,7 @@ from typing import Any
 from mediafeed.atomic import write_atomically
 from mediafeed.catalog.artwork import ArtworkError, artwork_problems, fix_artwork, fixable, fixed_path
 from mediafeed.catalog.load import catalog_images, find_missing_guids, insert_guid, slugify
-from mediafeed.config import load_config
+from mediafeed.config_file import load_config
 from mediafeed.errors import UsageError
 
 

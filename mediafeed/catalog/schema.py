@@ -8,14 +8,15 @@ them as JSON Schemas for editors (see README: Editor support).
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 
 from mediafeed.catalog.apple import CATEGORIES
-from mediafeed.config import AudioSettings
+from mediafeed.config_file import AudioSettings
 from mediafeed.validation import Count, Flag, HttpUrl, PageSize, Schema, Text, bad, is_http_url, partial_model, words
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -116,7 +117,19 @@ def _uuid(value: object) -> object:
 def _required_text(value: str) -> str:
     if not value.strip():
         raise bad("missing", "")
+    if all(unicodedata.category(c)[0] in "CZ" for c in value):  # only zero-width, control or space characters
+        raise bad(f"nothing visible ({value!r})", "write it out in words")
     return value
+
+
+def _schedule_start(value: str) -> str:
+    moment, why = parse_published(value)
+    if moment is None:
+        try:
+            date.fromisoformat(value.strip())
+        except ValueError:
+            raise bad(why, "e.g. dtstart: 2026-01-05T09:00:00-05:00") from None
+    return value.strip()
 
 
 def _language(value: str) -> str:
@@ -228,7 +241,9 @@ class TxtIn(Schema):
 class UpdateFrequencyIn(Schema):
     rrule: Annotated[Text, AfterValidator(_rrule)] | None = Field(None, description="iCalendar RRULE, e.g. FREQ=WEEKLY")
     label: Annotated[Text, Field(max_length=128)] | None = Field(None, description="What apps show, e.g. Weekly.")
-    dtstart: Text | None = Field(None, description="When the schedule starts (ISO 8601).")
+    dtstart: Annotated[Text, AfterValidator(_schedule_start)] | None = Field(
+        None, description="When the schedule starts (ISO 8601)."
+    )
     complete: Flag = Field(False, description="true when no more episodes will come.")
 
 
@@ -381,7 +396,7 @@ SCHEMAS = {"feed": FeedFile, "episode": EpisodeFront}
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Each schema as a JSON Schema document, by file name (what `mediafeed schema` writes into schemas/)."""
-    from mediafeed.config import ConfigFile
+    from mediafeed.config_file import ConfigFile
 
     documents = {}
     for name, model in (

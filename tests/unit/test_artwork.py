@@ -27,7 +27,7 @@ from mediafeed.catalog.artwork import (
     usable_artwork,
 )
 from mediafeed.catalog.load import catalog_images
-from mediafeed.config import load_config
+from mediafeed.config_file import load_config
 from mediafeed.digest import sha256_file
 
 

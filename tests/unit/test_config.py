@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from catalog_project import CONFIG_TOML, SITE_URL
 
-from mediafeed.config import AudioProfile, load_config
+from mediafeed.config import AudioProfile
+from mediafeed.config_file import load_config
 from mediafeed.errors import CatalogError, UsageError
 
 S3_TARGET = """
