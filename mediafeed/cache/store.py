@@ -297,14 +297,15 @@ class Store:
     def claim(self, kind: str, key: str) -> Iterator[None]:
         """Held while one writer makes the value of (kind, key), so that another thread or process that wants the
         same thing (two episodes with byte-identical masters, two builds of one project) waits, then finds it in the
-        store instead of making it again. A lock file in build/cache/locks/ (flock: released by the kernel when its
-        holder dies); when that folder cannot be written, a lock for this process's threads only."""
+        store instead of making it again. One of 256 lock files in build/cache/locks/, chosen by the key (flock:
+        released by the kernel when its holder dies; keys that share a file merely wait for each other, and no claim is
+        taken while another is held); when that folder cannot be written, a lock for this process's threads only."""
         handle = None
         if self.folder is not None:
             with contextlib.suppress(OSError):
                 folder = self.folder / LOCKS
                 folder.mkdir(parents=True, exist_ok=True)
-                handle = os.open(folder / f"{kind}-{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+                handle = os.open(folder / f"{key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         if handle is None:
             with _local_claim(kind, key):
                 yield
