@@ -51,7 +51,8 @@ class Cli(click.Group):
             click.echo(f"{exc.message}; nothing was published", err=True)
             ctx.exit(EXIT_CATALOG)
         except MediafeedError as exc:
-            click.echo(f"error: {exc}", err=True)
+            for line in str(exc).splitlines():  # one problem a line (`new` checks every option at once)
+                click.echo(f"error: {line}", err=True)
             ctx.exit(_exit_code(exc))
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -215,14 +216,49 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
 
 @cli.command()
 @now_option
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--title", help="The publisher's (and the first feed's) name. Default: made from DIR's name.")
+@click.option("--site-url", metavar="URL", help="The publisher's website. Default: https://www.example.org.")
+@click.pass_obj
+def init(state: State, folder: Path, title: str | None, site_url: str | None) -> None:
+    """Create a new project in DIR (made when missing) that passes `mediafeed check`.
+
+    \b
+    Writes a commented mediafeed.toml, one feed (feeds/podcast.yaml) with
+    placeholder artwork, and one draft episode with a short placeholder tone.
+    Refuses a DIR that already holds mediafeed.toml or a non-empty episodes/
+    or feeds/ (exit 2; nothing is written).
+    """
+    from mediafeed.pipeline import init_project
+
+    created = init_project(folder, title, site_url, state.now)
+    click.echo(f"created a mediafeed project in {created.project}:")
+    for relative in created.files:
+        click.echo(f"  {relative}")
+    where = "" if created.project == Path.cwd() else f"--project {_shell_word(str(created.project))} "
+    click.echo("next:")
+    click.echo(f"  mediafeed {where}check      # validate it (it passes as it is)")
+    click.echo(f"  mediafeed {where}new TITLE --kind podcast --media FILE   # add an episode")
+    click.echo(f"  mediafeed {where}publish    # write the feeds and media into public/")
+
+
+def _shell_word(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+@cli.command()
+@now_option
 @click.argument("title")
 @click.option("--kind", type=click.Choice(KINDS), required=True, help="What the episode is; feeds select episodes by kind.")
 @click.option(
     "--media",
     "media",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
-    help="The master file. Copied into the bundle unless it already lives in the project or a [media] root.",
+    help="The master (audio or video ffprobe can read). Copied into the bundle unless it already lives in the "
+    "project or a [media] root.",
 )
 @click.option("--published", metavar="ISO8601", help="Release time with UTC offset (future = scheduled). Default: --now.")
 @click.option("--slug", help="Folder name under episodes/. Default: made from the title.")
@@ -231,12 +267,21 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
 def new(
     state: State, title: str, kind: str, media: Path, published: str | None, slug: str | None, topics: tuple[str, ...]
 ) -> None:
-    """Scaffold episodes/<slug>/index.md with a fresh permanent GUID."""
-    from mediafeed.catalog.scaffold import new_episode
+    """Scaffold episodes/<slug>/index.md: a draft with a fresh permanent GUID and placeholder show notes.
+
+    \b
+    The master is checked first (it exists, is not empty, and ffprobe reads it
+    as audio or video) and so are the topics (against [catalog] topics in
+    mediafeed.toml); when any option is wrong nothing is written (exit 2).
+    The episode stays out of every feed until you delete its `draft: true` line.
+    """
+    from mediafeed.pipeline import new_episode
 
     moment = parse_now(published) if published else state.now.replace(microsecond=0)
     index = new_episode(state.project, title, kind, media, moment, slug, topics)
-    click.echo(f"created {index.relative_to(state.project).as_posix()}")
+    created = index.relative_to(state.project).as_posix()
+    click.echo(f"created {created} (a draft)")
+    click.echo(f"next: write the show notes in {created}, delete its `draft: true` line, then `mediafeed check`")
 
 
 @cli.command()

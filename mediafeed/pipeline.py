@@ -431,6 +431,42 @@ def lint_rendered(
     return report, len(documents), failures
 
 
+def new_episode(
+    project: Path,
+    title: str,
+    kind: str,
+    media: Path,
+    published: datetime,
+    slug: str | None,
+    topics: tuple[str, ...],
+) -> Path:
+    """new: a draft episode bundle, once its options are checked (the master probed as `check` probes it, the topics
+    against [catalog] topics); returns its index.md. Nothing is written when an option is wrong, build/ included."""
+    from mediafeed.catalog.scaffold import new_episode as scaffold
+    from mediafeed.errors import MediaError
+    from mediafeed.media.probe import Facts
+
+    unstored = Store(None)  # probing a file that is not in the catalog yet leaves nothing in build/
+
+    def check_master(path: Path) -> str | None:
+        try:
+            Facts(unstored, ContentIds(project, unstored)).probe_master(path)
+        except MediaError as exc:
+            return f"{exc.message}; {exc.hint or 'pass an audio or video file ffprobe can read'}"
+        return None
+
+    return scaffold(project, title, kind, media, published, slug, topics, check_master)
+
+
+def init_project(folder: Path, title: str | None, site_url: str | None, now: datetime) -> Any:
+    """init: a new project in `folder` that passes `check` (catalog.init.Created: what was written)."""
+    from mediafeed.catalog.init import init_project as scaffold
+    from mediafeed.media.ffmpeg import find_tool, placeholder_tone
+
+    find_tool("ffmpeg")  # missing (exit 4) before anything is written
+    return scaffold(folder, title, site_url, now, placeholder_tone)
+
+
 def load_catalog(project: Path) -> Catalog:
     """The validated catalog (the load stage alone: episodes remembered by content)."""
     run = walk(Run(project, datetime.now().astimezone(), lambda _: None), stages("load"))

@@ -16,6 +16,7 @@ Whoever can write build/ can already change what is published, so values are pic
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import io
 import os
@@ -32,6 +33,7 @@ from typing import Any
 from mediafeed.digest import sha256_file
 
 FOLDER = "cache"
+LOCKS = "locks"
 DATABASE = "cache.sqlite"
 STALE_SCRATCH_S = 24 * 3600
 FORMAT = 1  # the layout of this folder (table and file names), not of what is stored: that is in the keys
@@ -291,6 +293,29 @@ class Store:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("DELETE FROM entries WHERE kind = ? AND key = ?", (kind, key))
 
+    @contextlib.contextmanager
+    def claim(self, kind: str, key: str) -> Iterator[None]:
+        """Held while one writer makes the value of (kind, key), so that another thread or process that wants the
+        same thing (two episodes with byte-identical masters, two builds of one project) waits, then finds it in the
+        store instead of making it again. One of 256 lock files in build/cache/locks/, chosen by the key (flock:
+        released by the kernel when its holder dies; keys that share a file merely wait for each other, and no claim is
+        taken while another is held); when that folder cannot be written, a lock for this process's threads only."""
+        handle = None
+        if self.folder is not None:
+            with contextlib.suppress(OSError):
+                folder = self.folder / LOCKS
+                folder.mkdir(parents=True, exist_ok=True)
+                handle = os.open(folder / f"{key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if handle is None:
+            with _local_claim(kind, key):
+                yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
+
     # --- content-addressed files ----------------------------------------------------------------------------
 
     def scratch(self, suffix: str) -> Path:
@@ -352,6 +377,18 @@ class Store:
             return None
         path = self.file_path(sha256, suffix)
         return path if path.is_file() else None
+
+
+_CLAIMS: dict[tuple[str, str], threading.Lock] = {}
+_CLAIMS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _local_claim(kind: str, key: str) -> Iterator[None]:
+    with _CLAIMS_LOCK:
+        lock = _CLAIMS.setdefault((kind, key), threading.Lock())
+    with lock:
+        yield
 
 
 @contextlib.contextmanager

@@ -8,14 +8,15 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mediafeed.atomic import write_atomically
+from mediafeed.atomic import atomic_file, write_atomically
 from mediafeed.catalog.artwork import ArtworkError, artwork_problems, fix_artwork, fixable, fixed_path
-from mediafeed.catalog.load import catalog_images, find_missing_guids, insert_guid, slugify
+from mediafeed.catalog.load import SLUG, catalog_images, find_missing_guids, insert_guid, slugify
+from mediafeed.catalog.schema import PLACEHOLDER_NOTES
 from mediafeed.config_file import load_config
 from mediafeed.errors import UsageError
 
@@ -34,30 +35,54 @@ def assign_missing_guids(project: Path, published: Mapping[str, str] | None = No
     return fixed
 
 
+MasterCheck = Callable[[Path], str | None]  # a master → why it is not usable media ("problem; fix"), or None
+
+
 def new_episode(
-    project: Path, title: str, kind: str, media: Path, published: datetime, slug: str | None, topics: tuple[str, ...]
+    project: Path,
+    title: str,
+    kind: str,
+    media: Path,
+    published: datetime,
+    slug: str | None,
+    topics: tuple[str, ...],
+    check_master: MasterCheck | None = None,
 ) -> Path:
-    """Scaffold episodes/<slug>/index.md with a fresh permanent GUID; the master is copied into the bundle unless it
-    already lives in the project or under a [media] root. Returns the new index.md."""
+    """Scaffold episodes/<slug>/index.md, a draft with a fresh permanent GUID and placeholder show notes; the master
+    is copied into the bundle unless it already lives in the project or under a [media] root. Returns the new
+    index.md. Every option is checked first (the master exists and, with `check_master`, is media; the topics are in
+    [catalog] topics; the folder is new): one UsageError lists what is wrong, and then nothing is written."""
     config = load_config(project)
-    slug = slug or slugify(title)
-    if not slug:
-        raise UsageError(f"cannot make a folder name from the title {title!r}", hint="pass --slug my-episode")
-    bundle = project / "episodes" / slug
-    if bundle.exists():
-        raise UsageError(f"episodes/{slug} already exists", hint="choose another title or pass --slug")
+    problems: list[str] = []
+    title = " ".join(title.split())
+    if not title:
+        problems.append('TITLE: empty; give the episode a title, e.g. mediafeed new "Lithium Levels" ...')
+    if slug is not None and not SLUG.match(slug):
+        problems.append(f"--slug: {slug!r} is not a folder name; use lowercase letters, digits and hyphens, e.g. my-episode")
+        slug = None
+    elif slug is None and title:
+        slug = slugify(title)
+        if not slug:
+            problems.append(f"TITLE: cannot make a folder name from {title!r}; pass --slug my-episode")
+    problems += _master_problems(media, check_master)
+    problems += _topic_problems(topics, config.topics)
+    bundle = project / "episodes" / slug if slug else None
+    if bundle is not None and (bundle.exists() or bundle.is_symlink()):
+        problems.append(f"episodes/{slug} already exists; choose another title or pass --slug")
+    if problems or bundle is None:
+        raise UsageError("\n".join(problems))
+
     source = media.resolve()
-    bundle.mkdir(parents=True)
-    if any(source.is_relative_to(root) for root in (project, *config.media_roots)):
-        media_ref = os.path.relpath(source, bundle)
+    if any(source.is_relative_to(root) for root in (project.resolve(), *config.media_roots)):
+        media_ref, copy = os.path.relpath(source, bundle.resolve(strict=False)), False
     else:
-        shutil.copy2(source, bundle / source.name)
-        media_ref = source.name
+        media_ref, copy = source.name, True
     lines = [
         "---",
         f"title: {json.dumps(title, ensure_ascii=False)}",
         f"guid: {uuid.uuid4()}",
         f"kind: {kind}",
+        "draft: true                  # kept out of every feed until you delete this line (or write draft: false)",
         f"topics: [{', '.join(topics)}]",
         f"published: {published.isoformat()}",
         f"media: {json.dumps(media_ref, ensure_ascii=False)}",
@@ -66,12 +91,52 @@ def new_episode(
         "persons: []",
         "articles: []",
         "---",
-        "Write the show notes here, in Markdown.",
+        PLACEHOLDER_NOTES,
         "",
     ]
-    index = bundle / "index.md"
-    write_atomically(index, "\n".join(lines).encode("utf-8"))
+    bundle.parent.mkdir(parents=True, exist_ok=True)
+    bundle.mkdir()
+    try:
+        if copy:
+            with source.open("rb") as reader, atomic_file(bundle / source.name) as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+        index = bundle / "index.md"
+        write_atomically(index, "\n".join(lines).encode("utf-8"))
+    except BaseException:
+        shutil.rmtree(bundle, ignore_errors=True)  # all or nothing: no half bundle for `check` to trip over
+        raise
     return index
+
+
+def _master_problems(media: Path, check_master: MasterCheck | None) -> list[str]:
+    shown = str(media)
+    if not media.exists():
+        return [f"--media: no such file: {shown}; pass the path of the episode's master (an audio or video file)"]
+    if not media.is_file():
+        return [f"--media: {shown} is not a file; pass the master file itself, not a folder"]
+    try:
+        empty = media.stat().st_size == 0
+        with media.open("rb"):
+            pass
+    except OSError as exc:
+        return [f"--media: cannot read {shown} ({exc.strerror}); check the file's permissions"]
+    if empty:
+        return [f"--media: {shown}: empty file (0 bytes); export or copy the master again"]
+    why = check_master(media) if check_master is not None else None
+    return [f"--media: {shown}: {why}"] if why else []
+
+
+def _topic_problems(topics: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
+    problems = []
+    for topic in topics:
+        if not SLUG.match(topic):
+            problems.append(f"--topic: {topic!r} is not a topic slug; use lowercase letters, digits and hyphens")
+        elif known and topic not in known:
+            problems.append(
+                f"--topic: unknown topic {topic!r}; use topics listed in mediafeed.toml [catalog]: {', '.join(known)}"
+                " (or add it there)"
+            )
+    return problems
 
 
 def review_artwork(project: Path, fix: bool) -> list[dict[str, Any]]:

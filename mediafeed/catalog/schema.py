@@ -25,7 +25,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TIMESTAMP = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]\d(?:\.\d+)?)$")
 RRULE = re.compile(r"^FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)(;[A-Z]+=[^;]+)*$")
 DATE_HINT = "use ISO 8601 with a time and UTC offset, e.g. 2026-05-01T09:00:00-05:00"
-PLACEHOLDER_NOTES = "Write the show notes here"  # what `mediafeed new` leaves for the producer to replace
+PLACEHOLDER_NOTES = "Write the show notes here, in Markdown."  # what `new` and `init` leave for the producer
 
 Kind = Literal["podcast", "webinar", "video"]
 Role = Literal["host", "co-host", "guest", "producer", "editor", "reporter", "narrator"]

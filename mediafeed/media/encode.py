@@ -82,16 +82,34 @@ def encode(
 ) -> dict[str, Rendition]:
     """The renditions of a master ("main", and "audio" for a video), from the store when made before."""
     key = key_of("encode", source_id, source.suffix.lower(), profile.digest, code_digest(__name__), ffmpeg_version)
+    known = _remembered(store, key, source)
+    if known is not None:
+        return known
+    # Byte-identical masters (a re-run, one clip in two bundles) have one key: one writer encodes, the others wait
+    # for it (threads of this run, or another mediafeed on the same build/) and take what it stored.
+    with store.claim("encode", key):
+        known = _remembered(store, key, source)
+        if known is not None:
+            return known
+        return _encode_new(source, info, profile, store, ffmpeg_version, key)
+
+
+def _remembered(store: Store, key: str, source: Path) -> dict[str, Rendition] | None:
     saved = store.get("encode", key)
-    if isinstance(saved, dict):
-        renditions = {}
-        for name, (sha, suffix, loudness, intro) in saved.items():
-            path = source if sha == SOURCE else store.file(sha, suffix)
-            if path is None:
-                break  # a file of the store was removed: encode again
-            renditions[name] = Rendition(path, loudness, intro)
-        else:
-            return renditions
+    if not isinstance(saved, dict):
+        return None
+    renditions = {}
+    for name, (sha, suffix, loudness, intro) in saved.items():
+        path = source if sha == SOURCE else store.file(sha, suffix)
+        if path is None:
+            return None  # a file of the store was removed: encode again
+        renditions[name] = Rendition(path, loudness, intro)
+    return renditions
+
+
+def _encode_new(
+    source: Path, info: MediaInfo, profile: Profile, store: Store, ffmpeg_version: str, key: str
+) -> dict[str, Rendition]:
     context = _Context(store, ffmpeg_version)
     try:
         if info.has_video:

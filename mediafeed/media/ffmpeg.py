@@ -224,3 +224,10 @@ def encode_and_measure(args: list[str], output: Path, fmt: str, *, subject: Path
 def _tee_escape(path: Path) -> str:
     # The tee muxer splits on | and reads [options]; escape those in the file name.
     return re.sub(r"([\\|\[\]:])", r"\\\1", str(path))
+
+
+def placeholder_tone(output: Path, seconds: float = 3.0) -> None:
+    """A short, quiet 440 Hz mono MP3: the master of the example episode `mediafeed init` writes (replace it)."""
+    run("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+                   "-af", "volume=0.25", "-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "64k",
+                   "-map_metadata", "-1", str(output)], subject=output)  # fmt: skip

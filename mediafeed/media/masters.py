@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -86,7 +87,9 @@ def fetch(client: Any, uri: str, folder: Path, settings: S3Settings, progress: A
         if path.is_file() and path.stat().st_size == size:
             return path
         folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{path.name}.{os.getpid()}.{id(path)}.part"
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)  # one per writer
+        os.close(fd)
+        partial = Path(name)
         progress(f"download {uri} ({size} bytes)")
         try:
             # IfMatch: if the master is replaced mid-download, fail instead of caching a mix under the old ETag.

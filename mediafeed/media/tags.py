@@ -117,13 +117,17 @@ def tagged(encoded: Path, encoded_id: str, tags: EpisodeTags, store: Store, ffmp
     known = store.get("tag", key)
     if isinstance(known, str) and (path := store.file(known, suffix)) is not None:
         return path, known
-    scratch = store.scratch(suffix)
-    try:
-        write_tags(encoded, scratch, tags)
-        path, sha = store.adopt(scratch, suffix)
-    finally:
-        scratch.unlink(missing_ok=True)
-    store.put("tag", key, sha)
+    with store.claim("tag", key):  # another writer of the same key (a second build of the project): wait for it
+        known = store.get("tag", key)
+        if isinstance(known, str) and (path := store.file(known, suffix)) is not None:
+            return path, known
+        scratch = store.scratch(suffix)
+        try:
+            write_tags(encoded, scratch, tags)
+            path, sha = store.adopt(scratch, suffix)
+        finally:
+            scratch.unlink(missing_ok=True)
+        store.put("tag", key, sha)
     return path, sha
 
 

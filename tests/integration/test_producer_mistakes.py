@@ -169,7 +169,7 @@ def test_a_draft_is_in_no_feed_and_check_says_so(sample_project: Path, mediafeed
 def test_placeholder_notes_are_a_warning_in_check_and_not_released_by_publish(sample_project: Path, mediafeed) -> None:
     index = sample_project / EPISODE
     head, _, _ = index.read_text().partition("\n---\n")
-    index.write_text(head + "\n---\nWrite the show notes here…\n")
+    index.write_text(head + "\n---\nWrite the show notes here, in Markdown.\n")
     result = mediafeed(sample_project, "check", "--no-media")
     assert result.exit_code == 0, result.output
     assert f"warning: {EPISODE}: notes: still the placeholder text" in result.output
