@@ -141,6 +141,9 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int
                     annotation = tagged[0]
                     continue
             if part in ("str", "int", "float", "bool", "none", "list", "dict"):
+                # a plain branch (or a Tag named like one): follow it, so the keys of list items are found
+                same = [b for b in branches if typing.get_origin(b) is {"list": list, "dict": dict}.get(part, ())]
+                annotation = same[0] if same else annotation
                 continue
             annotation = models[0] if len(models) == 1 else (branches[0] if len(branches) == 1 else annotation)
             annotation = _unwrap(annotation)
@@ -247,7 +250,7 @@ def problems_from(error: ValidationError, file: str, model: type[BaseModel], pre
             hint = hint or f'quote it: {name}: "..."'
         elif kind == "string_too_long":
             message = f"too long ({len(value) if isinstance(value, str) else '?'} characters, at most {ctx.get('max_length')})"
-            hint = "shorten it"
+            hint = hint or "shorten it"
         elif kind in ("list_type", "tuple_type"):
             message = f"must be a list ({_short(value)})"
             hint = hint or f"write {name}: [...], or one item per line starting with -"
@@ -263,6 +266,9 @@ def problems_from(error: ValidationError, file: str, model: type[BaseModel], pre
             tags = str(ctx.get("expected_tags", "")).replace("'", "")
             message = "missing" if kind == "union_tag_not_found" else f"unknown {key} {ctx.get('tag')!r}"
             hint = f"use one of: {tags}"
+        elif kind == "too_long" and isinstance(value, str):
+            message = f"too long ({len(value)} characters, at most {ctx.get('max_length')})"
+            hint = hint or "shorten it"
         elif kind == "too_long":
             message = f"too many items (at most {ctx.get('max_length')})"
             hint = "shorten the list"

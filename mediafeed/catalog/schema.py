@@ -56,6 +56,8 @@ def parse_published(value: object) -> tuple[datetime | None, str]:
 
 
 def _moment(value: object) -> datetime:
+    if value is None:
+        raise bad("missing", DATE_HINT)
     moment, why = parse_published(value)
     if moment is None:
         raise bad(why, DATE_HINT)
