@@ -101,6 +101,15 @@ class Feed:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """An episode taken down (`withdrawn: {at, reason}`): it leaves every feed and index, its files are deleted from
+    the target, and its GUID is retired for good."""
+
+    at: datetime  # timezone-aware, UTC
+    reason: str
+
+
+@dataclass(frozen=True)
 class Episode:
     slug: str
     file: str  # project-relative path of index.md, for messages
@@ -123,6 +132,7 @@ class Episode:
     transcript: Path | None = None
     keywords: tuple[str, ...] = ()
     summary: str | None = None  # one or two plain sentences: the description inside the media file's tags
+    withdrawn: Withdrawal | None = None  # taken down: in no feed or index, its files deleted at the next publish
 
     def is_released(self, now: datetime) -> bool:
         return self.published <= now

@@ -40,6 +40,7 @@ from mediafeed.models import (
     Owner,
     Person,
     UpdateFrequency,
+    Withdrawal,
 )
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -617,6 +618,7 @@ def load_episode(
     summary = r.text("summary", required=False)
     if summary and len(summary) > 1000:
         r.bad("summary", f"{len(summary)} characters", "keep the summary to a sentence or two (under 1000 characters)")
+    withdrawn = _withdrawn(r, data.get("withdrawn"))
     if len(problems) > before:
         return None
     assert title and kind and published and media
@@ -645,7 +647,29 @@ def load_episode(
         transcript=transcript,
         keywords=keywords,
         summary=summary,
+        withdrawn=withdrawn,
     )
+
+
+def _withdrawn(r: FieldReader, value: object) -> Withdrawal | None:
+    """`withdrawn: {at: <date with UTC offset>, reason: <text>}`: the episode is taken down (see catalog/withdraw.py)."""
+    if value is None:
+        return None
+    hint = 'write withdrawn: {at: 2026-05-01T09:00:00-05:00, reason: "why"} (or run `mediafeed withdraw SLUG --reason ...`)'
+    if not isinstance(value, dict):
+        r.bad("withdrawn", f"must be a mapping with at and reason ({value!r})", hint)
+        return None
+    at, why = parse_published(value.get("at"))
+    if at is None:
+        r.bad("withdrawn.at", why if value.get("at") is not None else "missing", DATE_HINT)
+    reason = value.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        r.bad("withdrawn.reason", "missing", 'say why the episode was taken down, e.g. reason: "guest withdrew consent"')
+        return None
+    unknown = sorted(str(k) for k in value if k not in ("at", "reason"))
+    if unknown:
+        r.bad("withdrawn", f"unknown field(s): {', '.join(unknown)}", "withdrawn takes only at and reason")
+    return Withdrawal(at, clean_line(reason)) if at is not None and not unknown else None
 
 
 def _media_source(r: FieldReader, value: object, bundle: Path, config: Config) -> str | None:
