@@ -162,7 +162,8 @@ def test_gc_keeps_old_versions_through_the_grace_period_then_deletes_them(sample
 def test_gc_adopts_untracked_objects_then_deletes_them_and_never_touches_others(sample_project: Path, mediafeed: Any) -> None:
     public = sample_project / "public"
     assert mediafeed(sample_project, "publish").exit_code == 0
-    orphan, outsider, fresh = public / "media" / "crashed-0123abcd.mp3", public / "notes.txt", public / "media" / "new-0123abcd.mp3"
+    orphan, outsider = public / "media" / "crashed-0123abcd.mp3", public / "notes.txt"
+    fresh = public / "media" / "new-0123abcd.mp3"
     for path in (orphan, outsider, fresh):
         path.write_bytes(b"x" * 10)
     long_ago = time.mktime(time.strptime("2026-11-01", "%Y-%m-%d"))
