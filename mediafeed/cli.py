@@ -330,7 +330,7 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
         click.echo(f"{failure.file}: media: {failure.message}", err=True)
     if plan.refusals:
         for refusal in plan.refusals:
-            field = "guid: " if refusal.kind == "guid-change" else ""
+            field = "guid: " if refusal.kind in ("guid-change", "retired-guid") else ""
             click.echo(f"refused: {refusal.file}: {field}{refusal.message}; {refusal.hint}", err=True)
         click.echo(f"{len(plan.refusals)} guard(s) refused this plan; nothing was published", err=True)
         raise click.exceptions.Exit(EXIT_CATALOG)
@@ -477,12 +477,85 @@ def status(state: State, target: str | None, as_json: bool, history: bool) -> No
     for refusal in pending["refusals"]:
         click.echo(f"refused:    {refusal}")
     click.echo(f"failed:     {', '.join(f['slug'] for f in report.failed) or 'none'}")
+    for gone in report.withdrawn:
+        state_of = "still live: run `mediafeed publish`" if gone["live"] else "taken down"
+        click.echo(f"withdrawn:  {gone['slug']} at {gone['at']} ({gone['reason']}; {state_of})")
     for failure in report.failed:
         click.echo(f"            {failure['file']}: {failure['error']}")
     if history:
         click.echo("history:")
         for entry in report.history[-50:]:
             click.echo(f"  {entry.get('at')}  {entry.get('feed'):<22} {entry.get('slug')}")
+
+
+@cli.command()
+@now_option
+@click.argument("slug")
+@click.option("--reason", required=True, help="Why the episode is taken down (kept in its front matter and the manifest).")
+@click.pass_obj
+def withdraw(state: State, slug: str, reason: str) -> None:
+    """Take an episode down: record `withdrawn: {at, reason}` in its front matter.
+
+    \b
+    The next publish removes it from every feed, feeds.opml and related.json,
+    then deletes its media, artwork, chapters and transcripts from the target
+    and retires its GUID for good. Only the front matter changes (one line).
+    """
+    from mediafeed.pipeline import withdraw as run_withdraw
+
+    index = run_withdraw(state.project, slug, reason, state.now)
+    click.echo(f"withdrew {slug}: {index.relative_to(state.project).as_posix()} (publish to take it down)")
+
+
+def parse_grace(value: str) -> Any:
+    """7d, 36h, 90m, 0 (a number alone is days)."""
+    from datetime import timedelta
+
+    text = value.strip().lower()
+    units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+    unit = units.get(text[-1:], "days")
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        amount = float(number)
+    except ValueError:
+        raise click.BadParameter(f"not a duration ({value!r}); e.g. 7d, 36h, 90m") from None
+    if amount < 0:
+        raise click.BadParameter(f"a grace period cannot be negative ({value!r})")
+    return timedelta(**{unit: amount})
+
+
+@cli.command(name="gc")
+@now_option
+@click.option("--target", help="Target name from mediafeed.toml. Default: [publish] target.")
+@click.option("--grace", default="7d", show_default=True, help="Keep unreferenced objects this long (7d, 36h, 90m).")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted, with sizes, and delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def gc_command(state: State, target: str | None, grace: str, dry_run: bool, as_json: bool) -> None:
+    """Delete objects no feed or index has referenced for longer than --grace.
+
+    \b
+    Only media/, artwork/, chapters/ and transcripts/ objects are collected;
+    feeds, indexes and the manifest never are. An object the manifest never
+    recorded (a crashed run's upload) older than --grace is first marked stale
+    and deleted by a later gc. Safe to run while a publish runs.
+    """
+    from mediafeed.pipeline import gc as run_gc
+
+    result = run_gc(state.project, target, state.now, grace=parse_grace(grace), dry_run=dry_run, progress=state.progress)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    if dry_run:
+        for garbage in result.plan.delete:
+            click.echo(f"  {garbage.key}  {_size(garbage.size)}  ({garbage.why})")
+    adopted = f"; {len(result.plan.adopt)} untracked object(s) marked stale" if result.plan.adopt else ""
+    kept = len(result.plan.waiting)
+    click.echo(
+        f"{result.target}: {verb} {len(result.plan.delete)} object(s), {_size(result.bytes)} in total; "
+        f"{kept} unreferenced object(s) still within the grace period{adopted}"
+    )
 
 
 @cli.command()

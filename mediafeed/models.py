@@ -41,14 +41,6 @@ class Chapter:
 
 
 @dataclass(frozen=True)
-class Withdrawal:
-    """`withdrawn: {at, reason}` in front matter (`mediafeed withdraw` writes it)."""
-
-    at: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
 class Owner:
     name: str
     email: str
@@ -106,6 +98,15 @@ class Feed:
         if self.kinds and episode.kind not in self.kinds:
             return False
         return not self.topics or any(t in self.topics for t in episode.topics)
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """An episode taken down (`withdrawn: {at, reason}`): it leaves every feed and index, its files are deleted from
+    the target, and its GUID is retired for good."""
+
+    at: datetime  # timezone-aware, UTC
+    reason: str
 
 
 @dataclass(frozen=True)

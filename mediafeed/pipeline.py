@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -137,9 +137,10 @@ def resolve(run: Run) -> None:
 
     assert run.config is not None and run.catalog is not None
     catalog, now = run.catalog, run.now
-    selected = [e for e in catalog.episodes if any(f.selects(e) for f in catalog.feeds)]
+    live = [e for e in catalog.episodes if e.withdrawn is None]  # a withdrawn episode is in no feed or index
+    selected = [e for e in live if any(f.selects(e) for f in catalog.feeds)]
     if run.all_episodes:
-        run.episodes = list(catalog.episodes)
+        run.episodes = live
     else:
         run.episodes = [e for e in selected if e.is_released(now) and not e.placeholder]
         run.held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if e.is_scheduled(now)]
@@ -220,6 +221,11 @@ def plan(run: Run) -> None:
         feed_urls=site.feed_urls,
         notify=Notifiers(run.config.websub_hubs, run.config.podping_url).any,
         now=run.now,
+        withdrawn={
+            e.guid: {"slug": e.slug, "at": e.withdrawn.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "reason": e.withdrawn.reason}
+            for e in catalog.episodes
+            if e.withdrawn is not None
+        },
     )
     run.plan = plan_for(run.storage, run.wanted, run.options, manifest)
     # Neither the plan nor the proof a receipt needs depends on which media has landed: while media is still
@@ -375,6 +381,22 @@ def status(project: Path, target_name: str | None, now: datetime, *, progress: P
     return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now)
 
 
+def withdraw(project: Path, slug: str, reason: str, now: datetime) -> Path:
+    """withdraw: record `withdrawn: {at: now, reason}` in the episode's front matter (the next publish acts on it)."""
+    from mediafeed.catalog.withdraw import withdraw_episode
+
+    return withdraw_episode(project.resolve(), slug, reason, now)
+
+
+def gc(project: Path, target_name: str | None, now: datetime, *, grace: timedelta, dry_run: bool, progress: Progress) -> Any:
+    """gc: delete objects no published document has referenced for longer than `grace` (publish.gc.GcResult)."""
+    from mediafeed.config_file import load_config
+    from mediafeed.publish.gc import collect
+
+    target = load_config(project.resolve()).target(target_name)
+    return collect(open_storage(target), target.name, now, grace, dry_run=dry_run, progress=progress)
+
+
 @dataclass(frozen=True)
 class Checked:
     """What `check` found: GUIDs it assigned, the catalog (None when invalid, then `problems`), media problems, and
@@ -408,9 +430,33 @@ def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media:
         catalog = load_catalog(project)
     except CatalogError as exc:
         return Checked(fixed, None, list(exc.problems), [], [])
+    retired = retired_guid_problems(project, catalog)
+    if retired:
+        return Checked(fixed, None, retired, [], [])
     problems = probe_masters(project, catalog) if media else []
     findings, _, failures = lint_rendered(project, None, now, progress) if media and lint else ([], 0, ())
     return Checked(fixed, catalog, [], problems, findings, failures)
+
+
+def retired_guid_problems(project: Path, catalog: Catalog) -> list[Any]:
+    """Episodes using a GUID a local target retired (a withdrawn episode's): check refuses them as publish does.
+    Buckets are not read by check (it works offline); publish checks its own target again."""
+    from mediafeed.config_file import load_config
+    from mediafeed.errors import MediafeedError, Problem
+    from mediafeed.publish import guards
+    from mediafeed.publish.storage import LocalStorage
+
+    try:
+        config = load_config(project.resolve())
+    except MediafeedError:
+        return []
+    retired: dict[str, Any] = {}
+    for target in config.targets.values():
+        if target.type == "local" and target.path is not None:
+            found = Manifest(LocalStorage(target.path).read_manifest()[0], None).content.get("retired")
+            retired.update(found if isinstance(found, dict) else {})
+    refusals = guards.retired_guids(retired, guards.facts_for(catalog.episodes, [], []))
+    return [Problem(r.file, "guid", r.message, r.hint) for r in refusals]
 
 
 def lint_rendered(

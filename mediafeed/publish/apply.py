@@ -9,8 +9,10 @@ a few times), and stops with a clear message when the other publish changed some
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -37,6 +39,7 @@ from mediafeed.publish.plan import (
 )
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, Storage
 
+EPISODE_PREFIXES = ("media", "artwork", "chapters", "transcripts")  # where an episode's own files live (gc's too)
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
 REPLANS = 3
 READ_WHOLE = 8 * 1024 * 1024  # files up to this size are read into memory once, checked and sent from there
@@ -58,6 +61,7 @@ class Desired:
     feed_urls: dict[str, str] = field(default_factory=dict)  # feed id → public URL (what notifications announce)
     notify: bool = False  # whether hubs or a ping endpoint are configured (else nothing is queued)
     now: datetime | None = None  # when this publish runs: stamps the release history
+    withdrawn: dict[str, dict[str, str]] = field(default_factory=dict)  # guid → {slug, at, reason}: taken down
 
 
 HISTORY_LIMIT = 5000  # release-history entries kept in the manifest (oldest dropped first)
@@ -85,7 +89,20 @@ def annotate(previous: dict[str, Any], desired: Desired) -> dict[str, Any]:
             changed = desired.feed_keys.get(write.key)
             if changed and (recorded.get(write.key) or {}).get("sha256") != write.sha256 and changed in desired.feed_urls:
                 pending.add(desired.feed_urls[changed])
-    return {"history": history[-HISTORY_LIMIT:], "notify_pending": sorted(pending)}
+    retired = dict(previous.get("retired") or {})
+    for guid, info in sorted(desired.withdrawn.items()):
+        retired.setdefault(guid, info)
+    return {"history": history[-HISTORY_LIMIT:], "notify_pending": sorted(pending), "retired": retired}
+
+
+def withdrawn_keys(objects: Any, slugs: Any) -> frozenset[str]:
+    """The files of withdrawn episodes among `objects`: media, artwork, chapters and transcripts keyed by their slug
+    (`media/<slug>-<sha8>.mp3`: every version, current and stale)."""
+    if not slugs:
+        return frozenset()
+    names = "|".join(re.escape(s) for s in sorted(slugs))
+    pattern = re.compile(rf"^(?:{'|'.join(EPISODE_PREFIXES)})/(?:{names})-[0-9a-f]{{8}}(?:\.[A-Za-z0-9]+)?$")
+    return frozenset(k for k in objects if pattern.match(k))
 
 
 def plan_for(
@@ -106,14 +123,17 @@ def plan_for(
     feed_states = {
         fid: {"episodes": guids, "podcast_guid": desired.podcast_guids.get(fid)} for fid, guids in desired.feeds.items()
     }
+    gone = withdrawn_keys({**previous["objects"], **(known or {})}, [i["slug"] for i in desired.withdrawn.values()])
     plan = make_plan(
         desired.writes, feed_states, manifest.data, manifest.version, desired.held_back, desired.failures,
         slugs=desired.slugs, known_objects=known, annotations=annotate(previous, desired), previous=previous,
+        stamp=desired.now.strftime("%Y-%m-%dT%H:%M:%SZ") if desired.now else None, withdrawn=gone,
     )  # fmt: skip
     refusals = guards.check(
         previous["feeds"], desired.feeds, desired.facts,
         allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change,
     )  # fmt: skip
+    refusals += guards.retired_guids(previous.get("retired") or {}, desired.facts)
     return replace(plan, refusals=tuple(refusals), verify=report)
 
 
@@ -135,6 +155,12 @@ def run(
     if options.dry_run or plan.refusals:
         return plan, None
     uploaded: dict[str, dict[str, Any]] = dict(landed or {})
+    settled = _after_gc(storage, desired, basis, uploaded)
+    if settled is not basis:
+        basis = settled
+        plan = plan_for(storage, desired, replace(options, verify=False), basis, uploaded)
+        if plan.refusals:
+            return plan, None
     log: list[Write] = []
     for attempt in range(REPLANS + 1):
         feeds_written: list[str] = []
@@ -144,13 +170,51 @@ def run(
         except ManifestConflict:
             if attempt == REPLANS:
                 raise
-            fresh = Manifest(*storage.read_manifest())
+            fresh = _after_gc(storage, desired, Manifest(*storage.read_manifest()), uploaded)
             contested = _contested(desired.writes, basis, fresh)
             plan = plan_for(storage, desired, replace(options, verify=False), fresh, uploaded)
             if contested or plan.refusals:
                 raise _lost(storage, plan, contested, feeds_written) from None
             basis = fresh
     raise AssertionError("unreachable")
+
+
+GC_WAIT = 60.0  # seconds a publish waits for a running gc to finish deleting objects it wants again
+GC_ABANDONED = 15 * 60  # seconds after which a `deleting` mark is a gc that died (nothing deletes those keys any more)
+
+
+def _after_gc(storage: Storage, desired: Desired, basis: Manifest, uploaded: dict[str, Any]) -> Manifest:
+    """The manifest to plan from once no gc is deleting a key this publish wants.
+
+    A gc deletes only after writing a manifest that marks the keys `deleting` (and clears the marks when done).
+    Uploading such a key while its delete may still be in flight could lose it, so wait for the marks to clear;
+    then the key is uploaded again (whatever this run sent before is forgotten, as the delete may have removed it).
+    """
+    wanted = {w.key for w in desired.writes if w.stage in CONTENT_ADDRESSED}
+    deadline = time.monotonic() + GC_WAIT
+    while True:
+        marks = basis.content.get("deleting") or {}
+        busy = sorted(k for k in marks if k in wanted and not _abandoned(marks[k], desired.now))
+        for key in (k for k in marks if k in wanted):
+            uploaded.pop(key, None)
+        if not busy:
+            return basis
+        if time.monotonic() > deadline:
+            raise ManifestConflict(
+                f"`mediafeed gc` is deleting {', '.join(busy[:3])}{' ...' if len(busy) > 3 else ''} from "
+                f"{storage.describe()}, which this publish needs again",
+                hint="run the publish again once gc has finished",
+            )
+        time.sleep(0.5)
+        basis = Manifest(*storage.read_manifest())
+
+
+def _abandoned(mark: object, now: datetime | None) -> bool:
+    try:
+        started = datetime.fromisoformat(str(mark).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return now is not None and (now - started).total_seconds() > GC_ABANDONED
 
 
 def early_media(
@@ -264,6 +328,7 @@ def apply_plan(
     uploaded = {} if uploaded is None else uploaded
     feeds_written = [] if feeds_written is None else feeds_written
     log = [] if log is None else log
+    expected = plan.manifest_version  # the manifest version the next compare-and-swap expects
     for stage in STAGES:
         batch = [w for w in plan.uploads if w.stage == stage]
         if stage in CONTENT_ADDRESSED:  # uploaded early (or before a lost race): already there, and counted
@@ -273,9 +338,14 @@ def apply_plan(
             batch = [w for w in batch if w.key not in there]
         if not batch:
             continue
-        if stage not in CONTENT_ADDRESSED and not feeds_written and storage.manifest_version() != plan.manifest_version:
-            # Another publish finished since we planned: writing our feeds now could undo its episodes.
-            raise ManifestConflict(f"another publish updated {storage.describe()} while this one was running")
+        if stage not in CONTENT_ADDRESSED and not feeds_written and expected == plan.manifest_version:
+            if plan.claim is not None:
+                # Keys a gc may be about to delete are wanted again: un-mark them first, by compare-and-swap, so a
+                # gc planned from the manifest we read can no longer write its own (and so never deletes them).
+                expected = storage.put_manifest(plan.claim, plan.manifest_version)
+            elif storage.manifest_version() != plan.manifest_version:
+                # Another publish finished since we planned: writing our feeds now could undo its episodes.
+                raise ManifestConflict(f"another publish updated {storage.describe()} while this one was running")
 
         def done(write: Write, stage: str = stage) -> None:
             with _DONE_LOCK:
@@ -287,9 +357,15 @@ def apply_plan(
 
         _parallel(batch, lambda w: _put(storage, w), done, getattr(storage, "concurrency", 1))
     manifest_written, version = False, None
+    if plan.claim is not None and expected == plan.manifest_version:
+        expected = storage.put_manifest(plan.claim, plan.manifest_version)  # no feed to write: claimed all the same
     if plan.manifest_changed:
-        version = storage.put_manifest(plan.manifest, plan.manifest_version)
+        version = storage.put_manifest(plan.manifest, expected)
         manifest_written = True
+    if plan.deletions:
+        # Withdrawn episodes' files, only now: every feed and index that pointed at them has been replaced, and the
+        # manifest that no longer records them is the target's. (A crash here leaves them for `mediafeed gc`.)
+        storage.delete_many(list(plan.deletions))
     return PublishResult(tuple(w.key for w in log), sum(w.size for w in log), manifest_written, manifest_version=version)
 
 

@@ -11,6 +11,7 @@ written, and explains each refusal with what the catalog says about the episode.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class CatalogFacts:
     files: dict[str, str] = field(default_factory=dict)  # slug → episodes/<slug>/index.md
     failed: dict[str, str] = field(default_factory=dict)  # slug → why its media failed this run
     held_back: dict[str, str] = field(default_factory=dict)  # slug → published date (ISO)
+    withdrawn: dict[str, str] = field(default_factory=dict)  # slug → reason: taken down on purpose (the explicit allow)
 
 
 def facts_for(episodes: Any, failures: Any, held_back: Any) -> CatalogFacts:
@@ -33,7 +35,41 @@ def facts_for(episodes: Any, failures: Any, held_back: Any) -> CatalogFacts:
         files={e.slug: e.file for e in episodes},
         failed={f.slug: f.message for f in failures},
         held_back={h.slug: h.published.isoformat() for h in held_back},
+        withdrawn={e.slug: e.withdrawn.reason for e in episodes if getattr(e, "withdrawn", None) is not None},
     )
+
+
+def same_guid(guid: str) -> str:
+    """One spelling per GUID value (braces, urn:uuid: or no hyphens are the same GUID)."""
+    try:
+        return str(uuid.UUID(guid))
+    except ValueError:
+        return guid.lower()
+
+
+def retired_guids(retired: dict[str, Any], facts: CatalogFacts) -> list[Refusal]:
+    """Episodes (not themselves withdrawn) using a GUID a withdrawn episode retired: apps would show the withdrawn
+    episode again, or merge a new one into it. `retired` is the manifest's map guid → {slug, at, reason}."""
+    taken = {same_guid(g): info for g, info in retired.items()}
+    refusals = []
+    for slug, guid in sorted(facts.guids.items()):
+        if slug in facts.withdrawn or same_guid(guid) not in taken:
+            continue
+        found = taken[same_guid(guid)]
+        info = found if isinstance(found, dict) else {}
+        refusals.append(
+            Refusal(
+                "retired-guid",
+                "",
+                guid,
+                slug,
+                facts.files.get(slug, f"episodes/{slug}/index.md"),
+                f"GUID {guid} was retired when episode '{info.get('slug', '?')}' was withdrawn ({info.get('at', '?')}); "
+                "a GUID is never used again",
+                "delete the guid: line and run `mediafeed check --fix` to give this episode its own GUID",
+            )
+        )
+    return refusals
 
 
 def check(
@@ -73,8 +109,8 @@ def check(
                         )
                     )
                 continue
-            if allow_removal:
-                continue
+            if allow_removal or (slug and slug in facts.withdrawn):
+                continue  # a withdrawal is the explicit allow
             refusals.append(
                 Refusal(
                     "removal",

@@ -47,7 +47,9 @@ class PublishPlan:
     manifest: bytes
     manifest_version: str | None  # what the manifest was when read (compare-and-swap)
     manifest_changed: bool
-    stale: tuple[str, ...] = field(default=())  # published before, no longer wanted; left in place
+    stale: tuple[str, ...] = field(default=())  # published before, no longer wanted; left in place (gc deletes them)
+    deletions: tuple[str, ...] = field(default=())  # withdrawn episodes' files: deleted once the manifest is written
+    claim: bytes | None = None  # written (compare-and-swap) before any feed when stale keys are wanted again
     refusals: tuple[Refusal, ...] = field(default=())  # filled by guards.py; a plan with refusals is not applied
     verify: dict[str, Any] | None = None  # publish --verify: how the manifest compared with a real listing
 
@@ -64,13 +66,16 @@ class PublishPlan:
             "held_back": [{"slug": h.slug, "title": h.title, "published": h.published.isoformat()} for h in self.held_back],
             "failures": [{"slug": f.slug, "file": f.file, "error": f.message} for f in self.failures],
             "stale": list(self.stale),
+            "deletions": list(self.deletions),
             "refusals": [r.as_dict() for r in self.refusals],
             "manifest_changed": self.manifest_changed,
             **({"verify": self.verify} if self.verify is not None else {}),
         }
 
 
-ANNOTATIONS = ("history", "notify_pending")  # bookkeeping the manifest carries besides objects and feeds
+ANNOTATIONS = ("history", "notify_pending", "retired")  # bookkeeping the manifest carries besides objects and feeds
+# `stale`: key → when it stopped being wanted (ISO, UTC); `deleting`: key → when `mediafeed gc` started deleting it
+# (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again.
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:
@@ -135,6 +140,8 @@ def make_plan(
     known_objects: dict[str, Any] | None = None,
     annotations: dict[str, Any] | None = None,
     previous: dict[str, Any] | None = None,
+    stamp: str | None = None,
+    withdrawn: frozenset[str] = frozenset(),
 ) -> PublishPlan:
     """Uploads are the writes whose key is new or whose content differs from what the manifest recorded.
 
@@ -143,9 +150,18 @@ def make_plan(
     the manifest race that knows what this run already uploaded). `annotations` replace the manifest's
     bookkeeping entries (release `history`, `notify_pending`); without them the previous ones are kept.
     `previous` is `manifest_data` already parsed (see Manifest.content).
+
+    Keys recorded but no longer wanted are marked stale since `stamp` (a mark already there keeps its time), for
+    `mediafeed gc`; a wanted key loses its mark, and when that happens the plan carries a `claim` manifest to write
+    before any feed (see apply_plan). `withdrawn` are keys to delete after the manifest (withdrawn episodes' files):
+    the manifest stops recording them.
     """
     previous = parse_manifest(manifest_data) if previous is None else previous
     known: dict[str, Any] = previous["objects"] if known_objects is None else known_objects
+    wanted = {w.key for w in desired}
+    deletions = tuple(sorted(k for k in withdrawn if k not in wanted))
+    if deletions:
+        known = {k: v for k, v in known.items() if k not in withdrawn or k in wanted}
     uploads, unchanged = [], []
     for write in sorted(desired, key=lambda w: (STAGES.index(w.stage), w.key)):
         record = known.get(write.key)
@@ -153,8 +169,10 @@ def make_plan(
             unchanged.append(write)
         else:
             uploads.append(write)
-    wanted = {w.key for w in desired}
     objects = {**known, **{w.key: w.record for w in desired}}
+    marks = stale_marks(previous)
+    stale = {k: marks.get(k, stamp) for k in sorted(known) if k not in wanted}
+    revived = sorted(k for k in wanted if k in marks)
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "objects": dict(sorted(objects.items())),
@@ -162,6 +180,10 @@ def make_plan(
         "feeds": {**previous["feeds"], **{fid: _feed_entry(state, slugs) for fid, state in sorted(feeds.items())}},
     }
     manifest["feeds"] = dict(sorted(manifest["feeds"].items()))
+    if stale:
+        manifest["stale"] = {k: since for k, since in stale.items() if since}
+    if previous.get("deleting"):
+        manifest["deleting"] = previous["deleting"]  # gc's, cleared by gc
     for name in ANNOTATIONS:
         value = (annotations or {}).get(name, previous.get(name))
         if value:
@@ -175,8 +197,28 @@ def make_plan(
         manifest=encoded,
         manifest_version=manifest_version,
         manifest_changed=encoded != manifest_data,
-        stale=tuple(sorted(k for k in known if k not in wanted)),
+        stale=tuple(stale),
+        deletions=deletions,
+        claim=_claim(previous, revived) if revived else None,
     )
+
+
+def stale_marks(manifest: dict[str, Any]) -> dict[str, str]:
+    """key → since (ISO) of the manifest's stale objects."""
+    marks = manifest.get("stale")
+    return {k: v for k, v in marks.items() if isinstance(v, str)} if isinstance(marks, dict) else {}
+
+
+def _claim(previous: dict[str, Any], revived: list[str]) -> bytes:
+    """The manifest as read, with the revived keys no longer stale: once written, a gc that planned from the old
+    manifest cannot write its own (compare-and-swap), so it cannot delete what the feeds are about to point at."""
+    claim = dict(previous)
+    marks = {k: v for k, v in stale_marks(previous).items() if k not in revived}
+    if marks:
+        claim["stale"] = marks
+    else:
+        claim.pop("stale", None)
+    return encode_manifest(claim)
 
 
 def _feed_entry(state: Any, slugs: dict[str, str] | None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ from boto3.s3.transfer import TransferConfig
 
 from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes
+from mediafeed.errors import StorageError
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat
 from mediafeed.s3client import CONFLICT_CODES, MISSING_CODES, error_code, make_client, translate
 
@@ -36,6 +37,7 @@ MULTIPART_THRESHOLD = 16 * MB  # below this a file is one PutObject (with a serv
 MULTIPART_CHUNK = 16 * MB  # part size; 16 MB keeps a 1 GB video under 64 parts
 PART_CONCURRENCY = 4  # parts of one large file in flight at once
 FILE_CONCURRENCY = 8  # files uploaded at once
+DELETE_BATCH = 1000  # keys per DeleteObjects request (the S3 limit)
 
 
 T = TypeVar("T")
@@ -107,7 +109,35 @@ class S3Storage:
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix))
             for page in pages:
                 for item in page.get("Contents", []):
-                    yield ObjectStat(item["Key"][len(self.prefix) :], int(item["Size"]))
+                    yield ObjectStat(item["Key"][len(self.prefix) :], int(item["Size"]), modified=item.get("LastModified"))
+
+    def read(self, key: str) -> bytes | None:
+        response = self._unless_missing(key, self.client.get_object)
+        if response is None:
+            return None
+        with self._errors(key):
+            return bytes(response["Body"].read())
+
+    def delete(self, key: str) -> None:
+        self.delete_many([key])
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """DeleteObjects, up to 1000 keys a request; a key that failed to go is an error (a missing one is not)."""
+        every = [*keys]
+        if MANIFEST_KEY in every:
+            raise StorageError("refusing to delete the manifest")
+        for start in range(0, len(every), DELETE_BATCH):
+            batch = every[start : start + DELETE_BATCH]
+            objects = [{"Key": self._key(k)} for k in batch]
+            response = self._call(batch[0], self.client.delete_objects, Delete={"Objects": objects, "Quiet": True})
+            errors = [e for e in response.get("Errors", []) if e.get("Code") not in MISSING_CODES]
+            if errors:
+                first = errors[0]
+                raise StorageError(
+                    f"{self.who}: could not delete {len(errors)} object(s), e.g. {first.get('Key')}: "
+                    f"{first.get('Code')} {first.get('Message', '')}".rstrip(),
+                    hint="check the credentials allow s3:DeleteObject, then run the command again",
+                )
 
     def _extra(self, content_type: str, cache_control: str, sha256: str | None) -> dict[str, Any]:
         extra: dict[str, Any] = {"ContentType": content_type, "CacheControl": cache_control}

@@ -23,6 +23,7 @@ class Status:
     pending: dict[str, Any]  # what a publish would write now
     failed: list[dict[str, str]]
     history: list[dict[str, str]] = field(default_factory=list)
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)  # taken down (live: still in a published feed)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +35,7 @@ class Status:
             "pending": self.pending,
             "failed": self.failed,
             "history": self.history,
+            "withdrawn": self.withdrawn,
         }
 
 
@@ -69,6 +71,7 @@ def build_status(target: str, catalog: Catalog, manifest: dict[str, Any], plan: 
         {"slug": e.slug, "title": e.title, "published": e.published.strftime("%Y-%m-%dT%H:%M:%SZ")}
         for e in sorted(catalog.episodes, key=lambda e: e.published)
         if e.is_released(now)
+        and e.withdrawn is None
         and e.guid not in published
         and e.slug not in failed_slugs
         and any(f.selects(e) for f in catalog.feeds)
@@ -81,7 +84,18 @@ def build_status(target: str, catalog: Catalog, manifest: dict[str, Any], plan: 
     }
     failed = [{"slug": f.slug, "file": f.file, "error": f.message} for f in plan.failures]
     history = [h for h in manifest.get("history", []) if isinstance(h, dict)]
-    return Status(target, now, live, scheduled, due, pending, failed, history)
+    withdrawn = [
+        {
+            "slug": e.slug,
+            "guid": e.guid,
+            "at": e.withdrawn.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "reason": e.withdrawn.reason,
+            "live": e.guid in published,
+        }
+        for e in catalog.episodes
+        if e.withdrawn is not None
+    ]
+    return Status(target, now, live, scheduled, due, pending, failed, history, withdrawn)
 
 
 def until(seconds: int) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import fcntl
 import shutil
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -27,6 +28,7 @@ class ObjectStat:
     key: str
     size: int
     sha256: str | None = None  # what the target says the object holds (S3: x-amz-meta-sha256); None from a listing
+    modified: datetime | None = None  # last written (from a listing; S3 LastModified, a file's mtime), UTC
 
 
 class Storage(Protocol):
@@ -42,6 +44,9 @@ class Storage(Protocol):
     def put_bytes(
         self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
     ) -> ObjectStat | None: ...
+    def read(self, key: str) -> bytes | None: ...  # the object's bytes, None when it does not exist
+    def delete(self, key: str) -> None: ...  # gone afterwards (deleting a missing key is no error)
+    def delete_many(self, keys: Iterable[str]) -> None: ...
     def read_manifest(self) -> tuple[bytes | None, str | None]: ...
     def manifest_version(self) -> str | None: ...
     def put_manifest(self, data: bytes, expected_version: str | None) -> str | None: ...
@@ -78,7 +83,31 @@ class LocalStorage:
         for path in sorted(self.root.rglob("*")):
             key = path.relative_to(self.root).as_posix()
             if path.is_file() and key.startswith(prefix) and not path.name.startswith(TEMP_PREFIX):
-                yield ObjectStat(key, path.stat().st_size)
+                info = path.stat()
+                yield ObjectStat(key, info.st_size, modified=datetime.fromtimestamp(info.st_mtime, UTC))
+
+    def read(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            return path.read_bytes() if path.is_file() else None
+        except FileNotFoundError:
+            return None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if key == MANIFEST_KEY:
+            raise StorageError("refusing to delete the manifest")
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {path}: {exc.strerror}", hint="check permissions") from None
+        with suppress(OSError):  # an emptied folder goes too (never the target's own)
+            if path.parent != self.root.resolve():
+                path.parent.rmdir()
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.delete(key)
 
     def put_file(
         self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
