@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mediafeed.catalog.schema import EpisodeFront, EpisodeFrontPartial
-from mediafeed.validation import validate_collecting
 from mediafeed.catalog.withdraw import insert_before_closing_fence
 from mediafeed.errors import Problem
 from mediafeed.models import Write
@@ -17,6 +16,7 @@ from mediafeed.publish.gc import GcPlan, after_gc, plan_gc, without_marks
 from mediafeed.publish.guards import CatalogFacts, check, retired_guids
 from mediafeed.publish.plan import encode_manifest, make_plan, parse_manifest
 from mediafeed.publish.storage import ObjectStat
+from mediafeed.validation import validate_collecting
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
 WEEK = timedelta(days=7)
