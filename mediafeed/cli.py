@@ -298,7 +298,7 @@ def build(state: State, target: str | None) -> None:
 
     outcome = run_build(state.project, state.progress, target, state.now)
     for failure in outcome.failures:
-        click.echo(f"{failure.file}: media: {failure.message}", err=True)
+        click.echo(f"{failure.file}: {failure.field}: {failure.message}", err=True)
     click.echo(f"prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")
     if outcome.failures:
         raise click.exceptions.Exit(EXIT_PARTIAL)
@@ -327,7 +327,7 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
     for warning in outcome.warnings:
         click.echo(f"warning: {warning}", err=True)
     for failure in plan.failures:
-        click.echo(f"{failure.file}: media: {failure.message}", err=True)
+        click.echo(f"{failure.file}: {failure.field}: {failure.message}", err=True)
     if plan.refusals:
         for refusal in plan.refusals:
             field = "guid: " if refusal.kind in ("guid-change", "retired-guid") else ""
@@ -632,7 +632,7 @@ def lint(state: State, target: str | None, as_json: bool, show_rules: bool, file
             click.echo(finding.line(file))
         click.echo(summary(findings, count))
     for failure in failures:
-        click.echo(f"{failure.file}: media: {failure.message}", err=True)
+        click.echo(f"{failure.file}: {failure.field}: {failure.message}", err=True)
     if errors:
         raise click.exceptions.Exit(EXIT_CATALOG)
     if failures:

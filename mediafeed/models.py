@@ -233,6 +233,7 @@ class EpisodeFailure:
     slug: str
     file: str
     message: str
+    field: str = "media"  # what in the episode is wrong (its media, unless said otherwise)
 
 
 @dataclass(frozen=True)

@@ -145,9 +145,7 @@ def resolve(run: Run) -> None:
         run.episodes = [e for e in selected if e.is_released(now) and not e.placeholder]
         run.held_back = [HeldBack(e.slug, e.title, e.published) for e in catalog.episodes if e.is_scheduled(now)]
         run.failures += [
-            EpisodeFailure(e.slug, e.file, f"notes: {PLACEHOLDER_REFUSAL}")
-            for e in selected
-            if e.is_released(now) and e.placeholder
+            EpisodeFailure(e.slug, e.file, PLACEHOLDER_REFUSAL, "notes") for e in selected if e.is_released(now) and e.placeholder
         ]
     run.episodes, fetch_failures = masters.resolve(run.episodes, run.build_dir, run.config.masters_s3, run.progress)
     run.failures += fetch_failures

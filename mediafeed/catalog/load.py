@@ -519,7 +519,7 @@ def unselected_episodes(catalog: Catalog) -> list[Episode]:
 
 
 PLACEHOLDER_REFUSAL = (
-    "the show notes are still the placeholder `mediafeed new` wrote, so the episode is not released; "
+    "still the placeholder show notes `mediafeed new` (or `init`) wrote, so the episode is not released; "
     "write the notes (or keep draft: true)"
 )
 
@@ -530,7 +530,7 @@ def catalog_warnings(catalog: Catalog) -> list[Problem]:
     for e in catalog.episodes:
         if e.placeholder:
             state = "a draft" if e.draft else "NOT a draft: publish will refuse to release it"
-            warnings.append(Problem(e.file, "notes", f"still the placeholder text from `mediafeed new` ({state})",
+            warnings.append(Problem(e.file, "notes", f"still the placeholder show notes from `mediafeed new` or `init` ({state})",
                                     "write the show notes below the front matter"))  # fmt: skip
         elif e.draft:
             warnings.append(Problem(e.file, "draft", "a draft: in no feed", "remove `draft: true` to publish it"))
