@@ -155,7 +155,7 @@ class PlainDisplay:
                 if reached < 100 and (stepped or now - seen.printed >= EVERY):
                     seen.step, seen.printed = max(step, seen.step), now
                     return f"{label(event.task)}: {amount(event.task, event.done, seen.total)}"
-            elif now - seen.printed >= EVERY:  # counts of items (episodes): only while they take long
+            elif now - seen.printed >= EVERY and (seen.total is None or event.done < seen.total):  # counts: when slow
                 seen.printed = now
                 return f"{label(event.task)}: {amount(event.task, event.done, seen.total)}"
             return None
