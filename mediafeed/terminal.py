@@ -229,20 +229,19 @@ class RichDisplay:
                 total, done = self.totals.pop(event.task, (None, 0.0))
                 if ident is not None:
                     self.bars.remove_task(ident)
+                    self._draw(force=True)  # before printing: a print redraws the bars as last drawn
                 line = finished_line(event, self.verbose, total if total is not None else done)
                 if line is not None:
                     self._print(line)
                 if not self.ids:
                     self._stop()
-                else:
-                    self._draw(force=True)
 
     def _print(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def _draw(self, force: bool = False) -> None:
         now = time.monotonic()
-        if force or now - self.drawn >= self.REFRESH:
+        if self.live and (force or now - self.drawn >= self.REFRESH):
             self.drawn = now
             self.bars.refresh()
 

@@ -72,3 +72,39 @@ def test_publish_reports_encode_progress_while_it_encodes_and_nothing_with_quiet
     assert quiet_code == 0, quiet_lines
     assert quiet_lines == []  # the same encode, and not a line of progress
     assert quiet_stdout.replace(str(quiet), "PROJECT") == stdout.replace(str(loud), "PROJECT")  # results unchanged
+
+
+def test_a_terminal_gets_live_bars_that_leave_only_the_outcome_lines(tmp_path: Path, sample_build: Path) -> None:
+    """stderr on a pseudo-terminal: rich draws bars while encoding and clears them; results still go to stdout."""
+    import os
+    import pty
+
+    project = copy_catalog(tmp_path / "project")
+    copy_build(sample_build, project)
+    master = project / "episodes" / SLUG / "short.flac"
+    ffmpeg_generate(master, "-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-ac", "1", "-c:a", "flac")
+    index = project / "episodes" / SLUG / "index.md"
+    index.write_text(index.read_text().replace("media: audio.mp3", "media: short.flac"))
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
+    command = [sys.executable, "-m", "mediafeed", "--project", str(project), "--now", NOW, "publish"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, env=env)
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the process closed its end of the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    stdout = process.stdout.read().decode()  # type: ignore[union-attr]
+    assert process.wait() == 0, screen.decode(errors="replace")
+    os.close(controller)
+    drawn = screen.decode("utf-8", "replace")
+    assert f"encode {SLUG}" in drawn and "━" in drawn  # a bar was drawn for the encode
+    assert "\x1b[" in drawn  # redrawn in place (cursor movement), not printed line after line
+    assert f"prepared {SLUG} (encoded): " in drawn and "prepared 8 episode(s): 1 encoded, 7 cached" in drawn
+    assert "(cached)" not in drawn
+    assert "\x1b" not in stdout and "wrote" in stdout and "Feeds:" in stdout  # results: plain, on stdout
