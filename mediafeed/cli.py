@@ -22,6 +22,7 @@ import click
 from mediafeed import __version__
 from mediafeed.errors import CatalogError, EnvironmentProblem, MediaError, MediafeedError, StorageError, UsageError
 from mediafeed.models import KINDS
+from mediafeed.progress import Note, Reporter
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_CATALOG, EXIT_ENVIRONMENT, EXIT_BUG = 0, 1, 2, 3, 4, 70
 
@@ -31,10 +32,27 @@ class State:
         self.project = project
         self.now = now
         self.verbosity = verbosity
+        self._report: Reporter | None = None
+
+    @property
+    def report(self) -> Reporter:
+        """Where the library reports progress: bars on a terminal, plain lines otherwise, nothing with --quiet
+        (mediafeed.terminal); always on stderr, so stdout holds only results."""
+        if self._report is None:
+            from mediafeed.terminal import open_display
+
+            self._report = open_display(self.verbosity, sys.stderr)
+        return self._report
 
     def progress(self, message: str) -> None:
-        if self.verbosity > 0 or (self.verbosity == 0 and sys.stderr.isatty()):
-            click.echo(message, err=True)
+        self.report(Note(message))
+
+    def close(self) -> None:
+        """End the progress display (before results or errors are printed)."""
+        if self._report is not None:
+            from mediafeed.terminal import close_display
+
+            close_display(self._report)
 
 
 class Cli(click.Group):
@@ -42,7 +60,11 @@ class Cli(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                if isinstance(ctx.obj, State):
+                    ctx.obj.close()
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except CatalogError as exc:
@@ -154,7 +176,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     from mediafeed.catalog.load import catalog_warnings, unselected_episodes
     from mediafeed.pipeline import check as run_check
 
-    checked = run_check(state.project, state.now, state.progress, fix=fix, media=not no_media, lint=not no_lint)
+    checked = run_check(state.project, state.now, state.report, fix=fix, media=not no_media, lint=not no_lint)
+    state.close()
     fixed, catalog, lint_report = checked.fixed, checked.catalog, checked.lint
     if catalog is None:
         if as_json:
@@ -296,7 +319,8 @@ def build(state: State, target: str | None) -> None:
     """
     from mediafeed.pipeline import build as run_build
 
-    outcome = run_build(state.project, state.progress, target, state.now)
+    outcome = run_build(state.project, state.report, target, state.now)
+    state.close()
     for failure in outcome.failures:
         click.echo(f"{failure.file}: {failure.field}: {failure.message}", err=True)
     click.echo(f"prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")
@@ -309,9 +333,10 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
     from mediafeed.publish.plan import PublishOptions
 
     options = PublishOptions(dry_run=dry_run, **flags)
-    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.progress, options=options)
+    outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.report, options=options)
     if outcome.reused:
         state.progress(f"nothing changed since the last publish to {outcome.target.name} (its receipt in build/): nothing to do")
+    state.close()
     plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
@@ -446,7 +471,8 @@ def status(state: State, target: str | None, as_json: bool, history: bool) -> No
     from mediafeed.pipeline import status as run_status
     from mediafeed.publish.status import until
 
-    report = run_status(state.project, target, state.now, progress=state.progress)
+    report = run_status(state.project, target, state.now, progress=state.report)
+    state.close()
     if as_json:
         payload = report.as_dict()
         if not history:
@@ -542,7 +568,7 @@ def gc_command(state: State, target: str | None, grace: str, dry_run: bool, as_j
     """
     from mediafeed.pipeline import gc as run_gc
 
-    result = run_gc(state.project, target, state.now, grace=parse_grace(grace), dry_run=dry_run, progress=state.progress)
+    result = run_gc(state.project, target, state.now, grace=parse_grace(grace), dry_run=dry_run, progress=state.report)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
@@ -621,7 +647,8 @@ def lint(state: State, target: str | None, as_json: bool, show_rules: bool, file
     else:
         from mediafeed.pipeline import lint_rendered
 
-        report, count, failures = lint_rendered(state.project, target, state.now, state.progress)
+        report, count, failures = lint_rendered(state.project, target, state.now, state.report)
+        state.close()
     findings = [finding for _, finding in report]
     errors = sum(finding.severity == "error" for finding in findings)
     if as_json:

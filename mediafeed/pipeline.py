@@ -30,11 +30,12 @@ from mediafeed.cache.memo import record, still_valid
 from mediafeed.cache.store import Store, key_of, portable
 from mediafeed.config import CONFIG_FILE, Config, Target
 from mediafeed.models import Catalog, Episode, EpisodeFailure, RenderedDocument
+from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
 from mediafeed.publish.plan import HeldBack, Manifest, PublishOptions, PublishOutcome, PublishPlan, PublishResult
 from mediafeed.publish.storage import Storage
 from mediafeed.publish.targets import open_storage
 
-Progress = Callable[[str], None]
+Progress = Reporter  # typed events (mediafeed.progress); the CLI decides how to show them
 Stage = Callable[["Run"], None]
 
 
@@ -124,9 +125,16 @@ def load(run: Run) -> None:
     run.config = run.config or settings(run.project, run.store)
     run.read = [FileUse(run.project, CONFIG_FILE, run.project / CONFIG_FILE)]
     learnt: list[tuple[str, bytes]] = []
-    loader = _remembered_loader(run, load_episode, learnt)
     published = _published(run)
-    run.config, run.catalog = load_catalog(run.project, run.config, load_one=loader, read=run.read, published=published)
+    task = Task("load", "catalog", "items")
+    run.progress(Started(task))
+    loader = _counted(run.progress, task, _remembered_loader(run, load_episode, learnt))
+    try:
+        run.config, run.catalog = load_catalog(run.project, run.config, load_one=loader, read=run.read, published=published)
+    except BaseException:
+        run.progress(Finished(task, "failed"))
+        raise
+    run.progress(Finished(task, "done", f"{len(run.catalog.episodes)} episode(s), {len(run.catalog.feeds)} feed(s)"))
     run.store.put_many("episode", learnt)  # only once the whole catalog is valid
 
 
@@ -190,7 +198,7 @@ def render(run: Run) -> None:
         wanted=bool(sendable),
     )
     try:
-        run.early = EarlyUploads(run.storage, sendable) if sendable and run.storage is not None else None
+        run.early = EarlyUploads(run.storage, sendable, run.progress) if sendable and run.storage is not None else None
         run.site = rendering.result()
     except BaseException:
         rendering.cancel()
@@ -239,7 +247,7 @@ def apply(run: Run) -> None:
     assert run.storage is not None and run.plan is not None
     landed = run.early.finish() if run.early is not None else {}
     run.early = None
-    run.plan, run.result = run_publish(run.storage, run.wanted, run.options, _manifest(run), landed, run.plan)
+    run.plan, run.result = run_publish(run.storage, run.wanted, run.options, _manifest(run), landed, run.plan, run.progress)
 
 
 def notify(run: Run) -> None:
@@ -513,7 +521,7 @@ def init_project(folder: Path, title: str | None, site_url: str | None, now: dat
 
 def load_catalog(project: Path) -> Catalog:
     """The validated catalog (the load stage alone: episodes remembered by content)."""
-    run = walk(Run(project, datetime.now().astimezone(), lambda _: None), stages("load"))
+    run = walk(Run(project, datetime.now().astimezone(), silent), stages("load"))
     assert run.catalog is not None
     return run.catalog
 
@@ -522,7 +530,7 @@ def probe_masters(project: Path, catalog: Catalog) -> list[tuple[Episode, str]]:
     """Every local master probed (remembered by content): the episodes whose master is empty or not media, and why."""
     from mediafeed.errors import MediaError
 
-    run = Run(project, datetime.now().astimezone(), lambda _: None)
+    run = Run(project, datetime.now().astimezone(), silent)
     problems = []
     try:
         for episode in catalog.episodes:
@@ -603,6 +611,21 @@ def _outcome(run: Run) -> PublishOutcome:
     assert run.target is not None and run.plan is not None
     site = run.site
     return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings)
+
+
+def _counted(report: Reporter, task: Task, load_one: Any) -> Any:
+    """load_one, reporting how many episodes have been read so far."""
+    if report is silent:
+        return load_one
+    count = [0]
+
+    def loader(*args: Any) -> Any:
+        episode = load_one(*args)
+        count[0] += 1
+        report(Advanced(task, count[0]))
+        return episode
+
+    return loader
 
 
 def _remembered_loader(run: Run, load_one: Any, learnt: list[tuple[str, bytes]]) -> Any:

@@ -14,6 +14,8 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +39,7 @@ from mediafeed.media.loudness import (
     target_for,
 )
 from mediafeed.models import MediaInfo
+from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
 
 SAMPLE_RATE = 44100
 SOURCE = "<source>"  # a rendition that is the master itself (passed through)
@@ -78,9 +81,20 @@ class Rendition:
 
 
 def encode(
-    source: Path, info: MediaInfo, source_id: str, profile: Profile, store: Store, ffmpeg_version: str
+    source: Path,
+    info: MediaInfo,
+    source_id: str,
+    profile: Profile,
+    store: Store,
+    ffmpeg_version: str,
+    *,
+    report: Reporter = silent,
+    name: str = "",
 ) -> dict[str, Rendition]:
-    """The renditions of a master ("main", and "audio" for a video), from the store when made before."""
+    """The renditions of a master ("main", and "audio" for a video), from the store when made before.
+
+    Each ffmpeg run that reads the whole programme (a loudness measure, an encode pass) is reported to `report` as
+    a task named `name` (default: the master's file name), in seconds of programme done."""
     key = key_of("encode", source_id, source.suffix.lower(), profile.digest, code_digest(__name__), ffmpeg_version)
     known = _remembered(store, key, source)
     if known is not None:
@@ -91,7 +105,7 @@ def encode(
         known = _remembered(store, key, source)
         if known is not None:
             return known
-        return _encode_new(source, info, profile, store, ffmpeg_version, key)
+        return _encode_new(source, info, profile, store, ffmpeg_version, key, report, name)
 
 
 def _remembered(store: Store, key: str, source: Path) -> dict[str, Rendition] | None:
@@ -108,14 +122,15 @@ def _remembered(store: Store, key: str, source: Path) -> dict[str, Rendition] | 
 
 
 def _encode_new(
-    source: Path, info: MediaInfo, profile: Profile, store: Store, ffmpeg_version: str, key: str
+    source: Path, info: MediaInfo, profile: Profile, store: Store, ffmpeg_version: str, key: str, report: Reporter, name: str
 ) -> dict[str, Rendition]:
-    context = _Context(store, ffmpeg_version)
+    context = _Context(store, ffmpeg_version, report, name or source.name)
     try:
         if info.has_video:
-            measured = ffmpeg.measure_loudness(source, true_peak=False)  # shared by both renditions
+            with context.watching("measure", context.name, info.duration) as watch:
+                measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)  # shared by both renditions
             renditions = {
-                "main": _encode_video(source, info, profile, context.output(".mp4"), measured),
+                "main": _encode_video(source, info, profile, context.output(".mp4"), measured, context),
                 "audio": _encode_audio(source, info, profile, context.output(".mp3"), context, measured, allow_passthrough=False),
             }
         else:
@@ -141,6 +156,8 @@ class _Context:
 
     store: Store
     ffmpeg_version: str
+    report: Reporter = silent
+    name: str = ""
     scratch: list[Path] = field(default_factory=list)
 
     def output(self, suffix: str) -> Path:
@@ -151,6 +168,21 @@ class _Context:
     def clean(self) -> None:
         for path in self.scratch:
             path.unlink(missing_ok=True)
+
+    @contextmanager
+    def watching(self, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
+        """One ffmpeg run over the whole programme, reported as a task counting seconds of `total`."""
+        if self.report is silent:
+            yield None
+            return
+        task = Task(kind, label, "seconds")
+        self.report(Started(task, total))
+        outcome = "failed"
+        try:
+            yield lambda seconds: self.report(Advanced(task, min(seconds, total)))
+            outcome = "done"
+        finally:
+            self.report(Finished(task, outcome))
 
 
 def _measure_true_peak(info: MediaInfo, profile: Profile) -> bool:
@@ -173,13 +205,16 @@ def _encode_audio(
     target = target_for(channels, profile.audio)
     deliverable = allow_passthrough and _measure_true_peak(info, profile)
     if measured is None or (deliverable and not measured.true_peak):
-        measured = ffmpeg.measure_loudness(source, true_peak=deliverable)
+        with context.watching("measure", context.name, info.duration) as watch:
+            measured = ffmpeg.measure_loudness(source, true_peak=deliverable, watch=watch)
     if deliverable and can_pass_through(measured, target):
         return Rendition(source, {"passthrough": True, **_describe(measured, target)})
 
     intro = _bumper_wav(profile.intro, target, channels, context) if profile.intro else None
     outro = _bumper_wav(profile.outro, target, channels, context) if profile.outro else None
-    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3")
+    intro_seconds = ffmpeg.probe(intro).duration if intro else 0.0
+    outro_seconds = ffmpeg.probe(outro).duration if outro and context.report is not silent else 0.0
+    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3", info, context)
     bitrate = profile.audio.mp3_bitrate_mono if channels == 1 else profile.audio.mp3_bitrate_stereo
     layout = "mono" if channels == 1 else "stereo"
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={layout}"
@@ -197,16 +232,21 @@ def _encode_audio(
         return [*inputs, "-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1",
                 "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE), "-ac", str(channels)]  # fmt: skip
 
-    output_loudness = _encode_until_on_target(lambda gain: (args(gain), output, "mp3"), plan, target, source)
-    intro_seconds = ffmpeg.probe(intro).duration if intro else 0.0
-    return Rendition(output, output_loudness, intro_seconds)
+    total = intro_seconds + info.duration + outro_seconds
+    label = f"{context.name} (audio)" if info.has_video else context.name
+    made = _encode_until_on_target(lambda gain: (args(gain), output, "mp3"), plan, target, source, context, label, total)
+    return Rendition(output, made, intro_seconds)
 
 
-def _encode_video(source: Path, info: MediaInfo, profile: Profile, output: Path, measured: ffmpeg.Loudness | None) -> Rendition:
+def _encode_video(
+    source: Path, info: MediaInfo, profile: Profile, output: Path, measured: ffmpeg.Loudness | None, context: _Context
+) -> Rendition:
     channels = 1 if info.channels == 1 else 2
     target = target_for(channels, profile.audio)
-    measured = measured or ffmpeg.measure_loudness(source, true_peak=False)
-    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac")
+    if measured is None:
+        with context.watching("measure", context.name, info.duration) as watch:
+            measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)
+    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac", info, context)
     video = (
         ["-c:v", "copy"]
         if info.video_codec == "h264"
@@ -218,17 +258,23 @@ def _encode_video(source: Path, info: MediaInfo, profile: Profile, output: Path,
         return ["-i", str(source), "-map", "0:v:0", "-map", "0:a:0", "-map_metadata", "-1", "-map_chapters", "-1",
                 *video, "-af", gain.filters(), "-c:a", "aac", "-b:a", f"{bitrate}k", "-ac", str(channels)]  # fmt: skip
 
-    return Rendition(output, _encode_until_on_target(lambda gain: (args(gain), output, "mp4"), plan, target, source))
+    loudness = _encode_until_on_target(
+        lambda gain: (args(gain), output, "mp4"), plan, target, source, context, context.name, info.duration
+    )
+    return Rendition(output, loudness)
 
 
-def _through_the_limiter(source: Path, plan: GainPlan, target: Target, codec: str) -> GainPlan:
+def _through_the_limiter(
+    source: Path, plan: GainPlan, target: Target, codec: str, info: MediaInfo, context: _Context
+) -> GainPlan:
     """Limiting takes loudness away: measure the gained, limited signal (cheap: no encode) until it lands on target."""
     if plan.limit is None:
         return plan
     wanted = target.loudness + ENCODER_LOSS[codec]
     history: list[tuple[float, float]] = []
     for _ in range(MAX_PROBES):
-        limited = ffmpeg.measure_loudness(source, true_peak=False, prefilter=plan.filters())
+        with context.watching("measure", f"{context.name} (limiter)", info.duration) as watch:
+            limited = ffmpeg.measure_loudness(source, true_peak=False, prefilter=plan.filters(), watch=watch)
         history.append((plan.gain, limited.integrated))
         if abs(limited.integrated - wanted) <= PROBE_TOLERANCE:
             break
@@ -236,7 +282,9 @@ def _through_the_limiter(source: Path, plan: GainPlan, target: Target, codec: st
     return plan
 
 
-def _encode_until_on_target(command: Any, plan: GainPlan, target: Target, source: Path) -> dict[str, Any]:
+def _encode_until_on_target(
+    command: Any, plan: GainPlan, target: Target, source: Path, context: _Context, label: str, total: float
+) -> dict[str, Any]:
     """Encode, measuring the encoded stream as it is written; correct and re-encode only when it missed."""
     best: tuple[float, GainPlan, Any] | None = None
     history: list[tuple[float, float]] = []
@@ -246,7 +294,8 @@ def _encode_until_on_target(command: Any, plan: GainPlan, target: Target, source
         args, output, fmt = command(plan)
         partial = output.with_name(f"{output.stem}.pass{passes}{output.suffix}")  # output is a unique scratch name
         try:
-            measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True)
+            with context.watching("encode", label if passes == 1 else f"{label} (pass {passes})", total) as watch:
+                measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True, watch=watch)
             miss = abs(measured.integrated - target.loudness) + max(0.0, measured.peak - target.ceiling) * 2
             if best is None or miss < best[0]:
                 os.replace(partial, output)

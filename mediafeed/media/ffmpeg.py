@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mediafeed.errors import EnvironmentProblem, MediaError
 from mediafeed.models import MediaInfo
+from mediafeed.progress import parse_ffmpeg_progress
+
+Watch = Callable[[float], None]  # told the seconds of output written so far, while ffmpeg runs
 
 INSTALL_HINT = "run `make setup` (installs ffmpeg), install your system's ffmpeg package, or set MEDIAFEED_FFMPEG_DIR"
 
@@ -33,10 +40,14 @@ def find_tool(name: str) -> str:
     return found
 
 
-def run(tool: str, args: list[str], *, subject: Path) -> subprocess.CompletedProcess[bytes]:
-    """Run ffmpeg or ffprobe; a failure becomes a MediaError naming the file and what the tool said."""
-    command = [find_tool(tool), "-hide_banner", "-nostdin", *args] if tool == "ffmpeg" else [find_tool(tool), *args]
-    result = subprocess.run(command, capture_output=True, check=False)
+def run(tool: str, args: list[str], *, subject: Path, watch: Watch | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg or ffprobe; a failure becomes a MediaError naming the file and what the tool said.
+
+    `watch` (ffmpeg only) is told how many seconds of output are done, from ffmpeg's `-progress` report."""
+    with progress_pipe(watch if tool == "ffmpeg" else None) as (extra, fds, started):
+        command = [find_tool(tool), "-hide_banner", "-nostdin", *extra, *args] if tool == "ffmpeg" else [find_tool(tool), *args]
+        result = subprocess.run(command, capture_output=True, check=False, pass_fds=fds)
+        started()
     if result.returncode != 0:
         raise MediaError(
             f"{tool} failed: {meaningful_error(result.stderr.decode('utf-8', 'replace').replace(str(subject), subject.name))}",
@@ -174,12 +185,14 @@ def ebur128_filter(true_peak: bool) -> str:
     return f"ebur128=peak={'true' if true_peak else 'sample'}:framelog=verbose"
 
 
-def measure_loudness(path: Path, *, true_peak: bool, prefilter: str = "", input_format: str | None = None) -> Loudness:
+def measure_loudness(
+    path: Path, *, true_peak: bool, prefilter: str = "", input_format: str | None = None, watch: Watch | None = None
+) -> Loudness:
     """Measure the first audio stream of a file (or of stdin when path is '-')."""
     chain = ",".join(part for part in (prefilter, ebur128_filter(true_peak)) if part)
     source = ["-f", input_format] if input_format else []
     args = ["-nostats", "-v", "info", *source, "-i", str(path), "-map", "0:a:0", "-af", chain, "-f", "null", "-"]
-    result = run("ffmpeg", args, subject=path)
+    result = run("ffmpeg", args, subject=path, watch=watch)
     return _loudness_or_error(result.stderr.decode("utf-8", "replace"), path)
 
 
@@ -193,25 +206,30 @@ def _loudness_or_error(stderr: str, path: Path) -> Loudness:
 METER_STREAMS = {"mp3": ("mp3", "mp3"), "mp4": ("adts", "aac")}  # output format → (copy muxer, meter demuxer)
 
 
-def encode_and_measure(args: list[str], output: Path, fmt: str, *, subject: Path, true_peak: bool) -> Loudness:
+def encode_and_measure(
+    args: list[str], output: Path, fmt: str, *, subject: Path, true_peak: bool, watch: Watch | None = None
+) -> Loudness:
     """Encode once, and measure the encoded audio at the same time on another core.
 
     ffmpeg's tee muxer writes the file and a copy of the encoded audio to stdout; a second ffmpeg decodes that copy
     and measures it. The published bytes are what gets measured, at little more than the cost of the encode.
+    `watch` is told how many seconds of output are encoded, as the encoder reports them (`-progress`).
     """
     muxer, demuxer = METER_STREAMS[fmt]
     options = ":movflags=+faststart" if fmt == "mp4" else ""
     tee = f"[f={fmt}{options}]{_tee_escape(output)}|[f={muxer}:select=a]pipe:1"
-    encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-y", *args, "-f", "tee", tee]
     meter = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "info", "-f", demuxer, "-i", "pipe:0",
              "-af", ebur128_filter(true_peak), "-f", "null", "-"]  # fmt: skip
-    with subprocess.Popen(encoder, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as encoding:
-        assert encoding.stdout is not None and encoding.stderr is not None
-        with subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as metering:
-            encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
-            meter_err = metering.communicate()[1]
-        encoder_err = encoding.stderr.read()
-        encoding.wait()
+    with progress_pipe(watch) as (extra, fds, started):
+        encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", *extra, "-v", "error", "-y", *args, "-f", "tee", tee]
+        with subprocess.Popen(encoder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=fds) as encoding:
+            started()  # only the encoder holds the progress pipe's write end now
+            assert encoding.stdout is not None and encoding.stderr is not None
+            with subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as metering:
+                encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
+                meter_err = metering.communicate()[1]
+            encoder_err = encoding.stderr.read()  # small: errors only (-v error); progress has its own pipe
+            encoding.wait()
     if encoding.returncode != 0:
         raise MediaError(
             f"ffmpeg failed: {meaningful_error(encoder_err.decode('utf-8', 'replace'))}",
@@ -219,6 +237,45 @@ def encode_and_measure(args: list[str], output: Path, fmt: str, *, subject: Path
             hint="check that the file is a complete, playable audio or video file",
         )
     return _loudness_or_error(meter_err.decode("utf-8", "replace"), output)
+
+
+@contextmanager
+def progress_pipe(watch: Watch | None) -> Iterator[tuple[list[str], tuple[int, ...], Callable[[], None]]]:
+    """ffmpeg arguments that send its `-progress` report down a pipe of its own, read by a thread that tells `watch`.
+
+    Yields (arguments, file descriptors to pass to the process, a function to call once it is started). The report
+    never shares a pipe with stderr, which is read only at the end: the reader drains it as ffmpeg writes, so
+    neither side can block the other, and a `watch` that fails is ignored (the encode matters more than its bar).
+    Without `watch`: no arguments, no pipe, no thread."""
+    if watch is None:
+        yield [], (), lambda: None
+        return
+    read, write = os.pipe()
+    reader = threading.Thread(target=_read_progress, args=(read, watch), name="mediafeed-ffmpeg-progress", daemon=True)
+    reader.start()
+    owned = [write]
+
+    def started() -> None:  # the child has its copy: close ours, so the reader sees EOF when ffmpeg exits
+        if owned:
+            os.close(owned.pop())
+
+    try:
+        yield ["-progress", f"pipe:{write}"], (write,), started
+    finally:
+        started()
+        reader.join()
+
+
+def _read_progress(fd: int, watch: Watch) -> None:
+    last = -1.0
+    with os.fdopen(fd, "r", encoding="ascii", errors="replace") as report:
+        for line in report:
+            seconds = parse_ffmpeg_progress(line)
+            if seconds is None or seconds == last:
+                continue  # out_time_us, out_time_ms and out_time repeat one value
+            last = seconds
+            with contextlib.suppress(Exception):  # keep draining the pipe whatever the display does
+                watch(seconds)
 
 
 def _tee_escape(path: Path) -> str:

@@ -9,8 +9,7 @@ works in subprocesses); one failure never stops the others.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from mediafeed.media.encode import Bumper, Profile
 from mediafeed.media.prepare import TagContext, prepare_episode
 from mediafeed.media.probe import Facts
 from mediafeed.models import Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode
+from mediafeed.progress import Advanced, Event, Finished, Reporter, Started, Task, silent
 
-Progress = Callable[[str], None]
 KIND = "prepared"
 
 
@@ -121,36 +120,64 @@ def probe_pending(work: Work, facts: Facts, workers: int | None = None) -> None:
                 work.outcomes[i] = failure
 
 
-def prepare_pending(work: Work, facts: Facts, progress: Progress, workers: int | None = None) -> BuildOutcome:
-    """Encode and tag what is still to prepare, in parallel across cores; one failure never stops the others."""
+def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | None = None) -> BuildOutcome:
+    """Encode and tag what is still to prepare, in parallel across cores; one failure never stops the others.
 
-    def one(job: Job) -> PreparedEpisode | EpisodeFailure:
+    Reported as it happens: a "prepare" task counting jobs, each job's outcome as a task of its own ("cached",
+    "encoded", "tagged" when only the tags changed, "failed"), and the ffmpeg runs inside each job (media.encode)."""
+
+    def one(job: Job) -> tuple[PreparedEpisode | EpisodeFailure, bool]:
         episode = job.episode
+        ran: list[bool] = []
+
+        def watched(event: Event) -> None:
+            if isinstance(event, Started):
+                ran.append(True)
+            report(event)
+
         try:
-            return prepare_episode(episode, facts, job.profile, job.context)
+            return prepare_episode(episode, facts, job.profile, job.context, silent if report is silent else watched), bool(ran)
         except MediaError as exc:
-            return EpisodeFailure(episode.slug, episode.file, str(exc))
+            return EpisodeFailure(episode.slug, episode.file, str(exc)), bool(ran)
         except OSError as exc:
-            return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}")
+            return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}"), bool(ran)
 
     jobs, outcomes = work.jobs, work.outcomes
     todo = work.pending
+    overall = Task("prepare", "media", "items")
+    if jobs:
+        report(Started(overall, len(jobs)))
+    tally = {"encoded": 0, "tagged": 0, "cached": 0, "failed": 0}
+
+    def told(job: Job, outcome: PreparedEpisode | EpisodeFailure, how: str) -> None:
+        tally[how] += 1
+        detail = outcome.message if isinstance(outcome, EpisodeFailure) else _loudness_summary(outcome)
+        report(Finished(Task("prepare", job.episode.slug), how, detail))
+        report(Advanced(overall, sum(tally.values())))
+
+    for i, outcome in enumerate(outcomes):
+        if outcome is not None:  # remembered whole, or its master failed the probe
+            told(jobs[i], outcome, "failed" if isinstance(outcome, EpisodeFailure) else "cached")
     if todo:
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-            for i, made in zip(todo, pool.map(one, [jobs[i] for i in todo]), strict=True):
+            futures = {pool.submit(one, jobs[i]): i for i in todo}
+            for future in as_completed(futures):
+                i = futures[future]
+                made, encoded = future.result()
                 outcomes[i] = made
                 key = work.keys[i] or _job_key(jobs[i], facts)  # a master hashed by the job itself is known now
                 if isinstance(made, PreparedEpisode) and key is not None:
                     facts.store.put(KIND, key, replace(made, episode=None))  # type: ignore[arg-type]
+                told(jobs[i], made, "failed" if isinstance(made, EpisodeFailure) else "encoded" if encoded else "tagged")
+    if jobs:
+        report(Finished(overall, "done", ", ".join(f"{count} {how}" for how, count in tally.items() if count)))
     prepared: dict[tuple[str, str], PreparedEpisode] = {}
     failures: dict[str, EpisodeFailure] = {}
-    for done, (job, outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
+    for job, outcome in zip(jobs, outcomes, strict=True):
         if isinstance(outcome, EpisodeFailure):
             failures.setdefault(outcome.slug, outcome)
-            progress(f"[{done}/{len(jobs)}] failed   {outcome.slug}: {outcome.message}")
         elif outcome is not None:
             prepared[job.key] = outcome
-            progress(f"[{done}/{len(jobs)}] prepared {outcome.episode.slug}{_loudness_summary(outcome)}")
     return BuildOutcome(prepared, tuple(failures.values()))
 
 
@@ -182,4 +209,4 @@ def _loudness_summary(prepared: PreparedEpisode) -> str:
     if "integrated_lufs" not in main:
         return ""
     how = "passed through" if main.get("passthrough") else f"{main.get('passes', 1)} pass(es)"
-    return f": {main['integrated_lufs']:.1f} LUFS, {main['true_peak_dbtp']:.1f} dBTP ({how})"
+    return f"{main['integrated_lufs']:.1f} LUFS, {main['true_peak_dbtp']:.1f} dBTP ({how})"

@@ -21,6 +21,7 @@ import botocore.exceptions as bex
 from mediafeed.config import S3Settings
 from mediafeed.errors import EnvironmentProblem, MediafeedError
 from mediafeed.models import Episode, EpisodeFailure
+from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
 
 FOLDER = "masters"
 
@@ -40,7 +41,7 @@ def local_name(etag: str, key: str) -> str:
 
 
 def resolve(
-    episodes: list[Episode], build_dir: Path, settings: S3Settings, progress: Any, *, client: Any = None
+    episodes: list[Episode], build_dir: Path, settings: S3Settings, report: Reporter = silent, *, client: Any = None
 ) -> tuple[list[Episode], list[EpisodeFailure]]:
     """Episodes with s3:// masters replaced by local copies; an unreadable master fails only its episode."""
     remote = [e for e in episodes if e.media.startswith("s3://")]
@@ -54,7 +55,7 @@ def resolve(
 
     def one(episode: Episode) -> Episode | EpisodeFailure:
         try:
-            path = fetch(client, episode.media, folder, settings, progress)
+            path = fetch(client, episode.media, folder, settings, report)
         except EnvironmentProblem:
             raise
         except MediafeedError as exc:
@@ -67,14 +68,14 @@ def resolve(
         for episode, outcome in zip(remote, pool.map(one, remote), strict=True):
             if isinstance(outcome, EpisodeFailure):
                 failures.append(outcome)
-                progress(f"failed   {outcome.slug}: {outcome.message}")
+                report(Finished(Task("download", outcome.slug), "failed", outcome.message))
             else:
                 local[episode.slug] = outcome
     resolved = [local.get(e.slug, e) if e.media.startswith("s3://") else e for e in episodes]
     return [e for e in resolved if not e.media.startswith("s3://")], failures
 
 
-def fetch(client: Any, uri: str, folder: Path, settings: S3Settings, progress: Any) -> Path:
+def fetch(client: Any, uri: str, folder: Path, settings: S3Settings, report: Reporter = silent) -> Path:
     """The local copy of `uri`, downloading it only when this ETag is not in `folder` already."""
     from mediafeed.s3client import error_code, translate
 
@@ -90,18 +91,22 @@ def fetch(client: Any, uri: str, folder: Path, settings: S3Settings, progress: A
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)  # one per writer
         os.close(fd)
         partial = Path(name)
-        progress(f"download {uri} ({size} bytes)")
+        task, done = Task("download", uri, "bytes"), 0
+        report(Started(task, size))
         try:
             # IfMatch: if the master is replaced mid-download, fail instead of caching a mix under the old ETag.
             response = client.get_object(Bucket=bucket, Key=key, IfMatch=etag)
             with partial.open("wb") as handle:
                 for chunk in response["Body"].iter_chunks(1 << 20):
                     handle.write(chunk)
+                    done += len(chunk)
+                    report(Advanced(task, done))
             if partial.stat().st_size != size:
                 raise MediafeedError(f"{who}: download incomplete", hint="publish again")
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)
+            report(Finished(task, "done" if path.is_file() and done == size else "failed"))
         return path
     except bex.ClientError as exc:
         code = error_code(exc)

@@ -21,6 +21,7 @@ from mediafeed.media.encode import Profile, Rendition, encode
 from mediafeed.media.probe import Facts
 from mediafeed.media.tags import EpisodeTags, TagChapter, tagged
 from mediafeed.models import Asset, Episode, MediaInfo, PreparedEpisode
+from mediafeed.progress import Reporter, silent
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,14 @@ class TagContext:
 
 
 def prepare_episode(
-    episode: Episode, facts: Facts, profile: Profile | None = None, context: TagContext | None = None
+    episode: Episode,
+    facts: Facts,
+    profile: Profile | None = None,
+    context: TagContext | None = None,
+    report: Reporter = silent,
 ) -> PreparedEpisode:
-    """Make (or reuse) the episode's delivery files and describe them as publishable assets."""
+    """Make (or reuse) the episode's delivery files and describe them as publishable assets (each ffmpeg run over
+    the programme reported to `report`, named by the episode's slug)."""
     profile = profile or Profile(AudioProfile())
     if episode.media.startswith("s3://"):
         raise MediaError(
@@ -47,7 +53,7 @@ def prepare_episode(
     source = Path(episode.media)
     source_id = facts.id(source)
     info = facts.probe_master(source, source_id)
-    renditions = encode(source, info, source_id, profile, facts.store, facts.tool("ffmpeg"))
+    renditions = encode(source, info, source_id, profile, facts.store, facts.tool("ffmpeg"), report=report, name=episode.slug)
     context = context or TagContext(album=episode.title, feed_url="", artwork=episode.image or Path())
 
     def deliver(rendition: Rendition) -> tuple[Asset, MediaInfo]:

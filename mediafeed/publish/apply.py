@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from mediafeed.digest import sha256_bytes, sha256_file
@@ -24,6 +25,7 @@ from mediafeed.errors import StorageError
 from mediafeed.feeds.site import feed_deliveries, media_writes
 from mediafeed.media.encode import Profile
 from mediafeed.models import Catalog, EpisodeFailure, PreparedEpisode
+from mediafeed.progress import Counter, Finished, Reporter, Started, Task, silent
 from mediafeed.publish import guards
 from mediafeed.publish.plan import (
     STAGES,
@@ -144,6 +146,7 @@ def run(
     manifest: Manifest | None = None,
     landed: dict[str, dict[str, Any]] | None = None,
     plan: PublishPlan | None = None,
+    report: Reporter = silent,
 ) -> tuple[PublishPlan, PublishResult | None]:
     """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race.
 
@@ -165,7 +168,7 @@ def run(
     for attempt in range(REPLANS + 1):
         feeds_written: list[str] = []
         try:
-            result = apply_plan(plan, storage, uploaded=uploaded, feeds_written=feeds_written, log=log)
+            result = apply_plan(plan, storage, uploaded=uploaded, feeds_written=feeds_written, log=log, report=report)
             return plan, replace(result, replans=attempt)
         except ManifestConflict:
             if attempt == REPLANS:
@@ -319,11 +322,13 @@ def apply_plan(
     uploaded: dict[str, dict[str, Any]] | None = None,
     feeds_written: list[str] | None = None,
     log: list[Write] | None = None,
+    report: Reporter = silent,
 ) -> PublishResult:
     """Write the plan's uploads stage by stage (parallel within a stage), then the manifest (compare-and-swap).
 
     `uploaded` collects the content-addressed objects that landed, `feeds_written` the feeds and indexes, `log`
-    every write (across re-plans): a re-plan after a lost race reuses them.
+    every write (across re-plans): a re-plan after a lost race reuses them. Each stage's bytes are reported to
+    `report` as they are sent (an "upload" task per stage).
     """
     uploaded = {} if uploaded is None else uploaded
     feeds_written = [] if feeds_written is None else feeds_written
@@ -355,7 +360,7 @@ def apply_plan(
                 else:
                     feeds_written.append(write.key)
 
-        _parallel(batch, lambda w: _put(storage, w), done, getattr(storage, "concurrency", 1))
+        _send(report, stage, batch, partial(_put, storage), done, _width(storage))
     manifest_written, version = False, None
     if plan.claim is not None and expected == plan.manifest_version:
         expected = storage.put_manifest(plan.claim, plan.manifest_version)  # no feed to write: claimed all the same
@@ -378,14 +383,14 @@ class EarlyUploads:
     (pipeline.early_media); `finish` waits for them and returns what landed (for `run`), or raises the first failure.
     """
 
-    def __init__(self, storage: Storage, todo: list[Write]) -> None:
+    def __init__(self, storage: Storage, todo: list[Write], report: Reporter = silent) -> None:
         self.landed: dict[str, dict[str, Any]] = {}
         self.error: BaseException | None = None
         self.stopped = threading.Event()
 
-        def put(write: Write) -> None:
+        def put(write: Write, sent: Sent) -> None:
             if not self.stopped.is_set():
-                _put(storage, write)
+                _put(storage, write, sent)
 
         def done(write: Write) -> None:
             if not self.stopped.is_set():
@@ -394,7 +399,7 @@ class EarlyUploads:
 
         def work() -> None:
             try:
-                _parallel(todo, put, done, getattr(storage, "concurrency", 1))
+                _send(report, "media", todo, put, done, _width(storage))
             except BaseException as exc:  # reported by finish(), in the publishing thread
                 self.error = exc
 
@@ -441,8 +446,39 @@ def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[
             raise errors[0]  # type: ignore[misc]
 
 
-def _put(storage: Storage, write: Write) -> None:
+def _width(storage: Storage) -> int:
+    return getattr(storage, "concurrency", 1)
+
+
+Sent = Callable[[int], None] | None  # told the bytes sent, as they go (None: nobody is listening)
+
+
+def _send(
+    report: Reporter,
+    stage: str,
+    writes: list[Write],
+    put: Callable[[Write, Sent], None],
+    done: Callable[[Write], None],
+    workers: int,
+) -> None:
+    """put(write, sent) every write in parallel, reported as an "upload" task for `stage` counting bytes."""
+    if report is silent:
+        _parallel(writes, lambda write: put(write, None), done, workers)
+        return
+    task = Task("upload", stage, "bytes")
+    report(Started(task, sum(w.size for w in writes)))
+    counter = Counter(report, task)
+    try:
+        _parallel(writes, lambda write: put(write, counter.add), done, workers)
+    except BaseException:
+        report(Finished(task, "failed"))
+        raise
+    report(Finished(task, "done", f"{len(writes)} file(s)"))
+
+
+def _put(storage: Storage, write: Write, sent: Sent = None) -> None:
     # The build cache or a source may have changed since planning; never publish bytes the feed doesn't describe.
+    # `sent` is told the bytes sent: as they go for a large file, whole for one sent from memory.
     if write.path is not None and write.size <= READ_WHOLE:
         data = write.path.read_bytes()  # read once: the bytes checked are the bytes sent
         if len(data) != write.size or sha256_bytes(data) != write.sha256:
@@ -451,10 +487,13 @@ def _put(storage: Storage, write: Write) -> None:
     elif write.path is not None:
         if write.path.stat().st_size != write.size or sha256_file(write.path) != write.sha256:
             raise StorageError(f"{write.path} changed while publishing", hint="run the publish again")
-        landed = storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256)
+        landed = storage.put_file(write.key, write.path, write.content_type, write.cache_control, write.sha256, sent)
+        sent = None  # counted as it went
     else:
         assert write.data is not None
         landed = storage.put_bytes(write.key, write.data, write.content_type, write.cache_control, write.sha256)
+    if sent is not None:
+        sent(write.size)
     landed = landed or storage.stat(write.key)
     if landed is None or landed.size != write.size or (landed.sha256 is not None and landed.sha256 != write.sha256):
         raise StorageError(
@@ -488,7 +527,7 @@ def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -
         found = storage.stat(write.key)
         stats[write.key] = found.sha256 if found else None
 
-    _parallel(candidates, head, lambda _w: None, getattr(storage, "concurrency", 1))
+    _parallel(candidates, head, lambda _w: None, _width(storage))
     for write in candidates:
         sha = stats.get(write.key)
         if sha == write.sha256:

@@ -23,11 +23,11 @@ gc lists the target is never deleted by that same run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from mediafeed.progress import Note, Reporter
 from mediafeed.publish.plan import encode_manifest, parse_manifest, stale_marks
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, Storage
 
@@ -171,9 +171,7 @@ class GcResult:
         }
 
 
-def collect(
-    storage: Storage, target: str, now: datetime, grace: timedelta, *, dry_run: bool, progress: Callable[[str], None]
-) -> GcResult:
+def collect(storage: Storage, target: str, now: datetime, grace: timedelta, *, dry_run: bool, progress: Reporter) -> GcResult:
     """Plan from the manifest and a listing; unless dry_run, write the manifest (compare-and-swap), then delete."""
     for attempt in range(ATTEMPTS):
         data, version = storage.read_manifest()
@@ -187,12 +185,12 @@ def collect(
         try:
             storage.put_manifest(encode_manifest(after_gc(manifest, plan, now)), version)
         except ManifestConflict:
-            progress("a publish wrote the manifest meanwhile: planning again")
+            progress(Note("a publish wrote the manifest meanwhile: planning again"))
             continue
         keys = [g.key for g in plan.delete]
         storage.delete_many(keys)
         for garbage in plan.delete:
-            progress(f"deleted {garbage.key} ({garbage.size} bytes, {garbage.why})")
+            progress(Note(f"deleted {garbage.key} ({garbage.size} bytes, {garbage.why})"))
         _clear_marks(storage, set(keys))
         return GcResult(target, now, grace, dry_run, plan, tuple(keys), retries=attempt)
     raise ManifestConflict(

@@ -11,11 +11,12 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from mediafeed.errors import MediafeedError
+from mediafeed.progress import Note, Reporter, silent
 
 PENDING_KEY = "_mediafeed/notify-pending.json"
 TIMEOUT = 10.0  # seconds per request: a slow hub must not hold a scheduled publish
@@ -93,7 +94,7 @@ def encode_pending(feed_urls: Iterable[str]) -> bytes:
 
 
 def announce_pending(
-    storage: Any, plan: Any, written_version: str | None, notifiers: Notifiers, progress: Callable[[str], None]
+    storage: Any, plan: Any, written_version: str | None, notifiers: Notifiers, report: Reporter = silent
 ) -> tuple[str, ...]:
     """Announce the feeds the new manifest says still owe a notification, then record what went out.
 
@@ -109,7 +110,7 @@ def announce_pending(
         return ()
     outcome = announce(pending, notifiers)
     for line in outcome.sent:
-        progress(f"notified {line}")
+        report(Note(f"notified {line}"))
     warnings = tuple(f"notification failed (retried on the next publish): {why}" for why in outcome.failed.values())
     remaining = sorted(outcome.failed)
     if remaining != pending:

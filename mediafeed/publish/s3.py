@@ -146,14 +146,25 @@ class S3Storage:
         return extra
 
     def put_file(
-        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        cache_control: str,
+        sha256: str | None = None,
+        sent: Callable[[int], None] | None = None,
     ) -> ObjectStat | None:
         extra = self._extra(content_type, cache_control, sha256)
         if path.stat().st_size < self.multipart_threshold:
-            return self._put_object(key, path.read_bytes(), extra, sha256)
+            data = path.read_bytes()
+            landed = self._put_object(key, data, extra, sha256)
+            if sent is not None:
+                sent(len(data))
+            return landed
         with self._errors(key):
-            # Multipart through the transfer manager: parts in parallel, each with a CRC32 the store checks.
-            self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs=extra, Config=self.transfer)
+            # Multipart through the transfer manager: parts in parallel, each with a CRC32 the store checks. Its
+            # Callback reports bytes as they go (a negative amount when a retried part starts over).
+            self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs=extra, Config=self.transfer, Callback=sent)
         return None  # the caller confirms with a HEAD (size + sha256 metadata)
 
     def put_bytes(

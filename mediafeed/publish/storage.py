@@ -8,8 +8,7 @@ cannot silently undo each other.
 from __future__ import annotations
 
 import fcntl
-import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
 
 MANIFEST_KEY = "_mediafeed/manifest.json"
+COPY_CHUNK = 1 << 20  # a local put_file copies (and reports) this many bytes at a time
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,16 @@ class Storage(Protocol):
     def describe(self) -> str: ...
     def stat(self, key: str) -> ObjectStat | None: ...
     def list(self, prefix: str = "") -> Iterator[ObjectStat]: ...
-    # put_*: the landed object's stat when the write itself proves it (else None: the caller stats the key)
+    # put_*: the landed object's stat when the write itself proves it (else None: the caller stats the key).
+    # put_file's `sent` is told each amount of bytes sent as they go (for a progress display).
     def put_file(
-        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        cache_control: str,
+        sha256: str | None = None,
+        sent: Callable[[int], None] | None = None,
     ) -> ObjectStat | None: ...
     def put_bytes(
         self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
@@ -110,10 +117,19 @@ class LocalStorage:
             self.delete(key)
 
     def put_file(
-        self, key: str, path: Path, content_type: str, cache_control: str, sha256: str | None = None
+        self,
+        key: str,
+        path: Path,
+        content_type: str,
+        cache_control: str,
+        sha256: str | None = None,
+        sent: Callable[[int], None] | None = None,
     ) -> ObjectStat | None:
         with self._atomic(key) as handle, path.open("rb") as source:
-            shutil.copyfileobj(source, handle, 1 << 20)
+            while chunk := source.read(COPY_CHUNK):
+                handle.write(chunk)
+                if sent is not None:
+                    sent(len(chunk))
             size = handle.tell()
         # What this call wrote (a later stat could see another publisher's rename): the caller verified the source.
         return ObjectStat(key, size, sha256)

@@ -122,3 +122,19 @@ def test_s3_uploads_declare_their_sha256_as_a_checksum_the_store_checks(moto_end
     storage.put_bytes("media/x.mp3", b"actual bytes", "audio/mpeg", IMMUTABLE, sha256_bytes(b"actual bytes"))
     (headers,) = sent
     assert base64.b64decode(headers["x-amz-checksum-sha256"]).hex() == sha256_bytes(b"actual bytes")
+
+
+@pytest.mark.parametrize("megabytes", [1, 11])  # one PutObject, and (on S3) three parts through the transfer manager
+def test_put_file_reports_the_bytes_it_sends(storage: Storage, tmp_path: Path, megabytes: int) -> None:
+    """`sent` is told the bytes as they go (a progress display adds them up): all of them, exactly once."""
+    if isinstance(storage, S3Storage):
+        mb = 1024 * 1024
+        storage = S3Storage(storage.target, multipart_threshold=5 * mb, multipart_chunksize=5 * mb)
+    source = tmp_path / "video.mp4"
+    source.write_bytes(os.urandom(megabytes * 1024 * 1024))
+    amounts: list[int] = []
+    storage.put_file("media/v-2.mp4", source, "video/mp4", IMMUTABLE, sha256_file(source), amounts.append)
+    assert sum(amounts) == source.stat().st_size
+    assert len(amounts) >= (2 if megabytes > 1 else 1)  # a large file is reported in pieces, not once at the end
+    stat = storage.stat("media/v-2.mp4")
+    assert stat is not None and stat.size == source.stat().st_size
