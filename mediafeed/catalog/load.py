@@ -67,18 +67,18 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
         return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[tuple[str, str]] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
+            if isinstance(key_node, yaml.ScalarNode):  # front matter keys are plain words: compare them as written
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the key {key_node.value!r} is written twice (YAML would keep only the last)",
+                        key_node.start_mark,
+                    )
                 seen.add(key)
-            except TypeError:  # an unhashable key ({a: 1}: x) is YAML's own error, raised below
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is written twice (YAML would keep only the last)", key_node.start_mark
-                )
         return super().construct_mapping(node, deep=deep)
 
 
