@@ -248,6 +248,9 @@ def apply(run: Run) -> None:
     landed = run.early.finish() if run.early is not None else {}
     run.early = None
     run.plan, run.result = run_publish(run.storage, run.wanted, run.options, _manifest(run), landed, run.plan, run.progress)
+    assert run.target is not None
+    if run.result is not None and run.target.type != "local":  # what the bucket now holds, for `check` (_published)
+        run.store.put("published", run.target.name, Manifest(run.plan.manifest, None).episode_slugs)
 
 
 def notify(run: Run) -> None:

@@ -113,7 +113,8 @@ def _master_problems(media: Path, check_master: MasterCheck | None) -> list[str]
     if not media.exists():
         return [f"--media: no such file: {shown}; pass the path of the episode's master (an audio or video file)"]
     if not media.is_file():
-        return [f"--media: {shown} is not a file; pass the master file itself, not a folder"]
+        what = "a folder" if media.is_dir() else "not a regular file"
+        return [f"--media: {shown} is {what}; pass the master file itself (an audio or video file)"]
     try:
         empty = media.stat().st_size == 0
         with media.open("rb"):

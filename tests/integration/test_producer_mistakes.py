@@ -237,3 +237,19 @@ def test_a_published_guid_moved_to_a_copy_is_refused(sample_project: Path, media
     result = mediafeed(sample_project, "publish")
     assert result.exit_code != 0, result.output
     assert "changed to 0b7d7a4e-7f55-4c41-9d53-6a3f9e1d2c10" in result.output + result.stderr
+
+
+def test_a_copy_of_an_episode_published_to_a_bucket_is_named_by_check_offline(s3_project: Path, mediafeed) -> None:
+    """`check` reads no bucket: it knows what a bucket published from the last run that read its manifest."""
+    import shutil
+
+    assert mediafeed(s3_project, "publish", "--target", "s3").exit_code == 0
+    (s3_project / CONFIG).write_text(
+        (s3_project / CONFIG).read_text().replace("http://127.0.0.1", "http://127.0.0.9")  # the bucket is now out of reach
+    )
+    shutil.copytree((s3_project / EPISODE).parent, s3_project / "episodes/aaa-copy")
+    result = mediafeed(s3_project, "check", "--no-media")
+    assert result.exit_code == 3
+    assert "episodes/aaa-copy/index.md: guid: same GUID as episodes/lithium-levels-in-practice/index.md (published" in (
+        result.output
+    )
