@@ -559,19 +559,24 @@ def find_missing_guids(project: Path) -> list[Path]:
     return missing
 
 
+def front_matter_parts(text: str) -> tuple[str, str, str]:
+    """(everything up to and including the opening `---` line, the front matter, the rest from the closing fence on):
+    joined, they are the text again, byte for byte (a BOM included). Only the middle part is ever edited: a `guid:`
+    line in the show notes is the producer's text."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    first_break = text.index("\n", len(bom)) + 1
+    rest = text[first_break:]
+    closing = FENCE.search(rest)
+    end = closing.start() if closing else len(rest)
+    return text[:first_break], rest[:end], rest[end:]
+
+
 def insert_guid(text: str, guid: str) -> str:
     """Add `guid:` as the first front-matter field, leaving every other byte of the file as it was."""
     newline = "\r\n" if "\r\n" in text else "\n"
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    body = text[len(bom) :]
-    first_break = body.index("\n") + 1
-    rest = body[first_break:]
-    # Only the front matter may change: a `guid:` line in the show notes is the producer's text.
-    closing = FENCE.search(rest)
-    end = closing.start() if closing else len(rest)
+    opening, front, rest = front_matter_parts(text)
     # An empty guid line (null, ~, or nothing, perhaps with a comment) must go, or YAML's last-key-wins keeps it null.
-    front = EMPTY_GUID_LINE.sub("", rest[:end], count=1)
-    return bom + body[:first_break] + f"guid: {guid}{newline}" + front + rest[end:]
+    return opening + f"guid: {guid}{newline}" + EMPTY_GUID_LINE.sub("", front, count=1) + rest
 
 
 def catalog_images(config: Config) -> list[tuple[str, Path]]:

@@ -16,7 +16,7 @@ import yaml
 
 from mediafeed.atomic import write_atomically
 from mediafeed.catalog.listing import episode_files
-from mediafeed.catalog.load import FENCE, parse_published, split_front_matter
+from mediafeed.catalog.load import front_matter_parts, parse_published, split_front_matter
 from mediafeed.errors import UsageError
 
 
@@ -70,14 +70,9 @@ def withdraw_episode(project: Path, slug: str, reason: str, now: datetime) -> Pa
 
 
 def insert_before_closing_fence(text: str, line: str) -> str:
-    """`line` as the last front-matter line, every other byte kept (the style of load.insert_guid)."""
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    body = text[len(bom) :]
-    first_break = body.index("\n") + 1
-    rest = body[first_break:]
-    closing = FENCE.search(rest)
-    end = closing.start() if closing else len(rest)
-    return bom + body[:first_break] + rest[:end] + line + rest[end:]
+    """`line` as the last front-matter line, every other byte kept."""
+    opening, front, rest = front_matter_parts(text)
+    return opening + front + line + rest
 
 
 def _confirm(text: str, stamp: str, reason: str, rel: str) -> None:
