@@ -173,7 +173,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     Exit 3 when the catalog is invalid or a feed has a lint error, 1 when only
     media files are broken.
     """
-    from mediafeed.catalog.load import catalog_warnings, unselected_episodes
+    from mediafeed.catalog.load import unselected_episodes
     from mediafeed.pipeline import check as run_check
 
     checked = run_check(state.project, state.now, state.report, fix=fix, media=not no_media, lint=not no_lint)
@@ -192,7 +192,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     media_problems = [{"file": e.file, "field": "media", "message": message} for e, message in checked.media]
     lint_errors = sum(finding.severity == "error" for _, finding in lint_report)
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
-    warnings = catalog_warnings(catalog)
+    warnings = checked.warnings
     scheduled = [e for e in catalog.episodes if e.is_scheduled(state.now)]
     if as_json:
         click.echo(

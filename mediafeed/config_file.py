@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlparse
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator
 
 from mediafeed.config import CONFIG_FILE, AudioProfile, Config, S3Settings, Target
 from mediafeed.errors import CatalogError, Problem
@@ -176,6 +176,24 @@ class PublishSettings(Schema):
     target: Text = Field("local", description="The target `publish` uses when --target is not given.", examples=['"local"'])
 
 
+def _public_url(value: str) -> str:
+    """Every URL in a feed is this plus a key: a query or fragment here would end up in the middle of each one."""
+    parsed = urlparse(value)
+    if parsed.query or parsed.fragment or "?" in value or "#" in value:
+        base = value.split("?")[0].split("#")[0].rstrip("/")
+        raise bad(f"has a query or fragment ({value!r}); feed and media URLs are this address plus a path",
+                  f'write public_url = "{base}"')  # fmt: skip
+    return value
+
+
+def _prefix(value: str) -> str:
+    parts = value.strip().strip("/").split("/")
+    if "\\" in value or any(p in (".", "..") for p in parts) or (value.strip("/") and "" in parts):
+        raise bad(f"not a folder path inside the bucket ({value!r})", 'use words separated by /, e.g. prefix = "podcasts"')
+    return value
+
+
+PublicUrl = Annotated[HttpUrl, AfterValidator(_public_url)]
 PUBLIC_URL_HINT = 'set the address feeds and media will be served from, e.g. public_url = "https://media.example.org"'
 
 
@@ -207,7 +225,9 @@ class LocalTarget(Schema):
 
     type: Literal["local"]
     path: Text = Field(description="Folder to publish into, relative to the project.", examples=['"public"'])
-    public_url: HttpUrl = Field(description="What every URL in a feed starts with.", json_schema_extra={"hint": PUBLIC_URL_HINT})
+    public_url: PublicUrl = Field(
+        description="What every URL in a feed starts with.", json_schema_extra={"hint": PUBLIC_URL_HINT}
+    )
 
     @field_validator("path")
     @classmethod
@@ -224,8 +244,8 @@ class S3Target(S3Fields):
     bucket: Text = Field(
         description="Bucket name.", json_schema_extra={"hint": 'set the bucket name, e.g. bucket = "example-media"'}
     )
-    prefix: Text = Field("", description='Key prefix inside the bucket (a folder), or "".')
-    public_url: HttpUrl = Field(
+    prefix: Annotated[Text, AfterValidator(_prefix)] = Field("", description='Key prefix inside the bucket (a folder), or "".')
+    public_url: PublicUrl = Field(
         description="What every URL in a feed starts with (often a CDN).", json_schema_extra={"hint": PUBLIC_URL_HINT}
     )
 

@@ -417,6 +417,7 @@ class Checked:
     media: list[tuple[Episode, str]]
     lint: list[tuple[str, Any]]  # (feed key, feeds.lint.Finding)
     failures: tuple[EpisodeFailure, ...] = ()
+    warnings: list[Any] = field(default_factory=list)  # errors.Problem: worth fixing, not failing (catalog_warnings)
 
 
 def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media: bool, lint: bool) -> Checked:
@@ -442,9 +443,11 @@ def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media:
     retired = retired_guid_problems(project, catalog)
     if retired:
         return Checked(fixed, None, retired, [], [])
+    from mediafeed.catalog.load import catalog_warnings
+
     problems = probe_masters(project, catalog) if media else []
     findings, _, failures = lint_rendered(project, None, now, progress) if media and lint else ([], 0, ())
-    return Checked(fixed, catalog, [], problems, findings, failures)
+    return Checked(fixed, catalog, [], problems, findings, failures, catalog_warnings(catalog, project))
 
 
 def retired_guid_problems(project: Path, catalog: Catalog) -> list[Any]:

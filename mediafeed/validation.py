@@ -60,9 +60,18 @@ Text = Annotated[str, BeforeValidator(_text)]  # text (numbers read as text); ne
 
 def _http_url(value: object) -> object:
     value = _text(value)
-    if value is None or is_http_url(value):
-        return value.strip() if isinstance(value, str) else value
+    if isinstance(value, str) and is_http_url(value) and not _has_gap(value.strip()):
+        return value.strip()
+    if value is None:
+        return value
+    if isinstance(value, str) and is_http_url(value):
+        raise bad(f"has a space or line break inside ({value!r})", "write the address on one line; spaces are %20")
     raise bad(f"not an absolute http(s) URL ({value!r})", "write the full address, starting with https://")
+
+
+def _has_gap(url: str) -> bool:
+    """A space, line break or control character inside a URL: apps would cut it there."""
+    return any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)
 
 
 HttpUrl = Annotated[str, BeforeValidator(_http_url), Field(json_schema_extra={"format": "uri", "pattern": "^https?://"})]

@@ -105,6 +105,20 @@ def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
 
+LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")
+
+
+def _as_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """`episode: 010` is ten, as a producer means it (YAML 1.1 would read eight, as octal)."""
+    text = str(loader.construct_scalar(node))
+    if LEADING_ZERO.fullmatch(text):
+        return int(text.replace("_", ""), 10)
+    return int(yaml.constructor.SafeConstructor.construct_yaml_int(loader, node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _as_int)
+RESERVED_FEED_ID = re.compile(r".*-page-\d+$")  # the keys of a paged feed's later pages (feeds/<id>-page-N.xml)
+
 
 class FileUse(NamedTuple):
     """A file an entry was built from: the folder and name as written, and what they resolved to.
@@ -240,9 +254,19 @@ def _load_feeds(config: Config, problems: list[Problem], read: list[FileUse]) ->
     if not files:
         problems.append(Problem("feeds/", "", "no feed definitions", "add feeds/<feed-id>.yaml (see README: Content format)"))
     feeds = []
+    ids: dict[str, str] = {}
     for path in files:
         rel = path.relative_to(config.project).as_posix()
         read.append(FileUse(folder, path.name, path))
+        if path.stem in ids:  # feeds/x.yaml and feeds/x.yml would both publish feeds/x.xml
+            problems.append(Problem(rel, "", f"same feed id as {ids[path.stem]} (both would publish feeds/{path.stem}.xml)",
+                                    "rename or remove one of the two files"))  # fmt: skip
+            continue
+        ids[path.stem] = rel
+        if RESERVED_FEED_ID.match(path.stem):
+            problems.append(Problem(rel, "", f"feed id {path.stem!r} looks like a page of a paged feed",
+                                    "rename the file: ids ending in -page-<number> are kept for feed pages"))  # fmt: skip
+            continue
         data = read_yaml(path, rel, problems)
         if data is None and not any(p.file == rel for p in problems):
             problems.append(Problem(rel, "", "empty feed definition", "add title, description, link, ... (see README)"))
@@ -514,6 +538,27 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+def _folders_without_index(project: Path) -> list[Problem]:
+    """Folders under episodes/ that the catalog skips because they hold no index.md (a misnamed file, a stray copy)."""
+    folder = project / "episodes"
+    found = []
+    try:
+        entries = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+    for entry in entries:
+        if (entry / "index.md").exists():
+            continue
+        try:
+            near = sorted(p.name for p in entry.iterdir() if p.suffix.lower() in (".md", ".markdown"))
+        except OSError:
+            near = []
+        also = f" (found {', '.join(near)})" if near else ""
+        found.append(Problem(f"episodes/{entry.name}/", "", f"no index.md{also}: the folder is not an episode",
+                             "name the episode's file index.md, or move the folder out of episodes/"))  # fmt: skip
+    return found
+
+
 def unselected_episodes(catalog: Catalog) -> list[Episode]:
     return [e for e in catalog.episodes if not any(f.selects(e) for f in catalog.feeds)]
 
@@ -524,9 +569,14 @@ PLACEHOLDER_REFUSAL = (
 )
 
 
-def catalog_warnings(catalog: Catalog) -> list[Problem]:
-    """What `check` points out without failing: drafts, placeholder notes, withdrawn episodes."""
-    warnings = []
+def catalog_warnings(catalog: Catalog, project: Path | None = None) -> list[Problem]:
+    """What `check` points out without failing: drafts, placeholder notes, withdrawn episodes, feeds that select no
+    episode, and (given the project) folders under episodes/ that hold no index.md."""
+    warnings = [] if project is None else _folders_without_index(project)
+    for feed in catalog.feeds:
+        if not any(feed.selects(e) and not e.draft and e.withdrawn is None for e in catalog.episodes):
+            warnings.append(Problem(feed.file, "select", "selects no episode: the feed would be published empty",
+                                    "check select: kinds and topics against the episodes' kind and topics"))  # fmt: skip
     for e in catalog.episodes:
         if e.placeholder:
             state = "a draft" if e.draft else "NOT a draft: publish will refuse to release it"

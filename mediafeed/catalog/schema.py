@@ -174,6 +174,8 @@ def _url_prefix(value: str) -> str:
 
 def _link(value: object) -> object:
     """A URL in the notes' sense: absolute http(s), or a path on the publisher's own site (starting with /)."""
+    if isinstance(value, str) and any(c.isspace() or ord(c) < 32 for c in value.strip()):
+        raise bad(f"has a space or line break inside ({value!r})", "write the address on one line; spaces are %20")
     if isinstance(value, str) and value.strip().startswith("/") and not value.strip().startswith("//"):
         return value.strip()
     if not is_http_url(value):
