@@ -373,7 +373,7 @@ def render_feeds(
     try:
         run.open_target()
         assert run.storage is not None
-        run.manifest = Manifest(*run.storage.read_manifest())
+        run.manifest = Manifest(*run.storage.read_manifest(), lenient=True)  # lint/check: feeds as they would render
     except MediafeedError:
         run.storage, run.manifest = None, Manifest(None, None)
     walk(run, RENDER)
@@ -462,7 +462,7 @@ def retired_guid_problems(project: Path, catalog: Catalog) -> list[Any]:
     retired: dict[str, Any] = {}
     for target in config.targets.values():
         if target.type == "local" and target.path is not None:
-            found = Manifest(LocalStorage(target.path).read_manifest()[0], None).content.get("retired")
+            found = Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True).content.get("retired")
             retired.update(found if isinstance(found, dict) else {})
     refusals = guards.retired_guids(retired, guards.facts_for(catalog.episodes, [], []))
     return [Problem(r.file, "guid", r.message, r.hint) for r in refusals]
@@ -586,7 +586,8 @@ def _manifest(run: Run) -> Manifest:
     if run.manifest is None:
         run.open_target()
         assert run.storage is not None and run.target is not None
-        run.manifest = Manifest(*run.storage.read_manifest())
+        # A damaged manifest stops everything but publish --verify, which rebuilds it from a listing.
+        run.manifest = Manifest(*run.storage.read_manifest(), lenient=run.options.verify)
         if run.target.type != "local":  # remembered for `check`, which reads no bucket (see _published)
             run.store.put("published", run.target.name, run.manifest.episode_slugs)
     return run.manifest
@@ -603,7 +604,7 @@ def _published(run: Run) -> dict[str, str]:
         if run.target is not None and run.target.name == name and run.storage is not None:
             found.update(_manifest(run).episode_slugs)
         elif target.type == "local" and target.path is not None:
-            found.update(Manifest(LocalStorage(target.path).read_manifest()[0], None).episode_slugs)
+            found.update(Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True).episode_slugs)
         else:
             remembered = run.store.get("published", name)
             found.update(remembered if isinstance(remembered, dict) else {})
