@@ -76,9 +76,10 @@ class PublishPlan:
         }
 
 
-ANNOTATIONS = ("history", "notify_pending", "retired")  # bookkeeping the manifest carries besides objects and feeds
+ANNOTATIONS = ("history", "notify_pending", "retired", "source")  # bookkeeping the manifest carries besides objects and feeds
 # `stale`: key → when it stopped being wanted (ISO, UTC); `deleting`: key → when `mediafeed gc` started deleting it
-# (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again.
+# (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again;
+# `source`: {commit, dirty} of the git checkout last published from (publish/lineage.py).
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:
@@ -88,15 +89,13 @@ def encode_manifest(manifest: dict[str, Any]) -> bytes:
 
     The checksum is the sha256 of the encoding without it; "checksum" sorts first, so the encoding is
     `{"checksum":"<hex>",` followed by the rest of that encoding, and a reader checks it without re-encoding."""
-    body = (json.dumps({k: v for k, v in manifest.items() if k != "checksum"}, sort_keys=True, separators=(",", ":")) + "\n")
+    body = json.dumps({k: v for k, v in manifest.items() if k != "checksum"}, sort_keys=True, separators=(",", ":")) + "\n"
     digest = hashlib.sha256(body.encode()).hexdigest()
     return (f'{{"checksum":"{digest}",' + body[1:]).encode() if body != "{}\n" else body.encode()
 
 
 _CHECKSUM = re.compile(rb'^\{"checksum":"([0-9a-f]{64})",')
-DAMAGED_HINT = (
-    "run `mediafeed publish --verify` to rebuild it from a listing of the target (nothing else is changed until then)"
-)
+DAMAGED_HINT = "run `mediafeed publish --verify` to rebuild it from a listing of the target (nothing else is changed until then)"
 
 
 class ManifestDamaged(StorageError):
@@ -298,3 +297,5 @@ class PublishOptions:
     verify: bool = False
     allow_removal: bool = False
     allow_guid_change: bool = False
+    force: bool = False  # publish even from a checkout that lacks the commit the target was published from
+    wait: float | None = None  # seconds to wait for another publisher's lease (None: do not wait)
