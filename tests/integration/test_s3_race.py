@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from mediafeed.pipeline import publish as pipeline_publish
-from mediafeed.publish.apply import PublishOptions
 from mediafeed.publish.s3 import S3Storage
 from mediafeed.publish.storage import MANIFEST_KEY
 from tests.conftest import copy_build
