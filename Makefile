@@ -25,6 +25,7 @@ test: setup-test
 
 test-slow: setup-test
 	MEDIAFEED_KILL_TRIALS=20 $(BIN)/python -m pytest -q tests/integration/test_interrupted_publish.py
+	MEDIAFEED_LEASE_ROUNDS=20 $(BIN)/python -m pytest -q tests/integration/test_lease_publishers.py -k two_clones
 
 lint: setup-test
 	$(BIN)/ruff check mediafeed tests scripts benchmarks

@@ -328,7 +328,20 @@ def build(state: State, target: str | None) -> None:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 
 
-def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
+def wait_option(command: Any) -> Any:
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        is_flag=False,
+        flag_value=float("inf"),
+        default=None,
+        metavar="[=SECONDS]",
+        help="If another publish (or gc) holds the target, wait for it (at most SECONDS; --wait alone: as long as it "
+        "takes) instead of stopping with exit 4.",
+    )(command)
+
+
+def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: Any) -> None:
     from mediafeed.pipeline import publish as run_publish
     from mediafeed.publish.plan import PublishOptions
 
@@ -416,6 +429,11 @@ def guard_options(command: Any) -> Any:
         is_flag=True,
         help="Compare the manifest with a real listing of the target (and object hashes) and repair what differs.",
     )(command)
+    command = click.option(
+        "--force",
+        is_flag=True,
+        help="Publish even though this checkout lacks the git commit the target was last published from.",
+    )(command)
     command = click.option("--allow-guid-change", is_flag=True, help="Publish even though a published episode's GUID changed.")(
         command
     )
@@ -444,15 +462,19 @@ def plan(state: State, target: str | None, as_json: bool, **flags: bool) -> None
 @click.option("--dry-run", is_flag=True, help="Show the plan without writing anything.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @guard_options
+@wait_option
 @click.pass_obj
-def publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: bool) -> None:
+def publish(state: State, target: str | None, dry_run: bool, as_json: bool, **flags: Any) -> None:
     """Prepare media, render feeds, and upload whatever changed.
 
     Media and artwork go first, feeds after them, the manifest last, so a podcast
     app never sees a feed pointing at a missing file. Episodes dated after --now
     are held back. Exit 1 if some episodes failed (the others are published);
-    exit 3 if a guard refused the plan (nothing is written); exit 4 if the target
-    cannot be reached or written (credentials, bucket, endpoint).
+    exit 3 if a guard refused the plan, or this checkout lacks the git commit the
+    target was last published from ("pull first"; --force overrides): nothing is
+    written; exit 4 if the target cannot be reached or written (credentials,
+    bucket, endpoint), its manifest is damaged (see --verify), or another publish
+    holds its lease (see --wait).
     """
     _publish(state, target, dry_run=dry_run, as_json=as_json, **flags)
 
@@ -556,8 +578,9 @@ def parse_grace(value: str) -> Any:
 @click.option("--grace", default="7d", show_default=True, help="Keep unreferenced objects this long (7d, 36h, 90m).")
 @click.option("--dry-run", is_flag=True, help="List what would be deleted, with sizes, and delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@wait_option
 @click.pass_obj
-def gc_command(state: State, target: str | None, grace: str, dry_run: bool, as_json: bool) -> None:
+def gc_command(state: State, target: str | None, grace: str, dry_run: bool, as_json: bool, wait: float | None) -> None:
     """Delete objects no feed or index has referenced for longer than --grace.
 
     \b
@@ -568,7 +591,7 @@ def gc_command(state: State, target: str | None, grace: str, dry_run: bool, as_j
     """
     from mediafeed.pipeline import gc as run_gc
 
-    result = run_gc(state.project, target, state.now, grace=parse_grace(grace), dry_run=dry_run, progress=state.report)
+    result = run_gc(state.project, target, state.now, grace=parse_grace(grace), dry_run=dry_run, progress=state.report, wait=wait)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return

@@ -38,6 +38,7 @@ class Target:
     endpoint_url: str = ""
     profile: str = ""
     addressing_style: str = "auto"
+    locking: str = "lease"  # "external": a CI concurrency group serialises publishes (no lease, no probe)
 
     @property
     def s3(self) -> S3Settings:

@@ -139,7 +139,7 @@ def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: lis
                     'publish into a folder of its own, e.g. path = "public"',
                 )
             )
-        return Target(name=name, type="local", public_url=public_url, path=folder)
+        return Target(name=name, type="local", public_url=public_url, path=folder, locking=raw.locking)
     _check_endpoint(raw.endpoint_url, f"{where}.endpoint_url", problems)
     settings = _s3(raw)
     return Target(
@@ -152,6 +152,7 @@ def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: lis
         endpoint_url=settings.endpoint_url,
         profile=settings.profile,
         addressing_style=settings.addressing_style,
+        locking=raw.locking,
     )
 
 
@@ -228,6 +229,11 @@ class LocalTarget(Schema):
     public_url: PublicUrl = Field(
         description="What every URL in a feed starts with.", json_schema_extra={"hint": PUBLIC_URL_HINT}
     )
+    locking: Literal["lease", "external"] = Field(
+        "lease",
+        description='"lease": one publisher at a time through a lease object in the target (needs a store that '
+        'honours conditional writes); "external": something else guarantees it, e.g. a CI concurrency group.',
+    )
 
     @field_validator("path")
     @classmethod
@@ -247,6 +253,11 @@ class S3Target(S3Fields):
     prefix: Annotated[Text, AfterValidator(_prefix)] = Field("", description='Key prefix inside the bucket (a folder), or "".')
     public_url: PublicUrl = Field(
         description="What every URL in a feed starts with (often a CDN).", json_schema_extra={"hint": PUBLIC_URL_HINT}
+    )
+    locking: Literal["lease", "external"] = Field(
+        "lease",
+        description='"lease": one publisher at a time through a lease object in the target (needs a store that '
+        'honours conditional writes); "external": something else guarantees it, e.g. a CI concurrency group.',
     )
 
     @field_validator("bucket")

@@ -69,6 +69,8 @@ class Run:
     result: PublishResult | None = None
     warnings: tuple[str, ...] = ()
     outcome: PublishOutcome | None = None
+    source: Any = None  # publish.lineage.Source of the project's git checkout (None outside git)
+    lease: Any = None  # publish.lease.Lease, held from apply to the end of the walk
     done: bool = False  # a stage ended the walk early (the receipt held)
 
     def __post_init__(self) -> None:
@@ -136,6 +138,18 @@ def load(run: Run) -> None:
         raise
     run.progress(Finished(task, "done", f"{len(run.catalog.episodes)} episode(s), {len(run.catalog.feeds)} feed(s)"))
     run.store.put_many("episode", learnt)  # only once the whole catalog is valid
+
+
+def lineage(run: Run) -> None:
+    """Never backwards: refuse (exit 3) a checkout that lacks the commit the target was last published from."""
+    from mediafeed.progress import Note
+    from mediafeed.publish.lineage import check, git_source
+
+    run.source = git_source(run.project)
+    if run.source is None:
+        run.progress(Note("not a git checkout: the check that a publish never goes backwards is off"))
+    elif not run.options.force:
+        check(run.project, _manifest(run).content, run.source)
 
 
 def resolve(run: Run) -> None:
@@ -227,6 +241,7 @@ def plan(run: Run) -> None:
         feed_urls=site.feed_urls,
         notify=Notifiers(run.config.websub_hubs, run.config.podping_url).any,
         now=run.now,
+        source=run.source.as_dict() if run.source is not None else None,
         withdrawn={
             e.guid: {"slug": e.slug, "at": e.withdrawn.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "reason": e.withdrawn.reason}
             for e in catalog.episodes
@@ -241,16 +256,51 @@ def plan(run: Run) -> None:
 
 
 def apply(run: Run) -> None:
-    """Write the plan in the safe order; the manifest last, by compare-and-swap (re-planned on a lost race)."""
+    """Take the target's lease, then write the plan in the safe order; the manifest last, by compare-and-swap."""
     from mediafeed.publish.apply import run as run_publish
+    from mediafeed.publish.lineage import check
 
-    assert run.storage is not None and run.plan is not None
+    assert run.storage is not None and run.plan is not None and run.target is not None
     landed = run.early.finish() if run.early is not None else {}
     run.early = None
-    run.plan, run.result = run_publish(run.storage, run.wanted, run.options, _manifest(run), landed, run.plan, run.progress)
-    assert run.target is not None
+    manifest, current = _manifest(run), None
+    if _writes(run.plan) and not run.options.dry_run:
+        run.lease = take_lease(run.storage, run.target, run.store, "publish", run.options.wait, run.progress)
+        current = Manifest(*run.storage.read_manifest())
+        if current.version != manifest.version and run.source is not None and not run.options.force:
+            check(run.project, current.content, run.source)  # another publish finished meanwhile: still ahead of it?
+    guard = run.lease.check if run.lease is not None else None
+    run.plan, run.result = run_publish(
+        run.storage, run.wanted, run.options, manifest, landed, run.plan, run.progress, guard, current
+    )
     if run.result is not None and run.target.type != "local":  # what the bucket now holds, for `check` (_published)
         run.store.put("published", run.target.name, Manifest(run.plan.manifest, None).episode_slugs)
+
+
+def _writes(plan: PublishPlan) -> bool:
+    return not plan.refusals and bool(plan.uploads or plan.manifest_changed or plan.deletions or plan.claim)
+
+
+def take_lease(storage: Storage, target: Target, store: Store, command: str, wait: float | None, progress: Progress) -> Any:
+    """The target's lease (publish.lease), once the store is known to honour conditional writes (probed once per
+    target's settings, remembered in build/); None when the target says locking = "external"."""
+    from mediafeed.errors import EnvironmentProblem
+    from mediafeed.publish.lease import acquire, honours_conditional_writes
+
+    if target.locking == "external":
+        return None
+    if target.type != "local":
+        key = key_of("conditional-writes", target.type, target.bucket, target.prefix, target.endpoint_url, target.region)
+        if store.get("conditional-writes", key) is not True:
+            if not honours_conditional_writes(storage):
+                raise EnvironmentProblem(
+                    f"{storage.describe()} does not honour conditional writes (it accepted a PUT with a stale If-Match "
+                    "or an If-None-Match: * on an existing key), so a lease cannot keep two publishers apart",
+                    hint=f'set locking = "external" under [targets.{target.name}] in mediafeed.toml and let only one '
+                    "publish run at a time (e.g. a CI concurrency group); see README: Concurrent publishers",
+                )
+            store.put("conditional-writes", key, True)
+    return acquire(storage, command, wait=wait, progress=progress).start()
 
 
 def notify(run: Run) -> None:
@@ -289,6 +339,7 @@ def remember(run: Run) -> None:
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("receipt", receipt),
     ("load", load),
+    ("lineage", lineage),
     ("resolve", resolve),
     ("probe", probe),
     ("prepare", prepare),
@@ -305,8 +356,8 @@ def stages(*names: str) -> tuple[Stage, ...]:
     return tuple(table[name] for name in names)
 
 
-PUBLISH = stages("receipt", "load", "resolve", "probe", "prepare", "render", "plan", "apply", "notify", "remember")
-PLAN = stages("receipt", "load", "resolve", "probe", "prepare", "render", "plan", "remember")
+PUBLISH = stages("receipt", "load", "lineage", "resolve", "probe", "prepare", "render", "plan", "apply", "notify", "remember")
+PLAN = stages("receipt", "load", "lineage", "resolve", "probe", "prepare", "render", "plan", "remember")
 STATUS = stages("load", "resolve", "probe", "prepare", "render", "plan")
 BUILD = stages("load", "resolve", "probe", "prepare")
 RENDER = stages("load", "resolve", "probe", "prepare", "render")
@@ -329,6 +380,8 @@ def walk(run: Run, selection: tuple[Stage, ...]) -> Run:
     finally:
         if run.early is not None:
             run.early.stop()
+        if run.lease is not None:
+            run.lease.release()
         if not invalid:
             run.ids.save()
         run.store.close()
@@ -373,7 +426,7 @@ def render_feeds(
     try:
         run.open_target()
         assert run.storage is not None
-        run.manifest = Manifest(*run.storage.read_manifest())
+        run.manifest = Manifest(*run.storage.read_manifest(), lenient=True)  # lint/check: feeds as they would render
     except MediafeedError:
         run.storage, run.manifest = None, Manifest(None, None)
     walk(run, RENDER)
@@ -397,13 +450,35 @@ def withdraw(project: Path, slug: str, reason: str, now: datetime) -> Path:
     return withdraw_episode(project.resolve(), slug, reason, now)
 
 
-def gc(project: Path, target_name: str | None, now: datetime, *, grace: timedelta, dry_run: bool, progress: Progress) -> Any:
-    """gc: delete objects no published document has referenced for longer than `grace` (publish.gc.GcResult)."""
+def gc(
+    project: Path,
+    target_name: str | None,
+    now: datetime,
+    *,
+    grace: timedelta,
+    dry_run: bool,
+    progress: Progress,
+    wait: float | None = None,
+) -> Any:
+    """gc: delete objects no published document has referenced for longer than `grace` (publish.gc.GcResult);
+    under the target's lease, like a publish (a dry run takes none)."""
     from mediafeed.config_file import load_config
     from mediafeed.publish.gc import collect
 
-    target = load_config(project.resolve()).target(target_name)
-    return collect(open_storage(target), target.name, now, grace, dry_run=dry_run, progress=progress)
+    project = project.resolve()
+    target = load_config(project).target(target_name)
+    storage = open_storage(target)
+    store = Store(project / "build", root=project)
+    lease = None
+    try:
+        if not dry_run:
+            lease = take_lease(storage, target, store, "gc", wait, progress)
+        guard = lease.check if lease is not None else None
+        return collect(storage, target.name, now, grace, dry_run=dry_run, progress=progress, guard=guard)
+    finally:
+        if lease is not None:
+            lease.release()
+        store.close()
 
 
 @dataclass(frozen=True)
@@ -465,7 +540,7 @@ def retired_guid_problems(project: Path, catalog: Catalog) -> list[Any]:
     retired: dict[str, Any] = {}
     for target in config.targets.values():
         if target.type == "local" and target.path is not None:
-            found = Manifest(LocalStorage(target.path).read_manifest()[0], None).content.get("retired")
+            found = Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True).content.get("retired")
             retired.update(found if isinstance(found, dict) else {})
     refusals = guards.retired_guids(retired, guards.facts_for(catalog.episodes, [], []))
     return [Problem(r.file, "guid", r.message, r.hint) for r in refusals]
@@ -589,7 +664,8 @@ def _manifest(run: Run) -> Manifest:
     if run.manifest is None:
         run.open_target()
         assert run.storage is not None and run.target is not None
-        run.manifest = Manifest(*run.storage.read_manifest())
+        # A damaged manifest stops everything but publish --verify, which rebuilds it from a listing.
+        run.manifest = Manifest(*run.storage.read_manifest(), lenient=run.options.verify)
         if run.target.type != "local":  # remembered for `check`, which reads no bucket (see _published)
             run.store.put("published", run.target.name, run.manifest.episode_slugs)
     return run.manifest
@@ -606,7 +682,7 @@ def _published(run: Run) -> dict[str, str]:
         if run.target is not None and run.target.name == name and run.storage is not None:
             found.update(_manifest(run).episode_slugs)
         elif target.type == "local" and target.path is not None:
-            found.update(Manifest(LocalStorage(target.path).read_manifest()[0], None).episode_slugs)
+            found.update(Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True).episode_slugs)
         else:
             remembered = run.store.get("published", name)
             found.update(remembered if isinstance(remembered, dict) else {})

@@ -39,7 +39,7 @@ from mediafeed.publish.plan import (
     make_plan,
     parse_manifest,
 )
-from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, Storage
+from mediafeed.publish.storage import BOOKKEEPING, ManifestConflict, Storage
 
 EPISODE_PREFIXES = ("media", "artwork", "chapters", "transcripts")  # where an episode's own files live (gc's too)
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
@@ -64,6 +64,7 @@ class Desired:
     notify: bool = False  # whether hubs or a ping endpoint are configured (else nothing is queued)
     now: datetime | None = None  # when this publish runs: stamps the release history
     withdrawn: dict[str, dict[str, str]] = field(default_factory=dict)  # guid → {slug, at, reason}: taken down
+    source: dict[str, Any] | None = None  # {commit, dirty} of the git checkout (None outside git: not recorded)
 
 
 HISTORY_LIMIT = 5000  # release-history entries kept in the manifest (oldest dropped first)
@@ -94,7 +95,7 @@ def annotate(previous: dict[str, Any], desired: Desired) -> dict[str, Any]:
     retired = dict(previous.get("retired") or {})
     for guid, info in sorted(desired.withdrawn.items()):
         retired.setdefault(guid, info)
-    return {"history": history[-HISTORY_LIMIT:], "notify_pending": sorted(pending), "retired": retired}
+    return {"history": history[-HISTORY_LIMIT:], "notify_pending": sorted(pending), "retired": retired, "source": desired.source}
 
 
 def withdrawn_keys(objects: Any, slugs: Any) -> frozenset[str]:
@@ -147,17 +148,29 @@ def run(
     landed: dict[str, dict[str, Any]] | None = None,
     plan: PublishPlan | None = None,
     report: Reporter = silent,
+    guard: Callable[[], None] | None = None,
+    current: Manifest | None = None,
 ) -> tuple[PublishPlan, PublishResult | None]:
     """Plan (against `manifest`, or a fresh read), and unless dry-run or refused, apply; re-plan on a lost race.
 
     `landed`: content-addressed objects this run already uploaded (see EarlyUploads); they are not sent again but
-    count as written. `plan`: the plan against `manifest`, when the caller made it already.
+    count as written. `plan`: the plan against `manifest`, when the caller made it already. `current`: the manifest
+    as read once this run holds the target's lease; when another publish wrote it since `manifest` was read, this
+    run re-plans from it, or stops (nothing written) when it would overwrite that publish's feeds or drop its episodes.
     """
     basis = manifest or Manifest(*storage.read_manifest())
     plan = plan if plan is not None and manifest is not None else plan_for(storage, desired, options, basis)
     if options.dry_run or plan.refusals:
         return plan, None
     uploaded: dict[str, dict[str, Any]] = dict(landed or {})
+    replanned = 0
+    if current is not None and current.version != basis.version:
+        fresh = _after_gc(storage, desired, current, uploaded)
+        contested = _contested(desired.writes, basis, fresh)
+        plan = plan_for(storage, desired, replace(options, verify=False), fresh, uploaded)
+        if contested or plan.refusals:
+            raise _lost(storage, plan, contested, [])
+        basis, replanned = fresh, 1
     settled = _after_gc(storage, desired, basis, uploaded)
     if settled is not basis:
         basis = settled
@@ -168,8 +181,10 @@ def run(
     for attempt in range(REPLANS + 1):
         feeds_written: list[str] = []
         try:
-            result = apply_plan(plan, storage, uploaded=uploaded, feeds_written=feeds_written, log=log, report=report)
-            return plan, replace(result, replans=attempt)
+            result = apply_plan(
+                plan, storage, uploaded=uploaded, feeds_written=feeds_written, log=log, report=report, guard=guard
+            )
+            return plan, replace(result, replans=attempt + replanned)
         except ManifestConflict:
             if attempt == REPLANS:
                 raise
@@ -323,13 +338,16 @@ def apply_plan(
     feeds_written: list[str] | None = None,
     log: list[Write] | None = None,
     report: Reporter = silent,
+    guard: Callable[[], None] | None = None,
 ) -> PublishResult:
     """Write the plan's uploads stage by stage (parallel within a stage), then the manifest (compare-and-swap).
 
     `uploaded` collects the content-addressed objects that landed, `feeds_written` the feeds and indexes, `log`
     every write (across re-plans): a re-plan after a lost race reuses them. Each stage's bytes are reported to
-    `report` as they are sent (an "upload" task per stage).
+    `report` as they are sent (an "upload" task per stage). `guard` is called before every stage but media and
+    before the manifest (the lease's check: it raises when this run no longer holds the target).
     """
+    guard = guard or (lambda: None)
     uploaded = {} if uploaded is None else uploaded
     feeds_written = [] if feeds_written is None else feeds_written
     log = [] if log is None else log
@@ -343,6 +361,8 @@ def apply_plan(
             batch = [w for w in batch if w.key not in there]
         if not batch:
             continue
+        if stage not in CONTENT_ADDRESSED:
+            guard()
         if stage not in CONTENT_ADDRESSED and not feeds_written and expected == plan.manifest_version:
             if plan.claim is not None:
                 # Keys a gc may be about to delete are wanted again: un-mark them first, by compare-and-swap, so a
@@ -362,6 +382,8 @@ def apply_plan(
 
         _send(report, stage, batch, partial(_put, storage), done, _width(storage))
     manifest_written, version = False, None
+    if plan.claim is not None or plan.manifest_changed or plan.deletions:
+        guard()
     if plan.claim is not None and expected == plan.manifest_version:
         expected = storage.put_manifest(plan.claim, plan.manifest_version)  # no feed to write: claimed all the same
     if plan.manifest_changed:
@@ -509,7 +531,7 @@ def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -
     does not change with their content) and for wanted objects the manifest doesn't know, reads the sha256 the
     object carries, so a missing or stale manifest is repaired without uploading again what is already there.
     """
-    listing = {o.key: o.size for o in storage.list() if o.key != MANIFEST_KEY}
+    listing = {o.key: o.size for o in storage.list() if not o.key.startswith(BOOKKEEPING)}
     known: dict[str, Any] = {}
     missing, size_mismatch = [], []
     for key, record in recorded.items():

@@ -23,6 +23,7 @@ gc lists the target is never deleted by that same run.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -171,8 +172,19 @@ class GcResult:
         }
 
 
-def collect(storage: Storage, target: str, now: datetime, grace: timedelta, *, dry_run: bool, progress: Reporter) -> GcResult:
-    """Plan from the manifest and a listing; unless dry_run, write the manifest (compare-and-swap), then delete."""
+def collect(
+    storage: Storage,
+    target: str,
+    now: datetime,
+    grace: timedelta,
+    *,
+    dry_run: bool,
+    progress: Reporter,
+    guard: Callable[[], None] | None = None,
+) -> GcResult:
+    """Plan from the manifest and a listing; unless dry_run, write the manifest (compare-and-swap), then delete.
+    `guard` (the lease's check) runs before each write and raises when gc no longer holds the target."""
+    guard = guard or (lambda: None)
     for attempt in range(ATTEMPTS):
         data, version = storage.read_manifest()
         if data is None:
@@ -182,12 +194,14 @@ def collect(storage: Storage, target: str, now: datetime, grace: timedelta, *, d
         plan = plan_gc(manifest, listing, now, grace, live_references(storage, listing))
         if dry_run or (not plan.delete and not plan.adopt):
             return GcResult(target, now, grace, dry_run, plan, retries=attempt)
+        guard()
         try:
             storage.put_manifest(encode_manifest(after_gc(manifest, plan, now)), version)
         except ManifestConflict:
             progress(Note("a publish wrote the manifest meanwhile: planning again"))
             continue
         keys = [g.key for g in plan.delete]
+        guard()
         storage.delete_many(keys)
         for garbage in plan.delete:
             progress(Note(f"deleted {garbage.key} ({garbage.size} bytes, {garbage.why})"))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from mediafeed.config import Target
+from mediafeed.errors import StorageError
 from mediafeed.models import STAGES, EpisodeFailure, Write
 
 MANIFEST_FORMAT = 1
@@ -73,15 +76,30 @@ class PublishPlan:
         }
 
 
-ANNOTATIONS = ("history", "notify_pending", "retired")  # bookkeeping the manifest carries besides objects and feeds
+ANNOTATIONS = ("history", "notify_pending", "retired", "source")  # bookkeeping the manifest carries besides objects and feeds
 # `stale`: key → when it stopped being wanted (ISO, UTC); `deleting`: key → when `mediafeed gc` started deleting it
-# (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again.
+# (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again;
+# `source`: {commit, dirty} of the git checkout last published from (publish/lineage.py).
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:
-    """Compact and key-sorted (one encoding for one content). Not indented: `indent` makes the json module fall
-    back from its C encoder to pure Python, which costs seconds per plan on a 10,000-episode manifest."""
-    return (json.dumps(manifest, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    """Compact and key-sorted (one encoding for one content), carrying its own checksum. Not indented: `indent`
+    makes the json module fall back from its C encoder to pure Python, which costs seconds per plan on a
+    10,000-episode manifest.
+
+    The checksum is the sha256 of the encoding without it; "checksum" sorts first, so the encoding is
+    `{"checksum":"<hex>",` followed by the rest of that encoding, and a reader checks it without re-encoding."""
+    body = json.dumps({k: v for k, v in manifest.items() if k != "checksum"}, sort_keys=True, separators=(",", ":")) + "\n"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    return (f'{{"checksum":"{digest}",' + body[1:]).encode() if body != "{}\n" else body.encode()
+
+
+_CHECKSUM = re.compile(rb'^\{"checksum":"([0-9a-f]{64})",')
+DAMAGED_HINT = "run `mediafeed publish --verify` to rebuild it from a listing of the target (nothing else is changed until then)"
+
+
+class ManifestDamaged(StorageError):
+    """The target's manifest does not parse or does not match its checksum (a torn or truncated write)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +109,11 @@ class Manifest:
 
     data: bytes | None
     version: str | None
+    lenient: bool = False  # a damaged manifest reads as empty (publish --verify, which rebuilds it from a listing)
 
     @cached_property
     def content(self) -> dict[str, Any]:
-        return parse_manifest(self.data)
+        return parse_manifest(self.data, lenient=self.lenient)
 
     @cached_property
     def episode_slugs(self) -> dict[str, str]:
@@ -113,19 +132,40 @@ class Manifest:
         return {fid: str(f["podcast_guid"]) for fid, f in feeds.items() if isinstance(f, dict) and f.get("podcast_guid")}
 
 
-def parse_manifest(data: bytes | None) -> dict[str, Any]:
-    if not data:
-        return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
-    try:
-        manifest = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        manifest = None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("objects"), dict):
-        # An unreadable manifest must not block publishing: plan as if nothing were there (everything uploads).
-        return {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
+def parse_manifest(data: bytes | None, *, lenient: bool = False) -> dict[str, Any]:
+    """The manifest's content; none yet (a first publish) is an empty one. A manifest that does not parse, or whose
+    checksum does not match, is never read as empty (that would switch the removal guard off and re-date the release
+    history): ManifestDamaged, unless `lenient` (publish --verify). A manifest without a checksum (written by an older
+    mediafeed) is accepted; the next write adds one."""
+    empty = {"format": MANIFEST_FORMAT, "objects": {}, "feeds": {}}
+    if data is None:
+        return empty
+    problem = manifest_problem(data)
+    if problem is not None:
+        if lenient:
+            return empty
+        raise ManifestDamaged(f"the target's manifest ({problem}) cannot be trusted", hint=DAMAGED_HINT)
+    manifest = json.loads(data)
+    manifest.pop("checksum", None)
     if not isinstance(manifest.get("feeds"), dict):
         manifest["feeds"] = {}  # missing or damaged: the feeds written by this plan replace it
     return manifest
+
+
+def manifest_problem(data: bytes) -> str | None:
+    """What is wrong with a manifest's bytes, or None when they parse and match their checksum."""
+    try:
+        manifest = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return f"{len(data)} bytes that are not valid JSON: truncated or overwritten"
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("objects"), dict):
+        return "no objects map"
+    if "checksum" in manifest:
+        found = _CHECKSUM.match(data)
+        body = b"{" + data[found.end() :] if found else b""
+        if found is None or hashlib.sha256(body).hexdigest() != found.group(1).decode():
+            return "its checksum does not match its content"
+    return None
 
 
 def make_plan(
@@ -257,3 +297,5 @@ class PublishOptions:
     verify: bool = False
     allow_removal: bool = False
     allow_guid_change: bool = False
+    force: bool = False  # publish even from a checkout that lacks the commit the target was published from
+    wait: float | None = None  # seconds to wait for another publisher's lease (None: do not wait)

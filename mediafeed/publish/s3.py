@@ -29,7 +29,7 @@ from boto3.s3.transfer import TransferConfig
 from mediafeed.config import Target
 from mediafeed.digest import sha256_bytes
 from mediafeed.errors import StorageError
-from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat
+from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, PreconditionFailed
 from mediafeed.s3client import CONFLICT_CODES, MISSING_CODES, error_code, make_client, translate
 
 MB = 1024 * 1024
@@ -225,3 +225,40 @@ class S3Storage:
             f"{self.who}: another publish updated {self.describe()} while this one was running",
             hint="run the publish again from an up-to-date catalog; it will plan from the new state",
         )
+
+    def read_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        response = self._unless_missing(key, self.client.get_object)
+        if response is None:
+            return None, None
+        with self._errors(key):
+            return bytes(response["Body"].read()), str(response["ETag"])
+
+    def create_object(self, key: str, data: bytes) -> str | None:
+        """PutObject with If-None-Match: * (fails with 412 when the key exists)."""
+        return self._conditional_put(key, data, IfNoneMatch="*")
+
+    def replace_object(self, key: str, data: bytes, expected_version: str) -> str | None:
+        """PutObject with If-Match on the ETag read (fails with 412 when the object changed or went)."""
+        return self._conditional_put(key, data, IfMatch=expected_version)
+
+    def delete_object_if(self, key: str, expected_version: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key), IfMatch=expected_version)
+        except bex.ClientError as exc:
+            if error_code(exc) in CONFLICT_CODES | {"NoSuchKey", "404"}:
+                raise PreconditionFailed(f"{key} is not the version read") from None
+            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
+        except bex.BotoCoreError as exc:
+            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
+
+    def _conditional_put(self, key: str, data: bytes, **condition: str) -> str | None:
+        extra = self._extra("application/json", "no-cache", sha256_bytes(data))
+        try:
+            response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra, **condition)
+        except bex.ClientError as exc:
+            if error_code(exc) in CONFLICT_CODES | {"NoSuchKey", "404"}:
+                raise PreconditionFailed(f"{key}: the condition {sorted(condition)} did not hold") from None
+            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
+        except bex.BotoCoreError as exc:
+            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
+        return str(response["ETag"]) if response.get("ETag") else None

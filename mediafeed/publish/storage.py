@@ -8,6 +8,7 @@ cannot silently undo each other.
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from mediafeed.atomic import TEMP_PREFIX, atomic_file
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
 
-MANIFEST_KEY = "_mediafeed/manifest.json"
+BOOKKEEPING = "_mediafeed/"  # the manifest, the lease: never public, never listed as content
+MANIFEST_KEY = BOOKKEEPING + "manifest.json"
 COPY_CHUNK = 1 << 20  # a local put_file copies (and reports) this many bytes at a time
 
 
@@ -57,10 +59,20 @@ class Storage(Protocol):
     def read_manifest(self) -> tuple[bytes | None, str | None]: ...
     def manifest_version(self) -> str | None: ...
     def put_manifest(self, data: bytes, expected_version: str | None) -> str | None: ...
+    # Conditional writes of small bookkeeping objects (the lease): create only if absent, replace or delete only if
+    # the object is still the version read. PreconditionFailed when the condition does not hold.
+    def read_versioned(self, key: str) -> tuple[bytes | None, str | None]: ...
+    def create_object(self, key: str, data: bytes) -> str | None: ...
+    def replace_object(self, key: str, data: bytes, expected_version: str) -> str | None: ...
+    def delete_object_if(self, key: str, expected_version: str) -> None: ...
 
 
 class ManifestConflict(StorageError):
     """Another publish changed the manifest since this one read it."""
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write's condition did not hold: the object exists (create) or is another version (replace)."""
 
 
 class LocalStorage:
@@ -169,6 +181,47 @@ class LocalStorage:
                 )
             self.put_bytes(MANIFEST_KEY, data, "application/json", "no-cache")
             return sha256_bytes(data)
+
+    def read_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        data = self.read(key)
+        return (None, None) if data is None else (data, sha256_bytes(data))
+
+    def create_object(self, key: str, data: bytes) -> str | None:
+        """Exclusive create: the bytes go to a temporary file that is then hard-linked into place, and link(2), like
+        open(O_CREAT|O_EXCL), fails when the name exists; unlike it, nobody can read a half-written object."""
+        path = self._path(key)
+        with self._atomic(key + ".new") as handle:
+            handle.write(data)
+        temp = self._path(key + ".new")
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise PreconditionFailed(f"{key} exists") from None
+        except OSError as exc:
+            raise StorageError(f"cannot create {path}: {exc.strerror}", hint="check permissions") from None
+        finally:
+            temp.unlink(missing_ok=True)
+        return sha256_bytes(data)
+
+    def replace_object(self, key: str, data: bytes, expected_version: str) -> str | None:
+        with self._locked():
+            if self.read_versioned(key)[1] != expected_version:
+                raise PreconditionFailed(f"{key} is not the version read")
+            self.put_bytes(key, data, "application/json", "no-cache")
+        return sha256_bytes(data)
+
+    def delete_object_if(self, key: str, expected_version: str) -> None:
+        with self._locked():
+            if self.read_versioned(key)[1] != expected_version:
+                raise PreconditionFailed(f"{key} is not the version read")
+            self._path(key).unlink(missing_ok=True)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._ensure_root()
+        with (self.root / f"{TEMP_PREFIX}lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _ensure_root(self) -> None:
         try:

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from mediafeed.pipeline import publish as pipeline_publish
-from mediafeed.publish.apply import PublishOptions
 from mediafeed.publish.s3 import S3Storage
 from mediafeed.publish.storage import MANIFEST_KEY
 from tests.conftest import copy_build
@@ -132,25 +131,32 @@ def test_the_loser_stops_rather_than_overwrite_the_winners_edit(
     assert "A's edit." in feed(s3, bucket, "webinars")
 
 
-def test_losing_after_writing_feeds_is_reported_with_the_repair(
+def test_the_lease_closes_the_window_between_the_last_check_and_the_feeds(
     base: Path, mediafeed: Any, monkeypatch: pytest.MonkeyPatch, s3: Any, bucket: str
 ) -> None:
-    """The narrowest window: A publishes between B's last manifest check and B's feed writes, so B's feed
-    overwrites A's and B's If-Match then fails. B must say so, and --verify from A's catalog repairs it."""
+    """The narrowest window of the manifest-only design: A publishing between B's last manifest check and B's feed
+    writes. B holds the lease there, so A cannot take it: A stops (exit 4, nothing written) and B's edit is live."""
+    from mediafeed.publish.lease import LeaseHeld
+
     a, b = clone(base, "a"), clone(base, "b")
     edit_notes(a, ONLY_WEBINARS, "A's edit.")
     edit_notes(b, ONLY_WEBINARS, "B's edit.")
-    interleave(monkeypatch, "manifest_version", a)
+    refused: list[str] = []
+    original = S3Storage.manifest_version
+
+    def patched(self: S3Storage) -> Any:
+        answer = original(self)
+        if not refused:
+            with pytest.raises(LeaseHeld) as held:
+                run_a(a)
+            refused.append(str(held.value))
+        return answer
+
+    monkeypatch.setattr(S3Storage, "manifest_version", patched)
     result = mediafeed(b, "publish", "--target", "s3")
-    assert result.exit_code == 4, result.output
-    assert "another publish updated" in result.stderr
-    assert "already written feeds/webinars.xml" in result.stderr and "--verify" in result.stderr
-    assert "B's edit." in feed(s3, bucket, "webinars")  # the stray feed B left
-    plain = pipeline_publish(a, "s3", NOW, dry_run=False, progress=lambda _m: None)
-    assert plain.plan.uploads == ()  # a plain plan trusts the manifest (A's)...
-    repaired = pipeline_publish(a, "s3", NOW, dry_run=False, progress=lambda _m: None, options=PublishOptions(verify=True))
-    assert [w.key for w in repaired.plan.uploads] == ["feeds/webinars.xml"]  # ...--verify finds B's version
-    assert "A's edit." in feed(s3, bucket, "webinars")
+    assert result.exit_code == 0, result.output
+    assert refused and "another publish holds" in refused[0] and "nothing was written" in refused[0]
+    assert "B's edit." in feed(s3, bucket, "webinars") and "A's edit." not in feed(s3, bucket, "webinars")
 
 
 def test_first_publishes_racing_on_an_empty_bucket(s3_project: Path, mediafeed: Any, monkeypatch: pytest.MonkeyPatch) -> None:

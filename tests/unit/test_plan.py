@@ -11,7 +11,16 @@ import pytest
 
 from mediafeed.digest import sha256_bytes
 from mediafeed.models import EpisodeFailure
-from mediafeed.publish.plan import STAGES, HeldBack, PublishPlan, Write, make_plan, parse_manifest
+from mediafeed.publish.plan import (
+    STAGES,
+    HeldBack,
+    ManifestDamaged,
+    PublishPlan,
+    Write,
+    encode_manifest,
+    make_plan,
+    parse_manifest,
+)
 
 
 def write(key: str, stage: str, content: bytes) -> Write:
@@ -113,7 +122,7 @@ def test_size_mismatch_alone_reuploads(first: PublishPlan) -> None:
     """A record with the right hash but the wrong size is not trusted (a truncated upload)."""
     manifest = json.loads(first.manifest)
     manifest["objects"][DESIRED[0].key]["size"] += 1
-    second = plan(manifest=json.dumps(manifest).encode())
+    second = plan(manifest=encode_manifest(manifest))
     assert keys(second.uploads) == [DESIRED[0].key]
 
 
@@ -124,7 +133,7 @@ def test_changed_feed_episodes_change_the_manifest_only(first: PublishPlan) -> N
     assert json.loads(second.manifest)["feeds"]["podcast"]["episodes"] == ["guid-a", "guid-b", "guid-d"]
 
 
-CORRUPT = [
+DAMAGED = [
     pytest.param(b"{not json", id="not-json"),
     pytest.param(b"", id="empty"),
     pytest.param(b"\xff\xfe\x00garbage", id="not-utf8"),
@@ -133,6 +142,9 @@ CORRUPT = [
     pytest.param(b'"manifest"', id="json-string"),
     pytest.param(b"{}", id="no-objects"),
     pytest.param(b'{"objects": []}', id="objects-a-list"),
+    pytest.param(b'{"checksum":"' + b"0" * 64 + b'","format":1,"objects":{}}', id="checksum-mismatch"),
+]
+ODD = [
     pytest.param(b'{"objects": {}, "feeds": []}', id="feeds-a-list"),
     pytest.param(b'{"objects": {}, "feeds": "x"}', id="feeds-a-string"),
     pytest.param(b'{"objects": {"media/a-episode-11111111.mp3": "abc"}}', id="record-not-a-mapping"),
@@ -140,8 +152,36 @@ CORRUPT = [
 ]
 
 
-@pytest.mark.parametrize("manifest", CORRUPT)
-def test_corrupt_manifest_uploads_everything(manifest: bytes) -> None:
+@pytest.mark.parametrize("manifest", DAMAGED)
+def test_damaged_manifest_is_never_read_as_empty(manifest: bytes) -> None:
+    """A torn manifest would switch the removal guard off and re-date the history: it stops the plan (exit 4)."""
+    with pytest.raises(ManifestDamaged, match="publish --verify"):
+        plan(manifest=manifest)
+    assert parse_manifest(manifest, lenient=True) == {"format": 1, "objects": {}, "feeds": {}}  # publish --verify
+
+
+def test_truncated_manifest_fails_its_checksum(first: PublishPlan) -> None:
+    assert json.loads(first.manifest)["checksum"]
+    parse_manifest(first.manifest)  # verifies
+    for cut in (len(first.manifest) // 2, len(first.manifest) - 3):
+        with pytest.raises(ManifestDamaged):
+            parse_manifest(first.manifest[:cut])
+    tampered = first.manifest.replace(b'"format":1', b'"format":2')
+    with pytest.raises(ManifestDamaged, match="checksum"):
+        parse_manifest(tampered)
+
+
+def test_manifest_without_checksum_is_accepted_and_gains_one(first: PublishPlan) -> None:
+    old = json.loads(first.manifest)
+    del old["checksum"]
+    legacy = json.dumps(old, sort_keys=True).encode()
+    assert parse_manifest(legacy)["objects"] == old["objects"]
+    again = plan(manifest=legacy)
+    assert again.uploads == () and again.manifest_changed and again.manifest == first.manifest
+
+
+@pytest.mark.parametrize("manifest", ODD)
+def test_odd_manifest_uploads_everything(manifest: bytes) -> None:
     result = plan(manifest=manifest)
     assert sorted(keys(result.uploads)) == sorted(w.key for w in DESIRED)
     assert result.unchanged == ()
@@ -152,10 +192,9 @@ def test_corrupt_manifest_uploads_everything(manifest: bytes) -> None:
     assert plan(manifest=result.manifest).uploads == ()
 
 
-@pytest.mark.parametrize("manifest", [None, b"{not json"])
-def test_parse_manifest_falls_back_to_empty(manifest: bytes | None) -> None:
-    assert parse_manifest(manifest)["objects"] == {}
-    assert parse_manifest(manifest)["feeds"] == {}
+def test_parse_manifest_of_nothing_is_empty() -> None:
+    assert parse_manifest(None)["objects"] == {}
+    assert parse_manifest(None)["feeds"] == {}
 
 
 def test_stale_keys_reported_and_left_in_place(first: PublishPlan) -> None:
