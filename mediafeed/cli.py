@@ -83,10 +83,20 @@ class Cli(click.Group):
             with contextlib.suppress(OSError, ValueError):  # so the interpreter's final flush stays quiet
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)
+        except OSError as exc:  # the file system or the machine refused something no stage translated: not a bug
+            click.echo(f"error: {os_error_line(exc)}", err=True)
+            ctx.exit(EXIT_ENVIRONMENT)
         except Exception:
             traceback.print_exc()
             click.echo("This is a bug in mediafeed: please report it with the traceback above.", err=True)
             ctx.exit(EXIT_BUG)
+
+
+def os_error_line(exc: OSError) -> str:
+    """`<path>: <what is wrong>; <how to fix it>` for an operating-system error that reached the CLI."""
+    from mediafeed.files import environment_error
+
+    return str(environment_error(exc, writing=True))
 
 
 def _exit_code(exc: MediafeedError) -> int:
