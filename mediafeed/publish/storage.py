@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import BinaryIO, Protocol
 from mediafeed.atomic import TEMP_PREFIX, atomic_file
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
+from mediafeed.files import explain
 
 MANIFEST_KEY = "_mediafeed/manifest.json"
 COPY_CHUNK = 1 << 20  # a local put_file copies (and reports) this many bytes at a time
@@ -183,10 +184,10 @@ class LocalStorage:
     def _atomic(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
         self._ensure_root()
-        with ExitStack() as stack:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle = stack.enter_context(atomic_file(path))  # a failure to make the temporary file is the target's
-            except OSError as exc:
-                raise StorageError(f"cannot write {path}: {exc.strerror}", hint="check free space and permissions") from None
-            yield handle
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(path) as handle:  # a full disk mid-write leaves no partial file and the old one in place
+                yield handle
+        except OSError as exc:  # no permission, disk full, read-only: the target's problem (exit 4), never a traceback
+            message, hint = explain(exc, writing=True)
+            raise StorageError(f"cannot write {path}: {message}", hint=hint) from None
