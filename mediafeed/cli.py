@@ -118,7 +118,10 @@ def parse_now(value: str | None) -> datetime:
         raise click.BadParameter(f"not an ISO 8601 date ({value!r}); e.g. 2026-11-25T09:00:00Z") from None
     if moment.tzinfo is None:
         raise click.BadParameter(f"needs a UTC offset ({value!r}); e.g. 2026-11-25T09:00:00Z or ...-05:00")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise click.BadParameter(f"out of range in UTC ({value!r}); use a date between years 1 and 9999") from None
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
