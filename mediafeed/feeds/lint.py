@@ -481,7 +481,7 @@ def _duplicate_numbers(doc: Document) -> Iterator[str]:
     for (season, episode), labels in written.items():
         if len(labels) > 1:
             yield f"{_pair(season, episode)} is on {len(labels)} items ({', '.join(labels)})"
-    for (season_number, episode_number), episodes in number_clashes(doc.episodes).items():
+    for (season_number, episode_number), episodes in number_clashes(e for e in doc.episodes if isinstance(e, Episode)).items():
         names = ", ".join(e.file for e in episodes)
         pair = _pair(None if season_number is None else str(season_number), str(episode_number))
         yield f"{pair} is on {len(episodes)} episodes ({names}): this feed carries no season or episode numbers"

@@ -169,6 +169,8 @@ CASES = [
     ("serial-without-numbers", rss({"type": "<itunes:type>serial</itunes:type>"}, [item(1), item(2, episode="")]),
      "apple-serial-episode"),
     ("episode-0", rss(items=[item(1, episode="<itunes:episode>0</itunes:episode>")]), "apple-episode-number"),
+    ("duplicate-numbers", rss(items=[item(1, season="<itunes:season>1</itunes:season>", episode="<itunes:episode>2</itunes:episode>"),
+     item(2, season="<itunes:season>1</itunes:season>", episode="<itunes:episode>2</itunes:episode>")]), "mediafeed-duplicate-numbers"),
     ("season-two", rss(items=[item(1, season="<itunes:season>two</itunes:season>")]), "apple-episode-number"),
     ("episode-type-teaser", rss(items=[item(1, episodeType="<itunes:episodeType>teaser</itunes:episodeType>")]),
      "apple-episode-type"),
