@@ -571,7 +571,7 @@ def find_missing_guids(project: Path) -> list[Path]:
     for index in sorted((project / "episodes").glob("*/index.md")):
         try:
             parts = split_front_matter(index.read_bytes().decode("utf-8-sig"))
-        except UnicodeDecodeError:
+        except (OSError, UnicodeDecodeError):  # unreadable: the loader reports it (exit 3), --fix leaves it alone
             continue
         if parts is None:
             continue
