@@ -326,3 +326,12 @@ def test_a_mixed_feed_with_clashing_numbers_carries_none_and_lint_says_so(sample
     lines = [line for line in result.output.splitlines() if "mediafeed-duplicate-numbers" in line]
     assert len(lines) == 1 and lines[0].startswith("feeds/child-psychiatry.xml: WARNING"), result.output
     assert "season 1 episode 2 is on 2 episodes" in lines[0]
+
+
+def test_an_os_error_no_stage_translated_is_exit_4_without_a_traceback(sample_project: Path, mediafeed) -> None:
+    """The CLI's last resort: an OSError is the machine's answer, not a bug (exit 70 stays for real bugs)."""
+    (sample_project / "a-file").write_text("")
+    result = mediafeed(sample_project, "schema", str(sample_project / "a-file" / "schemas"))
+    no_crash(result.output)
+    assert result.exit_code == 4
+    assert f"error: {sample_project / 'a-file' / 'schemas'}: a part of the path is not a folder; " in result.stderr
