@@ -471,8 +471,7 @@ def _trailer_replaced(doc: Document) -> Iterator[str]:
 
 
 def _duplicate_numbers(doc: Document) -> Iterator[str]:
-    """Two different full episodes with one (season, episode) pair: in the document as written (any feed), or among
-    the episodes it was rendered from (mediafeed then leaves every number out of that feed)."""
+    """Two full items with one (season, episode) pair in the document as written (any feed, ours or another's)."""
     written: dict[tuple[str | None, str], list[str]] = {}
     for label, item in doc.numbered_items():
         season, episode = _numbers(doc, item)
@@ -481,6 +480,10 @@ def _duplicate_numbers(doc: Document) -> Iterator[str]:
     for (season, episode), labels in written.items():
         if len(labels) > 1:
             yield f"{_pair(season, episode)} is on {len(labels)} items ({', '.join(labels)})"
+
+
+def _numbers_left_out(doc: Document) -> Iterator[str]:
+    """The episodes a feed was rendered from share a (season, episode) pair: mediafeed left every number out."""
     for (season_number, episode_number), episodes in number_clashes(e for e in doc.episodes if isinstance(e, Episode)).items():
         names = ", ".join(e.file for e in episodes)
         pair = _pair(None if season_number is None else str(season_number), str(episode_number))
@@ -774,6 +777,14 @@ RULES: tuple[Rule, ...] = (
         "no two full episodes in a feed share a season and episode number",
         "number each show's episodes uniquely; a feed mixing shows (a topic feed) carries numbers only when no pair repeats",
         _duplicate_numbers,
+    ),
+    Rule(
+        "mediafeed-numbers-left-out",
+        "info",
+        "mediafeed",
+        "a feed whose episodes share a season and episode pair (e.g. a topic feed mixing shows) carries no numbers",
+        "fine for a feed that mixes shows; to keep numbers, give the episodes of this feed unique season/episode pairs",
+        _numbers_left_out,
     ),
     Rule(
         "apple-duplicate-enclosure",
