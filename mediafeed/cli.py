@@ -83,10 +83,20 @@ class Cli(click.Group):
             with contextlib.suppress(OSError, ValueError):  # so the interpreter's final flush stays quiet
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)
+        except OSError as exc:  # the file system or the machine refused something no stage translated: not a bug
+            click.echo(f"error: {os_error_line(exc)}", err=True)
+            ctx.exit(EXIT_ENVIRONMENT)
         except Exception:
             traceback.print_exc()
             click.echo("This is a bug in mediafeed: please report it with the traceback above.", err=True)
             ctx.exit(EXIT_BUG)
+
+
+def os_error_line(exc: OSError) -> str:
+    """`<path>: <what is wrong>; <how to fix it>` for an operating-system error that reached the CLI."""
+    from mediafeed.files import environment_error
+
+    return str(environment_error(exc, writing=True))
 
 
 def _exit_code(exc: MediafeedError) -> int:
@@ -108,7 +118,10 @@ def parse_now(value: str | None) -> datetime:
         raise click.BadParameter(f"not an ISO 8601 date ({value!r}); e.g. 2026-11-25T09:00:00Z") from None
     if moment.tzinfo is None:
         raise click.BadParameter(f"needs a UTC offset ({value!r}); e.g. 2026-11-25T09:00:00Z or ...-05:00")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise click.BadParameter(f"out of range in UTC ({value!r}); use a date between years 1 and 9999") from None
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})

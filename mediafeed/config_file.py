@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, fi
 
 from mediafeed.config import CONFIG_FILE, AudioProfile, Config, S3Settings, Target
 from mediafeed.errors import CatalogError, Problem
+from mediafeed.files import read_text
 from mediafeed.validation import HttpUrl, Schema, Text, bad, is_http_url, problems_from
 
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -49,7 +50,7 @@ def load_config(project: Path) -> Config:
             ]
         )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        data = tomllib.loads(read_text(path, CONFIG_FILE))  # unreadable: an UnreadableFile naming it (exit 3)
     except UnicodeDecodeError:
         raise CatalogError([Problem(CONFIG_FILE, "", "not UTF-8 text", "save the file as UTF-8")]) from None
     except tomllib.TOMLDecodeError as exc:

@@ -41,6 +41,8 @@ def make_client(settings: S3Settings, who: str, *, pool: int = 10) -> Any:
             f"{who}: the AWS profile '{settings.profile}' does not exist",
             hint="create it with `aws configure --profile NAME`, or fix profile = in mediafeed.toml",
         ) from None
+    except (ValueError, bex.InvalidConfigError, bex.InvalidRetryConfigurationError) as exc:
+        raise settings_error(exc, who) from None
     except bex.BotoCoreError as exc:  # a broken ~/.aws/config, a failing credential_process, ...
         raise EnvironmentProblem(
             f"{who}: cannot load AWS credentials ({type(exc).__name__})", hint="check ~/.aws/config and AWS_* variables"
@@ -69,8 +71,43 @@ def make_client(settings: S3Settings, who: str, *, pool: int = 10) -> Any:
         )
     except bex.NoRegionError:
         raise EnvironmentProblem(f"{who}: no region", hint='set region = "us-east-1" (R2: "auto") in mediafeed.toml') from None
-    except ValueError as exc:  # botocore rejects a malformed endpoint or region
-        raise EnvironmentProblem(f"{who}: {exc}", hint="fix endpoint_url / region in mediafeed.toml") from None
+    except (ValueError, bex.InvalidConfigError, bex.InvalidRetryConfigurationError) as exc:
+        raise settings_error(exc, who) from None  # a malformed endpoint or region, AWS_MAX_ATTEMPTS=0, ...
+
+
+# What botocore names in its message → the environment variables that set it (values of these are not secrets).
+_SETTING_VARIABLES = (
+    ("max_attempts", ("AWS_MAX_ATTEMPTS",)),
+    ("retry_mode", ("AWS_RETRY_MODE",)),
+    ("retry", ("AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")),
+    ("IPv6", ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")),
+    ("endpoint", ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")),
+    ("URL", ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")),
+    ("region", ("AWS_REGION", "AWS_DEFAULT_REGION")),
+    ("addressing_style", ("AWS_S3_ADDRESSING_STYLE",)),
+    ("fips", ("AWS_USE_FIPS_ENDPOINT",)),
+    ("dualstack", ("AWS_USE_DUALSTACK_ENDPOINT",)),
+    ("timeout", ("AWS_METADATA_SERVICE_TIMEOUT",)),
+    ("int()", ("AWS_MAX_ATTEMPTS", "AWS_METADATA_SERVICE_TIMEOUT", "AWS_METADATA_SERVICE_NUM_ATTEMPTS")),
+)
+
+
+def settings_error(exc: Exception, who: str) -> EnvironmentProblem:
+    """botocore refusing a setting (a ValueError or a config error): which AWS_* variable or mediafeed.toml field set
+    it and how to fix it (exit 4). Only the names and values of non-secret variables are shown."""
+    text = str(exc)
+    named = [v for word, variables in _SETTING_VARIABLES if word.lower() in text.lower() for v in variables if v in os.environ]
+    named = list(dict.fromkeys(named))
+    if named:
+        shown = ", ".join(f"{name}={os.environ[name]!r}" for name in named)
+        return EnvironmentProblem(
+            f"{who}: AWS settings from the environment are invalid ({shown}): {text}",
+            hint=f"fix or unset {' / '.join(named)}",
+        )
+    return EnvironmentProblem(
+        f"{who}: AWS settings are invalid: {text}",
+        hint="fix endpoint_url / region in mediafeed.toml, or the AWS_* variables and ~/.aws/config",
+    )
 
 
 def error_code(exc: bex.ClientError) -> str:
@@ -82,6 +119,8 @@ def translate(exc: Exception, who: str, settings: S3Settings, bucket: str, key: 
     """A botocore failure as a message naming the target and the fix (and never a credential)."""
     where = f"s3://{bucket}/{key}" if key else f"bucket '{bucket}'"
     endpoint = settings.endpoint_url or "AWS S3"
+    if isinstance(exc, ValueError | bex.InvalidConfigError | bex.InvalidRetryConfigurationError):
+        return settings_error(exc, who)
     if isinstance(exc, bex.NoCredentialsError | bex.PartialCredentialsError):
         return EnvironmentProblem(
             f"{who}: no usable AWS credentials", hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mediafeed.digest import sha256_file
+from mediafeed.files import explain
 
 if TYPE_CHECKING:
     pass
@@ -34,6 +35,14 @@ class ArtworkError(Exception):
     """An image that cannot be read or fixed safely (the message says why)."""
 
 
+class UnreadableArtwork(ArtworkError):
+    """The file system refused to give the image (no permission, a symlink loop): nothing to fix in the image."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _open(path: Path) -> Image.Image:
     """Open an image for reading its header, refusing huge files and decompression bombs before any decoding."""
     size = path.stat().st_size
@@ -45,7 +54,11 @@ def _open(path: Path) -> Image.Image:
             image = Image.open(path)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ArtworkError("far too many pixels to decode safely") from None
-        except (UnidentifiedImageError, OSError) as exc:
+        except UnidentifiedImageError as exc:
+            raise ArtworkError(f"not a readable image ({exc.__class__.__name__})") from None
+        except OSError as exc:
+            if exc.errno is not None:  # the file system refused (no permission, a loop...), not the image format
+                raise UnreadableArtwork(*explain(exc)) from None
             raise ArtworkError(f"not a readable image ({exc.__class__.__name__})") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
@@ -60,6 +73,8 @@ def artwork_problems(path: Path) -> list[tuple[str, str]]:
         with _open(path) as image:
             fmt, (width, height), mode = image.format, image.size, image.mode
             transparent = "transparency" in image.info
+    except UnreadableArtwork as exc:
+        return [(str(exc), exc.hint)]
     except ArtworkError as exc:
         return [(str(exc), "export the artwork again as a JPEG or PNG, 1400–3000 px square")]
     except OSError as exc:
@@ -151,6 +166,8 @@ def usable_artwork(path: Path, build_dir: Path) -> tuple[Path, list[tuple[str, s
     problems = artwork_problems(path)
     if not problems:
         return path, []
+    if not os.access(path, os.R_OK):  # unreadable: no fixed copy can be matched to it, and no fix would help
+        return path, problems
     fixed = fixed_path(path, build_dir)
     if fixed.is_file() and not artwork_problems(fixed):
         return fixed, []

@@ -6,16 +6,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mediafeed import files
+
 FEED_SUFFIXES = (".yaml", ".yml")
 
 
 def feed_files(project: Path) -> list[Path]:
     """feeds/*.yaml, then feeds/*.yml, each sorted."""
     folder = project / "feeds"
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return []
+    names = files.list_dir(folder, "feeds/")  # an unreadable folder is an error, never "no feeds"
     return [folder / name for suffix in FEED_SUFFIXES for name in sorted(names) if name.endswith(suffix)]
 
 
@@ -26,9 +25,11 @@ def episode_names(project: Path) -> list[str]:
     try:
         with os.scandir(folder) as entries:
             names = sorted(e.name for e in entries if _is_dir(e))
-    except OSError:
+    except FileNotFoundError:
         return []
-    return [name for name in names if os.path.exists(f"{folder}{os.sep}{name}{os.sep}index.md")]
+    except OSError as exc:  # an unreadable episodes/ is an error, never an empty catalog (that would empty every feed)
+        raise files.UnreadableFile(files.catalog_problem(exc, "episodes/")) from None
+    return [name for name in names if files.exists(f"{folder}{os.sep}{name}{os.sep}index.md", f"episodes/{name}/")]
 
 
 def episode_files(project: Path) -> list[Path]:

@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 import yaml
 
+from mediafeed import files as fs
 from mediafeed.catalog.artwork import usable_artwork
 from mediafeed.catalog.chapters import parse_json_chapters, timestamps_html
 from mediafeed.catalog.listing import episode_files, feed_files
@@ -174,7 +175,11 @@ class FieldReader:
         if not isinstance(value, str) or not value.strip():
             self.bad(field, f"must be a file path ({value!r})", f"write {field}: file-name.ext")
             return None
-        candidate = (base / value.strip()).resolve()
+        try:
+            candidate = fs.resolve(base / value.strip(), self.file, field)
+        except fs.UnreadableFile as exc:
+            self.bad(field, f"{value.strip()!r}: {exc.problem.message}", exc.problem.hint)
+            return None
         self.files.append(FileUse(base, value.strip(), candidate))
         allowed = (config.project.resolve(), *config.media_roots)
         if not any(candidate.is_relative_to(root) for root in allowed):
@@ -184,10 +189,22 @@ class FieldReader:
                 "put the file in the episode folder, or add its folder to [media] roots in mediafeed.toml",
             )
             return None
-        if not candidate.is_file():
+        found = _is_file(self, field, candidate)
+        if found is None:
+            return None
+        if not found:
             self.bad(field, f"file not found ({value!r})", f"put the file at {candidate} or correct the name")
             return None
         return candidate
+
+
+def _is_file(r: FieldReader, field: str, candidate: Path) -> bool | None:
+    """Whether a named file is there; None (and a problem of its own, not 'not found') when it cannot be looked at."""
+    try:
+        return fs.is_file(candidate, r.file, field)
+    except fs.UnreadableFile as exc:
+        r.bad(field, f"{candidate.name}: {exc.problem.message}", exc.problem.hint)
+        return None
 
 
 EpisodeLoader = Callable[[Path, str, Config, list[Problem], list[FileUse]], "Episode | None"]
@@ -229,7 +246,10 @@ def load_catalog(
 
 def read_yaml(path: Path, rel: str, problems: list[Problem], text: str | None = None, first_line: int = 1) -> Any:
     try:
-        source = text if text is not None else path.read_bytes().decode("utf-8-sig")
+        source = text if text is not None else fs.read_text(path, rel)
+    except fs.UnreadableFile as exc:
+        problems.append(exc.problem)
+        return None
     except UnicodeDecodeError as exc:
         problems.append(Problem(rel, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8"))
         return None
@@ -375,7 +395,10 @@ def load_episode(
             Problem(rel, "", f"folder name {slug!r} is not a slug", f"rename the folder to {slugify(slug) or 'a-lowercase-name'}")
         )
     try:
-        text = index.read_bytes().decode("utf-8-sig")
+        text = fs.read_text(index, rel)
+    except fs.UnreadableFile as exc:
+        problems.append(exc.problem)
+        return None
     except UnicodeDecodeError as exc:
         problems.append(Problem(rel, "", f"not UTF-8 text (byte {exc.start})", "save the file as UTF-8"))
         return None
@@ -420,7 +443,9 @@ def load_episode(
         r.bad("transcript", f"{transcript.name} is not a .vtt or .srt file", "use WebVTT (.vtt) or SubRip (.srt)")
     elif transcript is not None:
         try:
-            parse_cues(transcript.read_bytes().decode("utf-8-sig"))
+            parse_cues(fs.read_text(transcript, transcript.name))
+        except fs.UnreadableFile as exc:
+            r.bad("transcript", f"{exc.problem.file}: {exc.problem.message}", exc.problem.hint)
         except (UnicodeDecodeError, TranscriptError) as exc:
             reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
             r.bad("transcript", f"{transcript.name}: {reason}", "export the transcript again as WebVTT or SubRip (UTF-8)")
@@ -596,7 +621,7 @@ def find_missing_guids(project: Path) -> list[Path]:
     for index in sorted((project / "episodes").glob("*/index.md")):
         try:
             parts = split_front_matter(index.read_bytes().decode("utf-8-sig"))
-        except UnicodeDecodeError:
+        except (OSError, UnicodeDecodeError):  # unreadable: the loader reports it (exit 3), --fix leaves it alone
             continue
         if parts is None:
             continue

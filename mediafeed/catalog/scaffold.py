@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mediafeed import files
 from mediafeed.atomic import atomic_file, write_atomically
 from mediafeed.catalog.artwork import ArtworkError, artwork_problems, fix_artwork, fixable, fixed_path
 from mediafeed.catalog.load import SLUG, catalog_images, find_missing_guids, insert_guid, slugify
@@ -27,11 +28,12 @@ def assign_missing_guids(project: Path, published: Mapping[str, str] | None = No
     a fresh one. Nothing else in those files changes, their permissions included."""
     fixed = []
     for index in find_missing_guids(project):
-        text = index.read_bytes().decode("utf-8-sig")
+        rel = index.relative_to(project).as_posix()
+        text = files.read_text(index, rel)
         mode = index.stat().st_mode & 0o777
         guid = (published or {}).get(index.parent.name) or str(uuid.uuid4())
-        write_atomically(index, insert_guid(text, guid).encode("utf-8"), mode)
-        fixed.append(index.relative_to(project).as_posix())
+        files.write_atomically(index, insert_guid(text, guid).encode("utf-8"), rel, mode)
+        fixed.append(rel)
     return fixed
 
 

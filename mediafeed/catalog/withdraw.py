@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from mediafeed.atomic import write_atomically
+from mediafeed import files
 from mediafeed.catalog.listing import episode_files
 from mediafeed.catalog.load import front_matter_parts, parse_published, split_front_matter
 from mediafeed.errors import UsageError
@@ -34,7 +34,7 @@ def withdraw_episode(project: Path, slug: str, reason: str, now: datetime) -> Pa
         close = difflib.get_close_matches(slug, known, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else "`ls episodes/` lists the slugs"
         raise UsageError(f"no episode {slug!r} (no episodes/{slug}/index.md)", hint=hint)
-    raw = index.read_bytes()
+    raw = files.read_bytes(index, rel)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -65,7 +65,7 @@ def withdraw_episode(project: Path, slug: str, reason: str, now: datetime) -> Pa
     line = f"withdrawn: {{at: {stamp}, reason: {json.dumps(reason, ensure_ascii=False)}}}{newline}"
     updated = insert_before_closing_fence(text, line)
     _confirm(updated, stamp, reason, rel)
-    write_atomically(index, updated.encode("utf-8"), index.stat().st_mode & 0o777)
+    files.write_atomically(index, updated.encode("utf-8"), rel, index.stat().st_mode & 0o777)
     return index
 
 

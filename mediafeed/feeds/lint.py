@@ -30,6 +30,7 @@ from lxml import etree
 
 from mediafeed.catalog.apple import CATEGORIES
 from mediafeed.catalog.artwork import artwork_problems
+from mediafeed.feeds.rss import number_clashes
 from mediafeed.models import Episode, Feed
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -469,6 +470,30 @@ def _trailer_replaced(doc: Document) -> Iterator[str]:
             yield f"{label} is a trailer for episode {episode}, which is already in the feed"
 
 
+def _duplicate_numbers(doc: Document) -> Iterator[str]:
+    """Two full items with one (season, episode) pair in the document as written (any feed, ours or another's)."""
+    written: dict[tuple[str | None, str], list[str]] = {}
+    for label, item in doc.numbered_items():
+        season, episode = _numbers(doc, item)
+        if episode and _item_type(item) == "full":
+            written.setdefault((season, episode), []).append(label)
+    for (season, episode), labels in written.items():
+        if len(labels) > 1:
+            yield f"{_pair(season, episode)} is on {len(labels)} items ({', '.join(labels)})"
+
+
+def _numbers_left_out(doc: Document) -> Iterator[str]:
+    """The episodes a feed was rendered from share a (season, episode) pair: mediafeed left every number out."""
+    for (season_number, episode_number), episodes in number_clashes(e for e in doc.episodes if isinstance(e, Episode)).items():
+        names = ", ".join(e.file for e in episodes)
+        pair = _pair(None if season_number is None else str(season_number), str(episode_number))
+        yield f"{pair} is on {len(episodes)} episodes ({names}): this feed carries no season or episode numbers"
+
+
+def _pair(season: str | None, episode: str) -> str:
+    return f"season {season} episode {episode}" if season else f"episode {episode}"
+
+
 def _pub_date(doc: Document) -> Iterator[str]:
     for label, item in doc.numbered_items():
         value = doc.text("pubDate", item)
@@ -744,6 +769,22 @@ RULES: tuple[Rule, ...] = (
         "no two items share a <guid>",
         "give each episode its own GUID; apps merge or hide episodes that share one",
         _duplicate_guid,
+    ),
+    Rule(
+        "mediafeed-duplicate-numbers",
+        "warning",
+        "mediafeed",
+        "no two full episodes in a feed share a season and episode number",
+        "number each show's episodes uniquely; a feed mixing shows (a topic feed) carries numbers only when no pair repeats",
+        _duplicate_numbers,
+    ),
+    Rule(
+        "mediafeed-numbers-left-out",
+        "info",
+        "mediafeed",
+        "a feed whose episodes share a season and episode pair (e.g. a topic feed mixing shows) carries no numbers",
+        "fine for a feed that mixes shows; to keep numbers, give the episodes of this feed unique season/episode pairs",
+        _numbers_left_out,
     ),
     Rule(
         "apple-duplicate-enclosure",

@@ -9,7 +9,7 @@ when its content does.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -57,6 +57,7 @@ class ChannelExtras:
     feed: Feed
     guid: str
     trailers: tuple[FeedItem, ...]
+    numbered: bool = True  # False: the feed carries no season/episode numbers (two episodes share a pair)
 
 
 class PodcastIndexExtension:
@@ -93,7 +94,8 @@ class PodcastIndexExtension:
             }
             _sub(channel, PODCAST_NS, "updateFrequency", frequency.label, **{k: v for k, v in attributes.items() if v})
         for item in extras.trailers:
-            season = {"season": str(item.episode.season)} if item.episode.season is not None else {}
+            numbered = extras.numbered and item.episode.season is not None
+            season = {"season": str(item.episode.season)} if numbered else {}
             _sub(channel, PODCAST_NS, "trailer", item.episode.title[:128], url=item.enclosure_url,
                  pubdate=formatdate(item.episode.published.timestamp(), usegmt=True),
                  length=str(item.enclosure.size), type=item.enclosure.content_type, **season)  # fmt: skip
@@ -108,6 +110,7 @@ class PodcastIndexEntryExtension:
 
     def __init__(self) -> None:
         self.item: FeedItem | None = None
+        self.numbered = True
 
     def extend_rss(self, element: etree._Element) -> etree._Element:
         item = self.item
@@ -118,9 +121,9 @@ class PodcastIndexEntryExtension:
         if description is not None and description.text and "]]>" not in description.text:
             description.text = etree.CDATA(description.text)
         _sub(element, ITUNES_NS, "explicit", "true" if episode.explicit else "false")
-        if episode.season is not None:
+        if self.numbered and episode.season is not None:
             _sub(element, PODCAST_NS, "season", str(episode.season))
-        if episode.episode is not None:
+        if self.numbered and episode.episode is not None:
             _sub(element, PODCAST_NS, "episode", str(episode.episode))
         for person in episode.persons:
             _person(element, person)
@@ -256,10 +259,11 @@ def render_feed(
     if feed.new_feed_url:
         podcast.itunes_new_feed_url(feed.new_feed_url)
     trailers = tuple(i for i in everything if i.episode.episode_type == "trailer")
-    fg.podcastindex.extras = ChannelExtras(feed=feed, guid=guid, trailers=trailers)
+    numbered = not number_clashes(i.episode for i in everything)
+    fg.podcastindex.extras = ChannelExtras(feed=feed, guid=guid, trailers=trailers, numbered=numbered)
 
     for item in ordered:
-        _add_item(fg, feed, item)
+        _add_item(fg, feed, item, numbered)
 
     root, _ = fg._create_rss()
     if page is not None:
@@ -301,7 +305,22 @@ def _hub_links(root: etree._Element, hubs: Sequence[str]) -> None:
         channel.insert(position + offset, etree.Element(f"{{{ATOM_NS}}}link", href=hub, rel="hub"))
 
 
-def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem) -> None:
+def number_clashes(episodes: Iterable[Episode]) -> dict[tuple[int | None, int], list[Episode]]:
+    """The (season, episode) pairs that two or more different full episodes of one feed share (e.g. a topic feed
+    that gathers episodes of several shows, each numbered in its own show), with those episodes.
+
+    The rule: a feed carries `itunes:season`/`itunes:episode` (and podcast:season/episode) only when every full
+    episode's pair is unique in it; with any clash it carries none, since apps sort and label by them (two "S1 E2"
+    would hide one or put them in the wrong order). Trailers and bonus episodes may share their episode's numbers.
+    """
+    seen: dict[tuple[int | None, int], dict[str, Episode]] = {}
+    for episode in episodes:
+        if episode.episode is not None and episode.episode_type == "full":
+            seen.setdefault((episode.season, episode.episode), {})[episode.guid] = episode
+    return {pair: list(found.values()) for pair, found in seen.items() if len(found) > 1}
+
+
+def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem, numbered: bool = True) -> None:
     episode = item.episode
     entry = fg.add_entry(order="append")
     entry.title(episode.title)
@@ -316,9 +335,9 @@ def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem) -> None:
     podcast: Any = entry.podcast
     podcast.itunes_duration(str(round(item.info.duration)))
     podcast.itunes_episode_type(episode.episode_type)
-    if episode.season is not None:
+    if numbered and episode.season is not None:
         podcast.itunes_season(episode.season)
-    if episode.episode is not None:
+    if numbered and episode.episode is not None:
         podcast.itunes_episode(episode.episode)
     hosts = [p.name for p in episode.persons if p.role in ("host", "co-host")]
     if hosts:
@@ -326,4 +345,5 @@ def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem) -> None:
     if item.image_url:
         podcast.itunes_image(item.image_url)
     entry.podcastindex.item = item
+    entry.podcastindex.numbered = numbered
     entry.podcastindex.language = feed.language

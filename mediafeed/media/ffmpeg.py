@@ -216,8 +216,8 @@ def encode_and_measure(
     `watch` is told how many seconds of output are encoded, as the encoder reports them (`-progress`).
     """
     muxer, demuxer = METER_STREAMS[fmt]
-    options = ":movflags=+faststart" if fmt == "mp4" else ""
-    tee = f"[f={fmt}{options}]{_tee_escape(output)}|[f={muxer}:select=a]pipe:1"
+    options = ":onfail=abort" + (":movflags=+faststart" if fmt == "mp4" else "")  # a file it cannot open fails the encode
+    tee = f"[f={fmt}{options}]{tee_escape(output)}|[f={muxer}:select=a]pipe:1"
     meter = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "info", "-f", demuxer, "-i", "pipe:0",
              "-af", ebur128_filter(true_peak), "-f", "null", "-"]  # fmt: skip
     with progress_pipe(watch) as (extra, fds, started):
@@ -278,9 +278,11 @@ def _read_progress(fd: int, watch: Watch) -> None:
                 watch(seconds)
 
 
-def _tee_escape(path: Path) -> str:
-    # The tee muxer splits on | and reads [options]; escape those in the file name.
-    return re.sub(r"([\\|\[\]:])", r"\\\1", str(path))
+def tee_escape(path: Path) -> str:
+    """A file name as one slave of ffmpeg's tee muxer: the slave list is split with av_get_token, which ends a slave
+    at `|`, reads `'...'` as quoting and `\\` as an escape, so each of those (and `[ ] :`, which the slave options
+    use) gets a backslash. Every other character (spaces, commas, `%`, Unicode) passes as it is."""
+    return re.sub(r"([\\|\[\]:'])", r"\\\1", str(path))
 
 
 def placeholder_tone(output: Path, seconds: float = 3.0) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 from mediafeed.atomic import TEMP_PREFIX, atomic_file
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
+from mediafeed.files import explain
 
 BOOKKEEPING = "_mediafeed/"  # the manifest, the lease: never public, never listed as content
 MANIFEST_KEY = BOOKKEEPING + "manifest.json"
@@ -236,10 +237,10 @@ class LocalStorage:
     def _atomic(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
         self._ensure_root()
-        with ExitStack() as stack:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle = stack.enter_context(atomic_file(path))  # a failure to make the temporary file is the target's
-            except OSError as exc:
-                raise StorageError(f"cannot write {path}: {exc.strerror}", hint="check free space and permissions") from None
-            yield handle
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(path) as handle:  # a full disk mid-write leaves no partial file and the old one in place
+                yield handle
+        except OSError as exc:  # no permission, disk full, read-only: the target's problem (exit 4), never a traceback
+            message, hint = explain(exc, writing=True)
+            raise StorageError(f"cannot write {path}: {message}", hint=hint) from None

@@ -21,14 +21,18 @@ def test_the_sample_feeds_lint_clean_but_for_the_local_preview_urls(sample_proje
     result = mediafeed(sample_project, "lint")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[-1] == "4 feed(s): 0 error(s), 0 warning(s), 4 info"
-    assert [line.split(":")[0] for line in lines[:-1]] == [f"feeds/{f}.xml" for f in FEEDS]
-    assert all(" INFO media-http-local: " in line and "http://127.0.0.1:8000/" in line for line in lines[:-1])
+    # The topic feed child-psychiatry mixes shows whose numbers clash: it carries none, and lint notes it.
+    assert lines[-1] == "4 feed(s): 0 error(s), 0 warning(s), 5 info"
+    left_out = [line for line in lines if " INFO mediafeed-numbers-left-out: " in line]
+    assert [line.split(":")[0] for line in left_out] == ["feeds/child-psychiatry.xml"]
+    local = [line for line in lines[:-1] if line not in left_out]
+    assert [line.split(":")[0] for line in local] == [f"feeds/{f}.xml" for f in FEEDS]
+    assert all(" INFO media-http-local: " in line and "http://127.0.0.1:8000/" in line for line in local)
     assert not (sample_project / "public").exists()  # rendered, never published
 
     report = json.loads(mediafeed(sample_project, "lint", "--json").stdout)
     assert report["ok"] is True and report["feeds"] == 4
-    assert {f["code"] for f in report["findings"]} == {"media-http-local"}
+    assert {f["code"] for f in report["findings"]} == {"media-http-local", "mediafeed-numbers-left-out"}
 
 
 def test_lint_files_reports_each_finding_with_its_fix(sample_project: Path, mediafeed, tmp_path: Path) -> None:
@@ -72,9 +76,10 @@ def test_lint_rules_prints_the_table(sample_project: Path, mediafeed) -> None:
 def test_check_runs_lint_and_fails_on_a_lint_error(sample_project: Path, mediafeed) -> None:
     result = mediafeed(sample_project, "check")
     assert result.exit_code == 0, result.output
-    assert "INFO" not in result.stdout and "(4 informational lint note(s);" in result.stdout  # shown with -v
+    assert "INFO" not in result.stdout and "(5 informational lint note(s);" in result.stdout  # shown with -v
     assert mediafeed(sample_project, "-v", "check").stdout.count("INFO media-http-local") == 4
-    assert json.loads(mediafeed(sample_project, "check", "--json").stdout)["lint"][0]["code"] == "media-http-local"
+    codes = {f["code"] for f in json.loads(mediafeed(sample_project, "check", "--json").stdout)["lint"]}
+    assert codes == {"media-http-local", "mediafeed-numbers-left-out"}
 
     # medication-guides is a serial show: Apple requires a number on each of its episodes; the catalog allows none.
     index = sample_project / "episodes" / "melatonin-for-children" / "index.md"
