@@ -182,11 +182,15 @@ def test_a_master_rewritten_during_its_encode_is_processed_again(
     ffmpeg_generate(master, "-f", "lavfi", "-i", "sine=frequency=330:duration=8", "-ac", "1")
     newer = ffmpeg_generate(tmp_path / "newer.wav", "-f", "lavfi", "-i", "sine=frequency=500:duration=12", "-ac", "1")
     marker = tmp_path / "rewritten"
-    shim_ffmpeg(tmp_path / "shim", monkeypatch, f"""# before: the producer's export lands while ffmpeg starts reading
+    shim_ffmpeg(
+        tmp_path / "shim",
+        monkeypatch,
+        f"""# before: the producer's export lands while ffmpeg starts reading
 if "tee" in args and any("master.wav" in a for a in args) and not Path({str(marker)!r}).exists():
     Path({str(marker)!r}).touch()
     shutil.copyfile({str(newer)!r}, {str(master)!r})
-""")
+""",
+    )
     result = mediafeed(sample_project, "publish")
     assert result.exit_code == 0, result.output
     assert marker.exists()
@@ -203,12 +207,16 @@ def test_a_master_that_keeps_changing_fails_its_episode(
     ffmpeg_generate(master, "-f", "lavfi", "-i", "sine=frequency=330:duration=8", "-ac", "1")
     versions = [ffmpeg_generate(tmp_path / f"v{s}.wav", "-f", "lavfi", "-i", f"sine=duration={s}", "-ac", "1") for s in (9, 11)]
     counter = tmp_path / "count"
-    shim_ffmpeg(tmp_path / "shim", monkeypatch, f"""# before: a copy that never settles
+    shim_ffmpeg(
+        tmp_path / "shim",
+        monkeypatch,
+        f"""# before: a copy that never settles
 if "tee" in args and any("master.wav" in a for a in args):
     n = len(Path({str(counter)!r}).read_text()) if Path({str(counter)!r}).exists() else 0
     Path({str(counter)!r}).write_text("x" * (n + 1))
     shutil.copyfile({[str(v) for v in versions]!r}[n % 2], {str(master)!r})
-""")
+""",
+    )
     result = mediafeed(sample_project, "publish")
     assert result.exit_code == 1, result.output
     assert "the master changed while it was being processed, twice" in result.stderr
@@ -235,7 +243,8 @@ def test_too_short_and_silent_media_fail_their_episode(sample_project: Path, med
 
 def test_quiet_but_not_silent_media_is_normalized_and_published(sample_project: Path, mediafeed) -> None:
     master = use_master(sample_project, sample_project / "episodes" / EPISODE / "master.wav")
-    ffmpeg_generate(master, "-f", "lavfi", "-i", "sine=frequency=440:duration=5", "-af", "volume=-23dB", "-ac", "1")  # about -45 LUFS
+    quiet = "sine=frequency=440:duration=5,volume=-23dB"  # about -45 LUFS: quiet, not silent
+    ffmpeg_generate(master, "-f", "lavfi", "-i", quiet, "-ac", "1")
     result = mediafeed(sample_project, "publish")
     assert result.exit_code == 0, result.output
     assert TITLE in podcast_feed(sample_project)
