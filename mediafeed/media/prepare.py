@@ -126,7 +126,7 @@ def _prepare_from(
 ) -> PreparedEpisode:
     info = facts.probe_master(source, source_id)
     ffmpeg_version = facts.tool("ffmpeg")
-    master_seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version)
+    master_seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version, guard)
     renditions = encode(source, info, source_id, profile, facts.store, ffmpeg_version, report=report, name=episode.slug,
                         master_seconds=master_seconds, guard=guard)  # fmt: skip
 

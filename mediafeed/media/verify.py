@@ -10,6 +10,7 @@ bumpers) within the profile's tolerance. What a decode found is remembered in th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,14 +45,17 @@ def decode(path: Path) -> Decoded:
     return Decoded(round(seconds, 3), errors)
 
 
-def decoded(path: Path, content_id: str, store: Store, ffmpeg_version: str) -> Decoded:
-    """decode(path), remembered by the file's content id (`sha256:<hex>` or a bare sha256)."""
+def decoded(path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None) -> Decoded:
+    """decode(path), remembered by the file's content id (`sha256:<hex>` or a bare sha256); `guard` (raising when
+    the file is no longer that content) is called before what was found is remembered."""
     sha = content_id.removeprefix("sha256:")
     key = key_of(KIND, sha, code_digest(__name__), ffmpeg_version)
     known = store.get(KIND, key)
     if isinstance(known, Decoded):
         return known
     found = decode(path)
+    if guard is not None:
+        guard()
     store.put(KIND, key, found)
     return found
 
@@ -82,9 +86,11 @@ def check(
     return found.seconds
 
 
-def master_seconds(path: Path, content_id: str, store: Store, ffmpeg_version: str) -> float:
+def master_seconds(
+    path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None
+) -> float:
     """The decoded length of a master, refusing one that is shorter than MIN_SECONDS (its header may say otherwise)."""
-    found = decoded(path, content_id, store, ffmpeg_version)
+    found = decoded(path, content_id, store, ffmpeg_version, guard)
     if found.seconds < MIN_SECONDS:
         raise MediaError(
             f"only {found.seconds:.2f} s of media decodes from it (at least {MIN_SECONDS:.0f} s is needed)",
