@@ -5,7 +5,10 @@
   the digest of the code that makes it (cache.code) and the versions of external tools. Keys are never reused for
   another value, so an entry never needs invalidating: a change makes another key.
 - **Files** (encoded and tagged media, levelled bumpers) live in `files/<sha256[:2]>/<sha256><suffix>`, named by
-  their own bytes: immutable, and two processes that make the same bytes at once both succeed.
+  their own bytes: immutable, and two processes that make the same bytes at once both succeed. A name is a claim,
+  not a proof (a disk that filled up, a hand that edited build/): a file is handed out only while its stat is the
+  one recorded when it was stored or last hashed; a file whose size differs is damaged, and one whose stat changed
+  otherwise is hashed again. A damaged file is removed, so whatever needed it is made again.
 - **Relocatable**: values are pickled with every path inside the project written relative to it (`portable`), and
   keys are built from portable descriptions, so moving the project together with build/ keeps every entry valid.
 - **Disposable**: any failure to read or write the cache (corrupt, read-only, full disk) costs time, never a run.
@@ -36,6 +39,7 @@ FOLDER = "cache"
 LOCKS = "locks"
 DATABASE = "cache.sqlite"
 STALE_SCRATCH_S = 24 * 3600
+FILE_KIND = "file"  # a store file's name → (inode, size, mtime_ns, ctime_ns) when its bytes were last known to match
 FORMAT = 1  # the layout of this folder (table and file names), not of what is stored: that is in the keys
 _ROOT_MARK = "\0project"
 
@@ -141,6 +145,7 @@ class Store:
         self._inherited: list[sqlite3.Connection] = []
         self._temporary: Path | None = None
         self._swept = False  # a forked child's copies of the parent's connection: never used
+        self._trusted: dict[str, tuple[int, int, int, int]] = {}  # store files checked this run, by name
 
     @property
     def files(self) -> Path | None:
@@ -341,10 +346,11 @@ class Store:
             try:
                 final = final or self._fallback() / f"{sha}{suffix}"
                 final.parent.mkdir(parents=True, exist_ok=True)
-                if final.is_file():
+                if final.is_file() and self.trusted(final, sha):
                     temp.unlink(missing_ok=True)  # the same bytes are there already (another run made them too)
                 else:
                     os.replace(temp, final)
+                    self._remember(final)
             except OSError:
                 continue
             return final, sha
@@ -376,7 +382,54 @@ class Store:
         if self.files is None:
             return None
         path = self.file_path(sha256, suffix)
-        return path if path.is_file() else None
+        return path if self.trusted(path, sha256) else None
+
+    def trusted(self, path: Path, sha256: str) -> bool:
+        """Whether the store file `path` holds the bytes named `sha256`: its stat is the one recorded (cheap), or, when
+        it changed, its bytes hash to it again. A file that does not (truncated, overwritten) is removed."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        now = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with self._lock:
+            if self._trusted.get(path.name) == now:
+                return True
+        recorded = self.get(FILE_KIND, path.name)
+        if recorded != now:
+            damaged = isinstance(recorded, tuple) and len(recorded) == 4 and recorded[1] != st.st_size
+            try:
+                damaged = damaged or sha256_file(path) != sha256
+            except OSError:
+                return False
+            if damaged:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                self.delete(FILE_KIND, path.name)
+                return False
+            self.put(FILE_KIND, path.name, now)
+        with self._lock:
+            self._trusted[path.name] = now
+        return True
+
+    def discard(self, sha256: str, suffix: str) -> None:
+        """Remove a store file that must not be used (it failed verification)."""
+        if self.files is not None:
+            path = self.file_path(sha256, suffix)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            self.delete(FILE_KIND, path.name)
+            with self._lock:
+                self._trusted.pop(path.name, None)
+
+    def _remember(self, path: Path) -> None:
+        """Record the stat of a file just stored, whose bytes were just hashed."""
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            now = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            self.put(FILE_KIND, path.name, now)
+            with self._lock:
+                self._trusted[path.name] = now
 
 
 _CLAIMS: dict[tuple[str, str], threading.Lock] = {}

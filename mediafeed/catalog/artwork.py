@@ -1,6 +1,7 @@
 """Artwork rules podcast apps enforce: square, 1400–3000 px, JPEG or PNG, RGB without alpha.
 
-`artwork_problems` checks an image without decoding its pixels. `fix_artwork` writes a compliant copy with Pillow
+`artwork_problems` checks an image's header, then decodes it whole (a truncated or corrupt file is a problem, never
+published nor embedded in every MP3). `fix_artwork` writes a compliant copy with Pillow
 into build/artwork/, named by the original's content hash, and never touches the original; `usable_artwork` is
 what the catalog calls: the image itself when it is fine, its fixed copy when one was made for exactly these bytes,
 and otherwise the problems (with the hint to run `mediafeed artwork --fix`).
@@ -11,10 +12,11 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from mediafeed.digest import sha256_file
 from mediafeed.files import explain
@@ -29,6 +31,10 @@ MAX_PIXELS = MAX_SIZE * MAX_SIZE * 4  # refuse decompression bombs before decodi
 MAX_FILE_BYTES = 64 * 1024 * 1024  # no artwork is this big; refuse before Pillow reads it
 FIX_HINT = "or run `mediafeed artwork --fix` to write a compliant copy"
 JPEG_QUALITY = 90
+
+# A truncated image must fail to decode, not come out grey at the bottom; and Pillow's own bomb limit is ours.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class ArtworkError(Exception):
@@ -54,11 +60,15 @@ def _open(path: Path) -> Image.Image:
             image = Image.open(path)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ArtworkError("far too many pixels to decode safely") from None
+        except ValueError as exc:  # a huge iCCP/zTXt/iTXt chunk ("Decompressed data too large")
+            raise ArtworkError(f"an unsafe image ({exc})") from None
         except UnidentifiedImageError as exc:
             raise ArtworkError(f"not a readable image ({exc.__class__.__name__})") from None
         except OSError as exc:
             if exc.errno is not None:  # the file system refused (no permission, a loop...), not the image format
                 raise UnreadableArtwork(*explain(exc)) from None
+            raise ArtworkError(f"not a readable image ({exc.__class__.__name__})") from None
+        except SyntaxError as exc:
             raise ArtworkError(f"not a readable image ({exc.__class__.__name__})") from None
     width, height = image.size
     if width * height > MAX_PIXELS:
@@ -67,18 +77,42 @@ def _open(path: Path) -> Image.Image:
     return image
 
 
+def _decode(image: Image.Image) -> None:
+    """Decode every pixel (Image.load): a truncated or corrupt file raises ArtworkError here, not in an app."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ArtworkError("far too many pixels to decode safely") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ArtworkError(f"the image does not decode: truncated or corrupt ({exc})") from None
+
+
 def artwork_problems(path: Path) -> list[tuple[str, str]]:
     """(what is wrong, how to fix it) for each rule the image breaks; empty when it is fine."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return [(f"not a readable image ({exc.__class__.__name__})", "export the artwork again as JPEG or PNG")]
+    return list(_problems(str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+
+
+@lru_cache(maxsize=256)
+def _problems(name: str, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> tuple[tuple[str, str], ...]:
+    """artwork_problems for one file as it is (by stat): decoding 3000 px artwork is worth doing once per run."""
+    path = Path(name)
     try:
         with _open(path) as image:
             fmt, (width, height), mode = image.format, image.size, image.mode
             transparent = "transparency" in image.info
+            _decode(image)
     except UnreadableArtwork as exc:
-        return [(str(exc), exc.hint)]
+        return ((str(exc), exc.hint),)
     except ArtworkError as exc:
-        return [(str(exc), "export the artwork again as a JPEG or PNG, 1400–3000 px square")]
+        return ((str(exc), "export the artwork again as a JPEG or PNG, 1400–3000 px square"),)
     except OSError as exc:
-        return [(f"not a readable image ({exc.__class__.__name__})", "export the artwork again as JPEG or PNG")]
+        return ((f"not a readable image ({exc.__class__.__name__})", "export the artwork again as JPEG or PNG"),)
     problems = []
     if fmt not in FORMATS:
         problems.append((f"{fmt} image", "save it as JPEG or PNG"))
@@ -92,7 +126,7 @@ def artwork_problems(path: Path) -> list[tuple[str, str]]:
         problems.append((f"colour mode {mode}", "save it as RGB without transparency"))
     elif transparent:
         problems.append(("has a transparent colour", "save it as RGB without transparency"))
-    return problems
+    return tuple(problems)
 
 
 def fixed_path(path: Path, build_dir: Path) -> Path:
@@ -118,10 +152,7 @@ def fix_artwork(path: Path, build_dir: Path) -> Path:
         return target
     with _open(path) as opened:
         fmt = opened.format
-        try:
-            opened.load()
-        except OSError as exc:
-            raise ArtworkError(f"cannot decode the image ({exc})") from None
+        _decode(opened)
         try:
             image = _to_rgb(ImageOps.exif_transpose(opened))
         except (OSError, ValueError) as exc:
@@ -140,6 +171,9 @@ def fix_artwork(path: Path, build_dir: Path) -> Path:
                 image.save(handle, format="PNG", optimize=True, dpi=(72, 72))
             else:
                 image.save(handle, format="JPEG", quality=JPEG_QUALITY, optimize=True, dpi=(72, 72))
+        remaining = artwork_problems(Path(temp))  # the copy is checked like any artwork (decoded whole) before it is used
+        if remaining:
+            raise ArtworkError(f"the fixed copy is still not valid artwork ({remaining[0][0]})")
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -179,7 +213,8 @@ def usable_artwork(path: Path, build_dir: Path) -> tuple[Path, list[tuple[str, s
 def fixable(path: Path) -> bool:
     """Whether `fix_artwork` can work on this file (it opens as an image of a sane size)."""
     try:
-        with _open(path):
+        with _open(path) as image:
+            _decode(image)
             return True
     except (ArtworkError, OSError):
         return False

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -24,7 +24,8 @@ from typing import Any
 from mediafeed.cache.code import code_digest
 from mediafeed.cache.store import Store, key_of
 from mediafeed.config import AudioProfile
-from mediafeed.media import ffmpeg
+from mediafeed.errors import MediaError
+from mediafeed.media import ffmpeg, verify
 from mediafeed.media.loudness import (
     ENCODER_LOSS,
     MAX_PASSES,
@@ -43,6 +44,7 @@ from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, sile
 
 SAMPLE_RATE = 44100
 SOURCE = "<source>"  # a rendition that is the master itself (passed through)
+SILENT_LUFS = -60.0  # quieter than this is digital silence (an export of the wrong track), not a quiet programme
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class Profile:
     audio: AudioProfile
     intro: Bumper | None = None
     outro: Bumper | None = None
+    # How far a delivery file's decoded length may be from the master's (plus bumpers): max(seconds, ratio × length).
+    duration_tolerance_s: float = 0.5
+    duration_tolerance_ratio: float = 0.005
+
+    def tolerance(self, seconds: float) -> float:
+        return max(self.duration_tolerance_s, self.duration_tolerance_ratio * seconds)
 
     @cached_property
     def digest(self) -> str:
@@ -67,6 +75,7 @@ class Profile:
             "audio": asdict(self.audio),
             "intro": self.intro.content_id if self.intro else None,
             "outro": self.outro.content_id if self.outro else None,
+            "tolerance": (self.duration_tolerance_s, self.duration_tolerance_ratio),
         }
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -78,6 +87,8 @@ class Rendition:
     path: Path
     loudness: dict[str, Any] = field(default_factory=dict)
     intro_seconds: float = 0.0
+    outro_seconds: float = 0.0
+    seconds: float = 0.0  # decoded length, checked against the master's (see media.verify)
 
 
 def encode(
@@ -90,10 +101,15 @@ def encode(
     *,
     report: Reporter = silent,
     name: str = "",
+    master_seconds: float | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> dict[str, Rendition]:
     """The renditions of a master ("main", and "audio" for a video), from the store when made before.
 
-    Each ffmpeg run that reads the whole programme (a loudness measure, an encode pass) is reported to `report` as
+    Every rendition made is verified (media.verify: it decodes cleanly and lasts `master_seconds`, the master's
+    decoded length, plus its bumpers) before it is remembered; `guard` is called just before, and raises when the
+    master changed while it was processed (then nothing is remembered). Each ffmpeg run that reads the whole
+    programme (a loudness measure, an encode pass) is reported to `report` as
     a task named `name` (default: the master's file name), in seconds of programme done."""
     key = key_of("encode", source_id, source.suffix.lower(), profile.digest, code_digest(__name__), ffmpeg_version)
     known = _remembered(store, key, source)
@@ -105,7 +121,10 @@ def encode(
         known = _remembered(store, key, source)
         if known is not None:
             return known
-        return _encode_new(source, info, profile, store, ffmpeg_version, key, report, name)
+        if master_seconds is None:
+            master_seconds = verify.master_seconds(source, source_id, store, ffmpeg_version)
+        made = _encode_new(source, info, profile, store, ffmpeg_version, key, report, name, master_seconds, guard)
+        return made
 
 
 def _remembered(store: Store, key: str, source: Path) -> dict[str, Rendition] | None:
@@ -113,16 +132,29 @@ def _remembered(store: Store, key: str, source: Path) -> dict[str, Rendition] | 
     if not isinstance(saved, dict):
         return None
     renditions = {}
-    for name, (sha, suffix, loudness, intro) in saved.items():
+    for name, entry in saved.items():
+        try:
+            sha, suffix, loudness, intro, outro, seconds = entry
+        except (TypeError, ValueError):
+            return None
         path = source if sha == SOURCE else store.file(sha, suffix)
         if path is None:
-            return None  # a file of the store was removed: encode again
-        renditions[name] = Rendition(path, loudness, intro)
+            return None  # a file of the store was removed or damaged: encode again
+        renditions[name] = Rendition(path, loudness, intro, outro, seconds)
     return renditions
 
 
 def _encode_new(
-    source: Path, info: MediaInfo, profile: Profile, store: Store, ffmpeg_version: str, key: str, report: Reporter, name: str
+    source: Path,
+    info: MediaInfo,
+    profile: Profile,
+    store: Store,
+    ffmpeg_version: str,
+    key: str,
+    report: Reporter,
+    name: str,
+    master_seconds: float,
+    guard: Callable[[], None] | None,
 ) -> dict[str, Rendition]:
     context = _Context(store, ffmpeg_version, report, name or source.name)
     try:
@@ -136,16 +168,28 @@ def _encode_new(
         else:
             main = _encode_audio(source, info, profile, context.output(".mp3"), context, None, allow_passthrough=True)
             renditions = {"main": main}
-        record: dict[str, tuple[str, str, dict[str, Any], float]] = {}
+        record: dict[str, tuple[str, str, dict[str, Any], float, float, float]] = {}
         for name, rendition in renditions.items():
-            if rendition.path == source:
-                record[name] = (SOURCE, source.suffix, rendition.loudness, rendition.intro_seconds)
+            if rendition.path == source:  # passed through: the master's own decoded length
+                rendition.seconds = master_seconds
+                record[name] = (SOURCE, source.suffix, rendition.loudness, rendition.intro_seconds, 0.0, master_seconds)
                 continue
             final, sha = store.adopt(rendition.path, rendition.path.suffix)
             rendition.path = final
-            record[name] = (sha, final.suffix, rendition.loudness, rendition.intro_seconds)
+            expected = rendition.intro_seconds + master_seconds + rendition.outro_seconds
+            try:
+                rendition.seconds = verify.check(
+                    final, sha, store, ffmpeg_version, expected=expected, tolerance=profile.tolerance(expected), subject=source
+                )
+            except MediaError:
+                store.discard(sha, final.suffix)  # never kept, never published
+                raise
+            record[name] = (sha, final.suffix, rendition.loudness, rendition.intro_seconds, rendition.outro_seconds,
+                            rendition.seconds)  # fmt: skip
     finally:
         context.clean()  # scratch files not adopted (a failed or superseded pass)
+    if guard is not None:
+        guard()
     store.put("encode", key, record)
     return renditions
 
@@ -207,13 +251,14 @@ def _encode_audio(
     if measured is None or (deliverable and not measured.true_peak):
         with context.watching("measure", context.name, info.duration) as watch:
             measured = ffmpeg.measure_loudness(source, true_peak=deliverable, watch=watch)
+    _refuse_silence(measured, source)
     if deliverable and can_pass_through(measured, target):
         return Rendition(source, {"passthrough": True, **_describe(measured, target)})
 
     intro = _bumper_wav(profile.intro, target, channels, context) if profile.intro else None
     outro = _bumper_wav(profile.outro, target, channels, context) if profile.outro else None
     intro_seconds = ffmpeg.probe(intro).duration if intro else 0.0
-    outro_seconds = ffmpeg.probe(outro).duration if outro and context.report is not silent else 0.0
+    outro_seconds = ffmpeg.probe(outro).duration if outro else 0.0
     plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3", info, context)
     bitrate = profile.audio.mp3_bitrate_mono if channels == 1 else profile.audio.mp3_bitrate_stereo
     layout = "mono" if channels == 1 else "stereo"
@@ -235,7 +280,7 @@ def _encode_audio(
     total = intro_seconds + info.duration + outro_seconds
     label = f"{context.name} (audio)" if info.has_video else context.name
     made = _encode_until_on_target(lambda gain: (args(gain), output, "mp3"), plan, target, source, context, label, total)
-    return Rendition(output, made, intro_seconds)
+    return Rendition(output, made, intro_seconds, outro_seconds)
 
 
 def _encode_video(
@@ -246,6 +291,7 @@ def _encode_video(
     if measured is None:
         with context.watching("measure", context.name, info.duration) as watch:
             measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)
+    _refuse_silence(measured, source)
     plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac", info, context)
     video = (
         ["-c:v", "copy"]
@@ -262,6 +308,16 @@ def _encode_video(
         lambda gain: (args(gain), output, "mp4"), plan, target, source, context, context.name, info.duration
     )
     return Rendition(output, loudness)
+
+
+def _refuse_silence(measured: ffmpeg.Loudness, source: Path) -> None:
+    """Digital silence cannot be normalized into a programme; a quiet one (say −40 LUFS) can, and is."""
+    if measured.integrated < SILENT_LUFS:
+        raise MediaError(
+            f"the audio is silent ({measured.integrated:.0f} LUFS)",
+            file=str(source),
+            hint="export the master again with the programme's sound (the wrong track or a muted mix?)",
+        )
 
 
 def _through_the_limiter(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mediafeed.cache.code import code_digest
-from mediafeed.cache.store import key_of
+from mediafeed.cache.store import Store, key_of
 from mediafeed.config import Config, Target
 from mediafeed.errors import MediaError
 from mediafeed.media.encode import Bumper, Profile
@@ -93,7 +93,8 @@ def remembered(jobs: list[Job], facts: Facts) -> Work:
     outcomes: list[PreparedEpisode | EpisodeFailure | None] = []
     for job, key in zip(jobs, keys, strict=True):
         known = found.get(key) if key is not None else None
-        outcomes.append(replace(known, episode=job.episode) if isinstance(known, PreparedEpisode) and _intact(known) else None)
+        intact = isinstance(known, PreparedEpisode) and _intact(known, facts.store)
+        outcomes.append(replace(known, episode=job.episode) if isinstance(known, PreparedEpisode) and intact else None)
     return Work(jobs, keys, outcomes)
 
 
@@ -196,12 +197,15 @@ def _job_key(job: Job, facts: Facts) -> str | None:
     return key_of(KIND, episode, profile, job.context, master, artwork, image, code, tools, root=facts.store.root)
 
 
-def _intact(prepared: object) -> bool:
-    """A remembered delivery whose store files are all still there."""
+def _intact(prepared: object, store: Store) -> bool:
+    """A remembered delivery whose store files are all still there, with the bytes they are named by (Store.trusted:
+    a stat compare, a hash only when the stat changed); its sidecar artwork (a source) is still there."""
     if not isinstance(prepared, PreparedEpisode):
         return False
-    assets = (prepared.main, prepared.audio, prepared.image)
-    return all(asset.path.is_file() for asset in assets if asset is not None)
+    media = [asset for asset in (prepared.main, prepared.audio) if asset is not None]
+    if not all(store.trusted(asset.path, asset.sha256) for asset in media):
+        return False
+    return prepared.image is None or prepared.image.path.is_file()
 
 
 def _loudness_summary(prepared: PreparedEpisode) -> str:

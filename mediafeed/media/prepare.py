@@ -3,20 +3,28 @@
 Each step is cached in the store by content (see cache/): probing by the file's content id, encoding by the
 master's content id and the processing profile, tagging by the encoded bytes and the tags. Editing show notes
 therefore never re-encodes audio, and editing the tag writer re-tags without re-encoding. Sources are only read.
+
+Every delivery file is verified (media.verify) after it is encoded and again after it is tagged: it decodes to the
+end and lasts as long as the master (decoded, never from headers) plus its bumpers. The durations in the feed are
+those decoded lengths. A master that changes while it is processed is processed once more, then refused.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from mediafeed.cache.identity import hash_file
 from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
 from mediafeed.catalog.artwork import embedded_artwork
 from mediafeed.catalog.chapters import delivered
 from mediafeed.config import AudioProfile
 from mediafeed.digest import content_key
 from mediafeed.errors import MediaError
+from mediafeed.media import verify
 from mediafeed.media.encode import Profile, Rendition, encode
 from mediafeed.media.probe import Facts
 from mediafeed.media.tags import EpisodeTags, TagChapter, tagged
@@ -51,25 +59,99 @@ def prepare_episode(
             hint="publish or build through mediafeed, which fetches s3:// masters into build/masters/",
         )
     source = Path(episode.media)
-    source_id = facts.id(source)
-    info = facts.probe_master(source, source_id)
-    renditions = encode(source, info, source_id, profile, facts.store, facts.tool("ffmpeg"), report=report, name=episode.slug)
     context = context or TagContext(album=episode.title, feed_url="", artwork=episode.image or Path())
+    try:
+        return _prepare(episode, facts, profile, context, report, source)
+    except MasterChanged:
+        pass  # the bytes read were neither version: once more, from what the master holds now
+    try:
+        return _prepare(episode, facts, profile, context, report, source)
+    except MasterChanged:
+        raise MediaError(
+            "the master changed while it was being processed, twice",
+            file=str(source),
+            hint="wait until the master is completely written (an export or a copy still running?), then build again",
+        ) from None
+
+
+class MasterChanged(MediaError):
+    """The master's bytes changed while it was processed: nothing made from it may be kept."""
+
+
+def master_guard(source: Path, facts: Facts) -> tuple[str, Callable[[], None]]:
+    """The master's content id, and a check that raises MasterChanged when the master no longer holds it. The stat is
+    taken before the id is found, so any change after it shows; a changed stat alone is not a change (a touch, a copy
+    of the same bytes): then the bytes are hashed again."""
+    before = _stat(source)
+    source_id = facts.id(source)
+
+    def check() -> None:
+        try:
+            now = _stat(source)
+        except OSError:
+            raise MasterChanged("the master disappeared while it was processed", file=str(source)) from None
+        if now != before and f"sha256:{hash_file(source)[0]}" != source_id:
+            raise MasterChanged("the master changed while it was processed", file=str(source))
+
+    return source_id, check
+
+
+def _stat(path: Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _prepare(
+    episode: Episode, facts: Facts, profile: Profile, context: TagContext, report: Reporter, source: Path
+) -> PreparedEpisode:
+    source_id, guard = master_guard(source, facts)
+    try:
+        return _prepare_from(episode, facts, profile, context, report, source, source_id, guard)
+    except MasterChanged:
+        raise
+    except MediaError:
+        guard()  # a failure caused by a master rewritten under ffmpeg is that, not a broken master
+        raise
+
+
+def _prepare_from(
+    episode: Episode,
+    facts: Facts,
+    profile: Profile,
+    context: TagContext,
+    report: Reporter,
+    source: Path,
+    source_id: str,
+    guard: Callable[[], None],
+) -> PreparedEpisode:
+    info = facts.probe_master(source, source_id)
+    ffmpeg_version = facts.tool("ffmpeg")
+    master_seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version, guard)
+    renditions = encode(source, info, source_id, profile, facts.store, ffmpeg_version, report=report, name=episode.slug,
+                        master_seconds=master_seconds, guard=guard)  # fmt: skip
 
     def deliver(rendition: Rendition) -> tuple[Asset, MediaInfo]:
         # A passed-through master is its own rendition; a made one is a store file, named by its sha256.
         rendition_id = source_id if rendition.path == source else f"sha256:{rendition.path.stem}"
         encoded_info = facts.probe(rendition.path, rendition_id)
-        tags = episode_tags(episode, context, encoded_info.duration, rendition.intro_seconds)
-        path, sha = tagged(rendition.path, rendition_id, tags, facts.store, facts.tool("ffmpeg"))
+        seconds = rendition.seconds or master_seconds  # decoded, never a header's claim
+        tags = episode_tags(episode, context, seconds, rendition.intro_seconds)
+        tolerance = profile.tolerance(seconds)
+
+        def checked(path: Path, sha: str) -> float:
+            return verify.check(path, sha, facts.store, ffmpeg_version, expected=seconds, tolerance=tolerance, subject=source)
+
+        path, sha = tagged(rendition.path, rendition_id, tags, facts.store, ffmpeg_version, check=checked, guard=guard)
+        delivered_seconds = checked(path, sha)  # remembered by content: free on a warm run
         # Tags change neither duration nor streams: describe the tagged copy without probing it again.
-        info = replace(encoded_info, path=path, size=path.stat().st_size)
+        info = replace(encoded_info, path=path, size=path.stat().st_size, duration=round(delivered_seconds, 3))
         asset = Asset(content_key(f"media/{episode.slug}", sha, path.suffix), path, info.size, sha, info.mime_type)
         return asset, info
 
     main_asset, main_info = deliver(renditions["main"])
     audio = deliver(renditions["audio"]) if "audio" in renditions else None
     image = sidecar_asset(episode.image, f"artwork/{episode.slug}", IMAGE_TYPES, facts) if episode.image else None
+    guard()
     return PreparedEpisode(
         episode=episode,
         main=main_asset,

@@ -38,6 +38,7 @@ from mutagen.id3 import (
     CTOCFlags,
     ID3NoHeaderError,
 )  # fmt: skip
+from mutagen.id3._tags import save_frame
 from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 
 from mediafeed.cache.code import code_digest
@@ -107,9 +108,21 @@ def _mp4_value(field: str, tags: EpisodeTags) -> Any:
     return values.get(field)
 
 
-def tagged(encoded: Path, encoded_id: str, tags: EpisodeTags, store: Store, ffmpeg_version: str) -> tuple[Path, str]:
+def tagged(
+    encoded: Path,
+    encoded_id: str,
+    tags: EpisodeTags,
+    store: Store,
+    ffmpeg_version: str,
+    *,
+    check: Callable[[Path, str], object] | None = None,
+    guard: Callable[[], None] | None = None,
+) -> tuple[Path, str]:
     """The tagged copy of an encoded file and its sha256, made only when the encoded bytes, the tags or the code that
-    writes them (this module: a fix here re-tags without re-encoding) change."""
+    writes them (this module: a fix here re-tags without re-encoding) change.
+
+    A copy just made is remembered only after `check(path, sha256)` (media.verify: it decodes, it lasts as long as
+    it should) and `guard()` (the master did not change meanwhile) both pass; a copy that fails is removed."""
     described = {k: v for k, v in asdict(tags).items() if k != "artwork"}
     artwork = _bytes_sha256(tags.artwork[0]) if tags.artwork else ""
     suffix = encoded.suffix.lower()
@@ -127,6 +140,14 @@ def tagged(encoded: Path, encoded_id: str, tags: EpisodeTags, store: Store, ffmp
             path, sha = store.adopt(scratch, suffix)
         finally:
             scratch.unlink(missing_ok=True)
+        try:
+            if check is not None:
+                check(path, sha)
+            if guard is not None:
+                guard()
+        except MediaError:
+            store.discard(sha, suffix)
+            raise
         store.put("tag", key, sha)
     return path, sha
 
@@ -165,10 +186,10 @@ def _copy(source: Path, target: Path) -> None:
 
 def _write_id3(path: Path, tags: EpisodeTags) -> None:
     try:
-        id3 = ID3(path)
+        id3 = _ChaptersInTimeOrder(path)
         id3.clear()  # a passed-through MP3 may carry a producer's tags: ours replace them
     except ID3NoHeaderError:
-        id3 = ID3()
+        id3 = _ChaptersInTimeOrder()
     for build, _ in FIELD_MAP.values():
         frame = build(tags) if build else None
         if frame is not None:
@@ -177,16 +198,36 @@ def _write_id3(path: Path, tags: EpisodeTags) -> None:
         data, mime = tags.artwork
         id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=data))
     if tags.chapters:
-        ids = [f"chp{i}" for i in range(len(tags.chapters))]
+        chapters = in_time_order(tags.chapters)
+        ids = [f"chp{i}" for i in range(len(chapters))]
         id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
                      sub_frames=[TIT2(encoding=3, text=["Chapters"])]))  # fmt: skip
-        for element_id, chapter in zip(ids, tags.chapters, strict=True):
+        for element_id, chapter in zip(ids, chapters, strict=True):
             sub_frames: list[Any] = [TIT2(encoding=3, text=[chapter.title])]
             if chapter.url:
                 sub_frames.append(WXXX(encoding=3, desc="chapter url", url=chapter.url))
             id3.add(CHAP(element_id=element_id, start_time=chapter.start_ms, end_time=chapter.end_ms,
                          start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF, sub_frames=sub_frames))  # fmt: skip
     id3.save(path, v2_version=4, v1=0)
+
+
+def in_time_order(chapters: tuple[TagChapter, ...]) -> tuple[TagChapter, ...]:
+    return tuple(sorted(chapters, key=lambda c: (c.start_ms, c.end_ms)))
+
+
+class _ChaptersInTimeOrder(ID3):
+    """ID3 that writes its CHAP frames last and by start time. mutagen orders frames by size, and FFmpeg-based
+    players list chapters in the order of their frames, whatever CTOC says."""
+
+    def _write(self, config: Any) -> bytearray:
+        chapters = sorted(self.getall("CHAP"), key=lambda frame: (frame.start_time, frame.end_time, frame.element_id))
+        self.delall("CHAP")
+        try:
+            data = super()._write(config)
+        finally:
+            for frame in chapters:
+                self.add(frame)
+        return data + bytearray().join(save_frame(frame, config=config) for frame in chapters)
 
 
 def _write_mp4(path: Path, tags: EpisodeTags) -> None:
@@ -227,7 +268,7 @@ def ffmetadata_chapters(chapters: tuple[TagChapter, ...]) -> str:
         return "".join("\\" + c if c in "=;#\\\n" else c for c in text)
 
     blocks = [";FFMETADATA1"]
-    for chapter in chapters:
+    for chapter in in_time_order(chapters):
         blocks.append(
             f"[CHAPTER]\nTIMEBASE=1/1000\nSTART={chapter.start_ms}\nEND={chapter.end_ms}\ntitle={escape(chapter.title)}"
         )

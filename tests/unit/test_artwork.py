@@ -231,3 +231,32 @@ def test_catalog_images_reads_a_catalog_that_does_not_load(project: Project) -> 
     project.write_feed(image="artwork/podcast.png", title=None, explicit="maybe")
     project.write_episode(image="missing.png")  # left for `check` to report
     assert [file for file, _ in catalog_images(load_config(project.root))] == ["feeds/podcast.yaml"]
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+@pytest.mark.parametrize("kind", [b"zTXt", b"iCCP"])
+@pytest.mark.parametrize("late", [False, True], ids=["before-pixels", "after-pixels"])
+def test_a_png_chunk_that_inflates_to_hundreds_of_mb_is_a_problem(tmp_path: Path, kind: bytes, late: bool) -> None:
+    png = encoded("RGB", (1400, 1400), "PNG", "white")
+    bomb = _png_chunk(kind, b"name\0\0" + zlib.compress(b"\0" * (200 << 20), 9))  # ~200 KB inflating to 200 MB
+    at = png.rfind(b"IEND") - 4 if late else 33  # after the pixels, or right after IHDR
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png[:at] + bomb + png[at:])
+    problems = artwork_problems(path)
+    assert problems and "too large" in problems[0][0]
+    assert not fixable(path)
+
+
+def test_a_truncated_png_is_a_problem_and_is_not_fixed(tmp_path: Path) -> None:
+    png = encoded("RGB", (1400, 1400), "PNG", (200, 30, 30), compress_level=0)
+    path = tmp_path / "cut.png"
+    path.write_bytes(png[: len(png) * 2 // 3])
+    [(message, _)] = artwork_problems(path)
+    assert "truncated or corrupt" in message
+    assert not fixable(path)
+    with pytest.raises(ArtworkError, match="truncated or corrupt"):
+        fix_artwork(path, tmp_path / "build")
+    assert not (tmp_path / "build" / "artwork").exists() or not list((tmp_path / "build" / "artwork").iterdir())

@@ -1,0 +1,100 @@
+"""Verification of delivery files: a file is published only when it decodes to the end and lasts as long as it should.
+
+Headers lie (a truncated encode, an MP3 whose Xing frame claims hours, a tee muxer that dropped its file output and
+exited 0), so durations that reach a feed come from **decoding**: ffmpeg decodes every stream of the file to a null
+output, and the file is refused when ffmpeg reports any error or the decoded length is not the master's (plus its
+bumpers) within the profile's tolerance. What a decode found is remembered in the store by the file's content
+(its sha256, this module's code digest and ffmpeg's version), so a warm run decodes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediafeed.cache.code import code_digest
+from mediafeed.cache.store import Store, key_of
+from mediafeed.errors import MediaError
+from mediafeed.media import ffmpeg
+from mediafeed.progress import parse_ffmpeg_progress
+
+KIND = "decoded"
+MIN_SECONDS = 1.0  # shorter media is a mistake (an empty export, a click): podcast apps would list nonsense
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What decoding a whole file found: how long it lasts, and the first errors ffmpeg printed ('' when none)."""
+
+    seconds: float
+    errors: str = ""
+
+
+def decode(path: Path) -> Decoded:
+    """Decode every stream of `path` to nothing; the length decoded (from ffmpeg's -progress report) and any error."""
+    args = ["-nostats", "-v", "error", "-progress", "pipe:1", "-i", str(path), "-f", "null", "-"]
+    result = ffmpeg.run("ffmpeg", args, subject=path)
+    seconds = 0.0
+    for line in result.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("out_time_us="):
+            value = parse_ffmpeg_progress(line)
+            seconds = value if value is not None else seconds
+    errors = ffmpeg.meaningful_error(result.stderr.decode("utf-8", "replace")) if result.stderr.strip() else ""
+    return Decoded(round(seconds, 3), errors)
+
+
+def decoded(path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None) -> Decoded:
+    """decode(path), remembered by the file's content id (`sha256:<hex>` or a bare sha256); `guard` (raising when
+    the file is no longer that content) is called before what was found is remembered."""
+    sha = content_id.removeprefix("sha256:")
+    key = key_of(KIND, sha, code_digest(__name__), ffmpeg_version)
+    known = store.get(KIND, key)
+    if isinstance(known, Decoded):
+        return known
+    found = decode(path)
+    if guard is not None:
+        guard()
+    store.put(KIND, key, found)
+    return found
+
+
+def check(
+    path: Path, content_id: str, store: Store, ffmpeg_version: str, *, expected: float, tolerance: float, subject: Path
+) -> float:
+    """The decoded length of a delivery file that decodes cleanly and lasts `expected` seconds within `tolerance`;
+    a MediaError naming the master (`subject`) otherwise. Its size is checked against what was written, too."""
+    size = path.stat().st_size
+    found = decoded(path, content_id, store, ffmpeg_version)
+    if found.errors:
+        raise MediaError(
+            f"the delivery file made from it does not decode cleanly ({found.errors})",
+            file=str(subject),
+            hint="build again; if it persists, check free space in build/ and that the master plays to the end",
+        )
+    if abs(found.seconds - expected) > tolerance:
+        raise MediaError(
+            f"the delivery file made from it lasts {found.seconds:.2f} s, the master {expected:.2f} s",
+            file=str(subject),
+            hint="build again; if it persists, check free space in build/ and that the master plays to the end",
+        )
+    if os.stat(path).st_size != size:
+        raise MediaError(
+            "the delivery file changed while it was checked", file=str(subject), hint="build again, one build at a time"
+        )
+    return found.seconds
+
+
+def master_seconds(
+    path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None
+) -> float:
+    """The decoded length of a master, refusing one that is shorter than MIN_SECONDS (its header may say otherwise)."""
+    found = decoded(path, content_id, store, ffmpeg_version, guard)
+    if found.seconds < MIN_SECONDS:
+        raise MediaError(
+            f"only {found.seconds:.2f} s of media decodes from it (at least {MIN_SECONDS:.0f} s is needed)",
+            file=str(path),
+            hint="export the complete programme again",
+        )
+    return found.seconds
