@@ -86,6 +86,42 @@ def check(
     return found.seconds
 
 
+def _mp3_audio_span(path: Path) -> tuple[int, int] | None:
+    """(start, end) of an MP3's audio frames: the file without its ID3v2 header and ID3v1 trailer; None if not MP3."""
+    if path.suffix.lower() != ".mp3":
+        return None
+    with path.open("rb") as handle:
+        head = handle.read(10)
+        start = 0
+        if len(head) == 10 and head[:3] == b"ID3":
+            size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+            start = 10 + size + (10 if head[5] & 0x10 else 0)
+        end = handle.seek(0, os.SEEK_END)
+        if end - start >= 128:
+            handle.seek(end - 128)
+            if handle.read(3) == b"TAG":
+                end -= 128
+    return (start, end) if start <= end else None
+
+
+def same_audio(tagged: Path, source: Path) -> bool:
+    """Whether a tagged MP3 carries exactly the audio frames of the file it was tagged from (tags are all that
+    changed): then the source's decode stands for it, and the tagged copy need not be decoded again."""
+    spans = _mp3_audio_span(tagged), _mp3_audio_span(source)
+    if spans[0] is None or spans[1] is None or spans[0][1] - spans[0][0] != spans[1][1] - spans[1][0]:
+        return False
+    with tagged.open("rb") as a, source.open("rb") as b:
+        a.seek(spans[0][0])
+        b.seek(spans[1][0])
+        left = spans[0][1] - spans[0][0]
+        while left > 0:
+            size = min(left, 1 << 20)
+            if a.read(size) != b.read(size):
+                return False
+            left -= size
+    return True
+
+
 def master_seconds(
     path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None
 ) -> float:
