@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
@@ -23,8 +22,6 @@ from pydantic_core import PydanticCustomError
 
 from mediafeed.errors import Problem
 from mediafeed.urls import is_http_url
-
-__all__ = ["BadValue", "Field", "Schema", "bad", "hint_of", "partial_model", "problems_from", "validate_collecting"]
 
 FIX = "fix"  # the pydantic error type our validators raise, carrying message and hint
 
@@ -38,9 +35,6 @@ class Schema(BaseModel):
 def bad(message: str, hint: str = "") -> PydanticCustomError:
     """An error for a value validator to raise; `{field}` in the hint is replaced by the field's name."""
     return PydanticCustomError(FIX, "{message}", {"message": message, "hint": hint})
-
-
-BadValue = PydanticCustomError
 
 
 def _text(value: object) -> object:
@@ -126,8 +120,11 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int | str, ...], type[BaseModel], FieldInfo | None]:
-    """`loc` without pydantic's branch tags, the model holding its last key, and that key's FieldInfo."""
+def _walk(
+    model: type[BaseModel], loc: tuple[int | str, ...]
+) -> tuple[tuple[int | str, ...], type[BaseModel], FieldInfo | None, Any]:
+    """`loc` without pydantic's branch tags, the model holding its last key, that key's FieldInfo, and the type the
+    schema expects at `loc`."""
     clean: list[int | str] = []
     holder: type[BaseModel] = model
     info: FieldInfo | None = None
@@ -171,24 +168,11 @@ def _walk(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[tuple[int
             annotation = args[1] if len(args) == 2 else None
         else:
             annotation = None
-    return tuple(clean), holder, info
+    return tuple(clean), holder, info, annotation
 
 
-def _expected_model(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The schema model expected at `loc` (for a `must be a mapping` hint)."""
-    annotation: Any = model
-    for part in loc:
-        annotation = _unwrap(annotation)
-        if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is Union:
-            models = [_unwrap(a) for a in typing.get_args(annotation) if _is_model(_unwrap(a))]
-            annotation = models[0] if models else None
-        if _is_model(annotation) and isinstance(part, str):
-            info = annotation.model_fields.get(part)
-            annotation = info.annotation if info is not None else None
-        elif typing.get_origin(annotation) in (list, tuple, dict):
-            annotation = typing.get_args(annotation)[-1] if typing.get_args(annotation) else None
-        else:
-            return None
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The schema model a type is (Foo, Foo | None), for a `must be a mapping` hint."""
     annotation = _unwrap(annotation)
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is Union:
         models = [_unwrap(a) for a in typing.get_args(annotation) if _is_model(_unwrap(a))]
@@ -217,7 +201,7 @@ def problems_from(error: ValidationError, file: str, model: type[BaseModel], pre
     problems: list[Problem] = []
     seen: dict[tuple[int | str, ...], int] = {}
     for err in sorted(error.errors(include_url=False), key=_specific):
-        loc, holder, info = _walk(model, tuple(err["loc"]))
+        loc, holder, info, expects = _walk(model, tuple(err["loc"]))
         if loc in seen:  # one message per field: a union reports each branch it tried; the most specific wins
             continue
         seen[loc] = len(problems)
@@ -265,7 +249,7 @@ def problems_from(error: ValidationError, file: str, model: type[BaseModel], pre
             hint = hint or f"write {name}: [...], or one item per line starting with -"
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
             message = f"must be a mapping of fields ({_short(value)})"
-            expected = _expected_model(model, loc)
+            expected = _model_of(expects)
             keys = [k for k, f in expected.model_fields.items() if f.is_required()] if expected else []
             example = "{" + ", ".join(f"{k}: ..." for k in keys or (_keys_of(expected)[:2] if expected else [])) + "}"
             hint = hint if hint and not isinstance(loc[-1], int) else f"write it as {example}"
@@ -337,10 +321,3 @@ def validate_collecting(
 def words(value: object) -> object:
     """A list of words; one word may be written without brackets."""
     return [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
-
-
-def sorted_names(values: Iterable[str]) -> str:
-    return ", ".join(sorted(values))
-
-
-Check = Callable[[Any], Any]
