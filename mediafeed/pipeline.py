@@ -528,20 +528,20 @@ def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media:
 def retired_guid_problems(project: Path, catalog: Catalog) -> list[Any]:
     """Episodes using a GUID a local target retired (a withdrawn episode's): check refuses them as publish does.
     Buckets are not read by check (it works offline); publish checks its own target again."""
-    from mediafeed.config_file import load_config
     from mediafeed.errors import MediafeedError, Problem
     from mediafeed.publish import guards
-    from mediafeed.publish.storage import LocalStorage
 
+    store = Store(project / "build", root=project)
     try:
-        config = load_config(project.resolve())
+        config = settings(project, store)
     except MediafeedError:
         return []
+    finally:
+        store.close()
     retired: dict[str, Any] = {}
-    for target in config.targets.values():
-        if target.type == "local" and target.path is not None:
-            found = Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True).content.get("retired")
-            retired.update(found if isinstance(found, dict) else {})
+    for manifest in _local_manifests(config).values():
+        found = manifest.content.get("retired")
+        retired.update(found if isinstance(found, dict) else {})
     refusals = guards.retired_guids(retired, guards.facts_for(catalog.episodes, [], []))
     return [Problem(r.file, "guid", r.message, r.hint) for r in refusals]
 
@@ -674,19 +674,31 @@ def _manifest(run: Run) -> Manifest:
 def _published(run: Run) -> dict[str, str]:
     """GUID → slug of every episode any target has published, so a copied folder never takes a published GUID
     (load_catalog). Local targets' manifests are read; a bucket's is the run's own, or as the last run read it."""
-    from mediafeed.publish.storage import LocalStorage
-
     assert run.config is not None
     found: dict[str, str] = {}
-    for name, target in sorted(run.config.targets.items()):
-        if run.target is not None and run.target.name == name and run.storage is not None:
+    own = run.target.name if run.target is not None and run.storage is not None else None
+    local = _local_manifests(run.config, skip=own)
+    for name in sorted(run.config.targets):
+        if name == own:
             found.update(_manifest(run).episode_slugs)
-        elif target.type == "local" and target.path is not None:
-            found.update(Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True).episode_slugs)
+        elif name in local:
+            found.update(local[name].episode_slugs)
         else:
             remembered = run.store.get("published", name)
             found.update(remembered if isinstance(remembered, dict) else {})
     return found
+
+
+def _local_manifests(config: Config, skip: str | None = None) -> dict[str, Manifest]:
+    """Each local target's manifest but `skip`'s, as `check` may read it (offline; a damaged one reads as empty:
+    publish says so)."""
+    from mediafeed.publish.storage import LocalStorage
+
+    return {
+        name: Manifest(LocalStorage(target.path).read_manifest()[0], None, lenient=True)
+        for name, target in config.targets.items()
+        if target.type == "local" and target.path is not None and name != skip
+    }
 
 
 def _outcome(run: Run) -> PublishOutcome:
