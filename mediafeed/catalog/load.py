@@ -30,6 +30,7 @@ from mediafeed.catalog.schema import (
     FeedFile,
     FeedFilePartial,
     PersonIn,
+    is_uuid,
     parse_published,
     parse_timestamp,
 )
@@ -54,7 +55,6 @@ __all__ = ["DATE_HINT", "SLUG", "parse_published", "parse_timestamp"]
 
 FENCE = re.compile(r"(?m)^[ \t]*(?:---|\.\.\.)[ \t]*\r?$")  # a front-matter delimiter line
 EMPTY_GUID_LINE = re.compile(r"(?m)^guid:[ \t]*(?:null|Null|NULL|~)?[ \t]*(?:#[^\r\n]*)?\r?\n")
-MISSING = object()
 FRONT_MATTER_LIMIT = 256 * 1024  # characters; YAML this large is a mistake (or an attack), not metadata
 
 
@@ -168,7 +168,7 @@ class FieldReader:
 
     def project_file(self, field: str, value: object, base: Path, config: Config, *, required: bool) -> Path | None:
         """A file that must exist inside the project or under a [media] root, symlinks resolved."""
-        if value is None or value is MISSING:
+        if value is None:
             if required:
                 self.bad(field, "missing", f"add {field}: with a file name")
             return None
@@ -535,7 +535,7 @@ def _check_cross_references(episodes: list[Episode], problems: list[Problem], pu
     for episode in episodes:
         # Compare UUID values, not spellings: a copy edited to braces, urn:uuid: or no hyphens is still the same GUID.
         by_guid.setdefault(uuid.UUID(episode.guid), []).append(episode)
-    known = {uuid.UUID(g): slug for g, slug in published.items() if _is_uuid(g)}
+    known = {uuid.UUID(g): slug for g, slug in published.items() if is_uuid(g)}
     for key, sharing in by_guid.items():
         if len(sharing) < 2:
             continue
@@ -553,14 +553,6 @@ def _check_cross_references(episodes: list[Episode], problems: list[Problem], pu
                     )
                 )
     # Episodes no feed selects are legal (drafts for a later feed) but worth knowing; reported by `check` as notes.
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _folders_without_index(project: Path) -> list[Problem]:

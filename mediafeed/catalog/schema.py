@@ -99,16 +99,19 @@ def _slugs(value: object) -> object:
     return value
 
 
-def _uuid(value: object) -> object:
-    if value is None:
-        return value
+def is_uuid(value: object) -> bool:
+    """A GUID as written: text that spells a UUID (with or without braces, urn:uuid: or hyphens)."""
+    if not isinstance(value, str):
+        return False
     try:
-        uuid.UUID(str(value))
+        uuid.UUID(value)
     except ValueError:
-        valid = False
-    else:
-        valid = isinstance(value, str)
-    if not valid:
+        return False
+    return True
+
+
+def _uuid(value: object) -> object:
+    if value is not None and not is_uuid(value):
         raise bad(
             f"not a UUID ({value!r})",
             "GUIDs never change once published; restore the original or run `mediafeed check --fix` on a new episode",
