@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, fi
 from mediafeed.config import CONFIG_FILE, AudioProfile, Config, S3Settings, Target
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.files import read_text
-from mediafeed.validation import HttpUrl, Schema, Text, bad, is_http_url, problems_from
+from mediafeed.validation import Filled, HttpUrl, Schema, Text, bad, is_http_url, problems_from
 
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 Bitrate = Literal[32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
@@ -158,20 +158,13 @@ def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: lis
 
 
 class SiteSettings(Schema):
-    title: Text = Field(
+    title: Filled = Field(
         description="The publisher's name.", json_schema_extra={"hint": 'add title = "Your Publisher" under [site]'}
     )
     url: HttpUrl = Field(
         description="The publisher's website; related articles and relative links in show notes live here.",
         json_schema_extra={"hint": 'use the website address, e.g. url = "https://www.example.org"'},
     )
-
-    @field_validator("title")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise bad("missing", 'add title = "Your Publisher" under [site]')
-        return value
 
 
 class PublishSettings(Schema):
@@ -222,51 +215,42 @@ class S3Fields(Schema):
         return value
 
 
+Locking = Annotated[
+    Literal["lease", "external"],
+    Field(
+        description='"lease": one publisher at a time through a lease object in the target (needs a store that '
+        'honours conditional writes); "external": something else guarantees it, e.g. a CI concurrency group.'
+    ),
+]
+
+
 class LocalTarget(Schema):
     """A folder on this machine (served by `mediafeed serve`, or by any web server)."""
 
     type: Literal["local"]
-    path: Text = Field(description="Folder to publish into, relative to the project.", examples=['"public"'])
+    path: Filled = Field(
+        description="Folder to publish into, relative to the project.",
+        examples=['"public"'],
+        json_schema_extra={"hint": 'set the folder to publish into, e.g. path = "public"'},
+    )
     public_url: PublicUrl = Field(
         description="What every URL in a feed starts with.", json_schema_extra={"hint": PUBLIC_URL_HINT}
     )
-    locking: Literal["lease", "external"] = Field(
-        "lease",
-        description='"lease": one publisher at a time through a lease object in the target (needs a store that '
-        'honours conditional writes); "external": something else guarantees it, e.g. a CI concurrency group.',
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise bad("missing", 'set the folder to publish into, e.g. path = "public"')
-        return value
+    locking: Locking = "lease"
 
 
 class S3Target(S3Fields):
     """An S3-compatible bucket (AWS, R2, B2, MinIO); credentials come from the standard AWS chain, never from here."""
 
     type: Literal["s3"]
-    bucket: Text = Field(
+    bucket: Filled = Field(
         description="Bucket name.", json_schema_extra={"hint": 'set the bucket name, e.g. bucket = "example-media"'}
     )
     prefix: Annotated[Text, AfterValidator(_prefix)] = Field("", description='Key prefix inside the bucket (a folder), or "".')
     public_url: PublicUrl = Field(
         description="What every URL in a feed starts with (often a CDN).", json_schema_extra={"hint": PUBLIC_URL_HINT}
     )
-    locking: Literal["lease", "external"] = Field(
-        "lease",
-        description='"lease": one publisher at a time through a lease object in the target (needs a store that '
-        'honours conditional writes); "external": something else guarantees it, e.g. a CI concurrency group.',
-    )
-
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        if not value.strip():
-            raise bad("missing", 'set the bucket name, e.g. bucket = "example-media"')
-        return value
+    locking: Locking = "lease"
 
 
 class MediaSettings(S3Fields):

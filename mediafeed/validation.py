@@ -16,7 +16,7 @@ import types
 import typing
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
@@ -50,6 +50,15 @@ def _text(value: object) -> object:
 
 
 Text = Annotated[str, BeforeValidator(_text)]  # text (numbers read as text); never a list, mapping or boolean
+
+
+def _filled(value: str) -> str:
+    if not value.strip():
+        raise bad("missing", "")  # the fix is the field's own hint
+    return value
+
+
+Filled = Annotated[Text, AfterValidator(_filled)]  # text that is not blank
 
 
 def _http_url(value: object) -> object:

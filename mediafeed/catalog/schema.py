@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 
 from mediafeed.catalog.apple import CATEGORIES
 from mediafeed.config_file import AudioSettings
-from mediafeed.validation import Count, Flag, HttpUrl, PageSize, Schema, Text, bad, is_http_url, partial_model, words
+from mediafeed.validation import Count, Filled, Flag, HttpUrl, PageSize, Schema, Text, bad, is_http_url, partial_model, words
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,4})?$")
@@ -119,9 +119,7 @@ def _uuid(value: object) -> object:
     return value
 
 
-def _required_text(value: str) -> str:
-    if not value.strip():
-        raise bad("missing", "")
+def _visible(value: str) -> str:
     if all(unicodedata.category(c)[0] in "CZ" for c in value):  # only zero-width, control or space characters
         raise bad(f"nothing visible ({value!r})", "write it out in words")
     return value
@@ -186,11 +184,11 @@ def _link(value: object) -> object:
     return str(value).strip()
 
 
-Required = Annotated[Text, AfterValidator(_required_text)]
+Required = Annotated[Filled, AfterValidator(_visible)]  # not blank, and something in it shows
 Slugs = Annotated[list[Text], BeforeValidator(_slugs)]
 Words = Annotated[list[Text], BeforeValidator(words)]
 Guid = Annotated[str | None, BeforeValidator(_uuid), Field(json_schema_extra={"format": "uuid"})]
-FilePath = Annotated[Text, AfterValidator(_required_text)]
+FilePath = Required
 ChapterStart = Annotated[float, BeforeValidator(_start), Field(json_schema_extra={"type": ["string", "number"]})]
 SiteLink = Annotated[str, BeforeValidator(_link)]
 
