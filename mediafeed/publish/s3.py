@@ -32,6 +32,10 @@ from mediafeed.errors import StorageError
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, PreconditionFailed
 from mediafeed.s3client import CONFLICT_CODES, MISSING_CODES, error_code, make_client, translate
 
+# A conditional write's condition did not hold: 412 (or 409, a concurrent conditional write on AWS), or 404 (If-Match
+# on an object someone deleted). The object is not the one the request was made from.
+CONDITION_FAILED = CONFLICT_CODES | {"NoSuchKey", "404"}
+
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB  # below this a file is one PutObject (with a server-checked sha256)
 MULTIPART_CHUNK = 16 * MB  # part size; 16 MB keeps a 1 GB video under 64 parts
@@ -213,7 +217,7 @@ class S3Storage:
         except bex.ClientError as exc:
             # 412: the condition failed; 409: a concurrent conditional write is in progress (AWS); 404: If-Match on a
             # manifest someone deleted. All three mean: the manifest is not the one this plan was made from.
-            if error_code(exc) not in CONFLICT_CODES | {"NoSuchKey", "404"}:
+            if error_code(exc) not in CONDITION_FAILED:
                 raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
         except bex.BotoCoreError as exc:
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(MANIFEST_KEY)) from None
@@ -242,23 +246,28 @@ class S3Storage:
         return self._conditional_put(key, data, IfMatch=expected_version)
 
     def delete_object_if(self, key: str, expected_version: str) -> None:
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._key(key), IfMatch=expected_version)
-        except bex.ClientError as exc:
-            if error_code(exc) in CONFLICT_CODES | {"NoSuchKey", "404"}:
-                raise PreconditionFailed(f"{key} is not the version read") from None
-            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
-        except bex.BotoCoreError as exc:
-            raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
+        self._conditionally(
+            key,
+            f"{key} is not the version read",
+            lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key), IfMatch=expected_version),
+        )
 
     def _conditional_put(self, key: str, data: bytes, **condition: str) -> str | None:
         extra = self._extra("application/json", "no-cache", sha256_bytes(data))
+        response = self._conditionally(
+            key,
+            f"{key}: the condition {sorted(condition)} did not hold",
+            lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra, **condition),
+        )
+        return str(response["ETag"]) if response.get("ETag") else None
+
+    def _conditionally(self, key: str, failed: str, request: Callable[[], Any]) -> Any:
+        """A conditional request: PreconditionFailed(`failed`) when its condition did not hold, else as any other."""
         try:
-            response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra, **condition)
+            return request()
         except bex.ClientError as exc:
-            if error_code(exc) in CONFLICT_CODES | {"NoSuchKey", "404"}:
-                raise PreconditionFailed(f"{key}: the condition {sorted(condition)} did not hold") from None
+            if error_code(exc) in CONDITION_FAILED:
+                raise PreconditionFailed(failed) from None
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
         except bex.BotoCoreError as exc:
             raise translate(exc, self.who, self.target.s3, self.bucket, self._key(key)) from None
-        return str(response["ETag"]) if response.get("ETag") else None
