@@ -320,23 +320,53 @@ def new(
     click.echo(f"next: write the show notes in {created}, delete its `draft: true` line, then `mediafeed check`")
 
 
+class ShardType(click.ParamType):
+    name = "K/N"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value
+        k, slash, n = str(value).strip().partition("/")
+        if slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
+            return int(k), int(n)
+        self.fail(
+            f"{value!r} is not K/N with 1 <= K <= N: write e.g. --shard 2/4 (a 0-based index I, such as "
+            "JOB_COMPLETION_INDEX, is --shard $((I + 1))/N)",
+            param,
+            ctx,
+        )
+
+
 @cli.command()
 @now_option
-@click.option("--target", help="Target whose feed URLs go into the tags. Default: [publish] target.")
+@click.option("--target", help="Target whose feed URLs go into the tags, and whose bucket holds the shared cache. "
+              "Default: [publish] target.")  # fmt: skip
+@click.option(
+    "--shard",
+    type=ShardType(),
+    envvar="MEDIAFEED_SHARD",
+    help="Prepare only the K-th of N parts of the media work (K from 1 to N), e.g. one part per CI runner; the parts "
+    "are split by duration, the same on every runner. Env: MEDIAFEED_SHARD.",
+)
 @click.pass_obj
-def build(state: State, target: str | None) -> None:
-    """Normalize, encode and tag every episode's media into build/ (nothing is published).
+def build(state: State, target: str | None, shard: tuple[int, int] | None) -> None:
+    """Normalize, encode and tag every episode's media into the cache (nothing is published).
 
+    \b
     Scheduled episodes are prepared too, so a release needs no encoding. A second
-    run on an unchanged catalog runs no ffmpeg at all.
+    run on an unchanged catalog runs no ffmpeg at all. What is made goes to
+    build/ and to the cache's shared tier (the target's bucket under
+    _mediafeed/cache/, or [cache] url), where any runner's publish finds it:
+    run `build --shard K/N` on N runners, then one `publish`.
     """
     from mediafeed.pipeline import build as run_build
 
-    outcome = run_build(state.project, state.report, target, state.now)
+    outcome = run_build(state.project, state.report, target, state.now, shard)
     state.close()
     for failure in outcome.failures:
         click.echo(f"{failure.file}: {failure.field}: {failure.message}", err=True)
-    click.echo(f"prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")
+    part = f"shard {shard[0]}/{shard[1]}: " if shard else ""
+    click.echo(f"{part}prepared {len(outcome.prepared)} episode(s), {len(outcome.failures)} failed")
     if outcome.failures:
         raise click.exceptions.Exit(EXIT_PARTIAL)
 

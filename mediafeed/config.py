@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mediafeed.urls import is_http_url
 
-__all__ = ["AudioProfile", "Config", "S3Settings", "Target", "is_http_url"]
+__all__ = ["AudioProfile", "Config", "S3Settings", "SharedCache", "Target", "is_http_url"]
 
 CONFIG_FILE = "mediafeed.toml"
 
@@ -49,6 +49,16 @@ class Target:
 
 
 @dataclass(frozen=True)
+class SharedCache:
+    """[cache]: the cache's second tier, shared by every runner (cache/remote.py)."""
+
+    url: str = ""  # "" = the S3 target's bucket under _mediafeed/cache/; "s3://bucket/prefix"; or a folder
+    s3: S3Settings = field(default_factory=S3Settings)  # how to reach an s3:// url ...
+    s3_set: bool = False  # ... when [cache] sets any of it (else the target's settings, when it is S3)
+    enabled: bool = True  # [cache] shared = false: build/ only
+
+
+@dataclass(frozen=True)
 class AudioProfile:
     """Loudness targets and delivery bitrates; [audio] in mediafeed.toml, overridable by a feed's `audio:`."""
 
@@ -74,6 +84,7 @@ class Config:
     topics: tuple[str, ...] = ()  # optional [catalog] topics: when set, episode topics must come from it
     websub_hubs: tuple[str, ...] = ()  # [notify] websub_hubs: announced in every feed, pinged when a feed changes
     podping_url: str | None = None  # [notify] podping_url: GET ?url=<feed>&reason=update when a feed changes
+    cache: SharedCache = field(default_factory=SharedCache)
 
     def target(self, name: str | None) -> Target:
         from mediafeed.errors import UsageError

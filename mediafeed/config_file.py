@@ -12,10 +12,10 @@ from urllib.parse import urlparse
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator
 
-from mediafeed.config import CONFIG_FILE, AudioProfile, Config, S3Settings, Target
+from mediafeed.config import CONFIG_FILE, AudioProfile, Config, S3Settings, SharedCache, Target
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.files import read_text
-from mediafeed.validation import Filled, HttpUrl, Schema, Text, bad, is_http_url, problems_from
+from mediafeed.validation import Filled, Flag, HttpUrl, Schema, Text, bad, is_http_url, problems_from
 
 MP3_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 Bitrate = Literal[32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
@@ -83,6 +83,7 @@ def load_config(project: Path) -> Config:
             )
         )
     _check_endpoint(settings.media.endpoint_url, "media.endpoint_url", problems)
+    shared = _shared_cache(project, settings.cache, targets, problems)
     if problems:
         raise CatalogError(problems)
     return Config(
@@ -97,7 +98,31 @@ def load_config(project: Path) -> Config:
         topics=tuple(settings.catalog.topics),
         websub_hubs=tuple(settings.notify.websub_hubs),
         podping_url=settings.notify.podping_url,
+        cache=shared,
     )
+
+
+def _shared_cache(project: Path, raw: CacheSettings, targets: dict[str, Target], problems: list[Problem]) -> SharedCache:
+    """[cache], checked: an S3 endpoint like a target's; a folder that is not build/, the project or a target."""
+    _check_endpoint(raw.endpoint_url, "cache.endpoint_url", problems)
+    url = raw.url
+    if url and not url.startswith("s3://"):
+        folder = (project / url).resolve()
+        build = (project / "build").resolve()
+        lineage = (folder, *folder.parents)
+        clashes = [folder == project.resolve(), build in lineage]
+        clashes += [t.path in lineage and t.path / "_mediafeed" not in lineage for t in targets.values() if t.path]
+        if any(clashes):
+            problems.append(
+                Problem(
+                    CONFIG_FILE,
+                    "cache.url",
+                    f"the shared cache folder {folder} would be the project, inside build/, or among a target's published files",
+                    'use a folder of its own (e.g. url = "/mnt/shared/mediafeed-cache") or a target\'s _mediafeed/cache',
+                )
+            )
+    set_fields = {name for name in ("region", "endpoint_url", "profile") if getattr(raw, name).strip()}
+    return SharedCache(url, _s3(raw), bool(set_fields), raw.shared)
 
 
 def _s3(fields: S3Fields) -> S3Settings:
@@ -265,6 +290,29 @@ def _hub_urls(value: object) -> object:
     return value
 
 
+def _cache_url(value: str) -> str:
+    value = value.strip()
+    if value.startswith("s3://"):
+        bucket = value[len("s3://") :].partition("/")[0]
+        if not bucket:
+            raise bad("names no bucket", 'e.g. url = "s3://build-cache/mediafeed"')
+    elif "://" in value:
+        raise bad(f"not an s3:// URL or a folder ({value!r})", 'e.g. url = "s3://build-cache/mediafeed" or url = "/mnt/cache"')
+    return value
+
+
+class CacheSettings(S3Fields):
+    """The cache's shared tier (beside build/): every runner finds what any runner made."""
+
+    url: Annotated[str, AfterValidator(_cache_url)] = Field(
+        "",
+        description='Where the shared tier lives: "s3://bucket/prefix", or a folder shared by runners; "" = the S3 '
+        "target's own bucket under _mediafeed/cache/ (a local target then has none).",
+        examples=['"s3://build-cache/mediafeed"'],
+    )
+    shared: Flag = Field(True, description="false: keep the cache in build/ only.")
+
+
 class CatalogSettings(Schema):
     topics: list[Text] = Field(
         default_factory=list,
@@ -297,3 +345,4 @@ class ConfigFile(Schema):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)

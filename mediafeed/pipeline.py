@@ -49,6 +49,8 @@ class Run:
     target_name: str | None = None
     options: PublishOptions = field(default_factory=PublishOptions)
     all_episodes: bool = False  # build: scheduled episodes too (a release then needs no encoding)
+    shared_tier: bool = False  # use the cache's shared tier (publish, plan, status, build; not offline commands)
+    shard: tuple[int, int] | None = None  # build --shard K/N: only the K-th of N parts of the media work
     config: Config | None = None
     target: Target | None = None
     storage: Storage | None = None
@@ -78,6 +80,7 @@ class Run:
         self.store = Store(self.project / "build", root=self.project)
         self.ids = ContentIds(self.project, self.store)
         self._facts: Any = None
+        self._shared = False  # the shared tier has been looked for (choose_target)
 
     @property
     def build_dir(self) -> Path:
@@ -93,12 +96,23 @@ class Run:
         return self._facts
 
     def open_target(self) -> None:
+        self.choose_target()
+        if self.storage is None:
+            assert self.target is not None
+            self.storage = open_storage(self.target)
+
+    def choose_target(self) -> None:
+        """The run's target, and with it the cache's shared tier (cache/remote.py: [cache] url, or the target's bucket)."""
         if self.config is None:
             self.config = settings(self.project, self.store)
         if self.target is None:
             self.target = self.config.target(self.target_name)
-        if self.storage is None:
-            self.storage = open_storage(self.target)
+        if not self._shared:
+            from mediafeed.cache.remote import open_remote
+
+            self._shared = True
+            remote = open_remote(self.config.cache, self.target, self.project)
+            self.store.share(remote, writes=not self.options.dry_run)  # a dry run writes nothing anywhere
 
 
 # --- the stages --------------------------------------------------------------------------------------------------
@@ -112,8 +126,15 @@ def receipt(run: Run) -> None:
         return
     from mediafeed.catalog.listing import listing
 
-    found = receipts.load(run.store, run.target.name, receipt_key(run), run.now, listing(run.project), run.ids)
-    if found is None or run.storage.manifest_version() != found.manifest_version:
+    shared = run.store.remote is not None
+    version = run.storage.manifest_version() if shared else None  # first: a target that fails stops here (exit 4)
+    key, files = receipt_key(run), listing(run.project)
+    found = receipts.load(run.store, run.target.name, key, run.now, files, run.ids)
+    if found is not None and not shared:
+        version = run.storage.manifest_version()
+    if (found is None or version != found.manifest_version) and shared and version is not None:
+        found = receipts.load_shared(run.store, key, version, run.now, files, run.ids)  # another runner's
+    if found is None or version != found.manifest_version:
         return
     result = None if run.options.dry_run else PublishResult((), 0, False)
     run.outcome = replace(found.outcome, target=run.target, result=result, reused=True)
@@ -124,6 +145,8 @@ def load(run: Run) -> None:
     """Read and validate mediafeed.toml, feeds/ and episodes/ (each episode remembered by the content it was read from)."""
     from mediafeed.catalog.load import FileUse, load_catalog, load_episode
 
+    if run.shared_tier:
+        run.choose_target()  # before any content id is needed: the shared blob packs identify files without reading
     run.config = run.config or settings(run.project, run.store)
     run.read = [FileUse(run.project, CONFIG_FILE, run.project / CONFIG_FILE)]
     learnt: list[tuple[str, bytes]] = []
@@ -175,20 +198,34 @@ def resolve(run: Run) -> None:
 
 def probe(run: Run) -> None:
     """Plan the media jobs, take the ones the store remembers, and probe the masters of the rest."""
-    from mediafeed.media.jobs import feed_profiles, plan_jobs, probe_pending, remembered
+    from mediafeed.media.jobs import feed_profiles, plan_jobs, probe_pending, remembered, shard_of
 
     assert run.config is not None and run.catalog is not None
-    if run.target is None:
+    if run.shared_tier:
+        run.choose_target()
+    elif run.target is None:
         run.target = run.config.target(run.target_name)
+    assert run.target is not None
     run.profiles = feed_profiles(run.config, run.catalog, run.facts)
-    run.work = remembered(plan_jobs(run.catalog, run.episodes, run.target, run.profiles), run.facts)
+    jobs = plan_jobs(run.catalog, run.episodes, run.target, run.profiles)
+    if run.shard is not None:
+        jobs = shard_of(jobs, run.facts, *run.shard)
+    run.work = remembered(jobs, run.facts)
     probe_pending(run.work, run.facts)
 
 
 def prepare(run: Run) -> None:
     """Encode and tag what the store does not hold yet (in parallel across cores)."""
-    from mediafeed.media.jobs import prepare_pending
+    from mediafeed.media.jobs import fetch_unpublished, prepare_pending
 
+    if run.storage is not None and run.store.remote is not None and not run.options.dry_run:  # what it uploads: here
+        objects = _manifest(run).content["objects"]
+
+        def published(asset: Any) -> bool:
+            record = objects.get(asset.key)
+            return isinstance(record, dict) and record.get("sha256") == asset.sha256
+
+        fetch_unpublished(run.work, run.store, published, run.progress)
     run.built = prepare_pending(run.work, run.facts, run.progress)
     run.failures += run.built.failures
 
@@ -384,8 +421,24 @@ def walk(run: Run, selection: tuple[Stage, ...]) -> Run:
             run.lease.release()
         if not invalid:
             run.ids.save()
+            _tally(run)
         run.store.close()
     return run
+
+
+def _tally(run: Run) -> None:
+    """What the cache's tiers answered this run: kept for `cache status`, and said when a shared tier was used."""
+    from mediafeed.progress import Note
+
+    tally = run.store.tally
+    if not tally.counts:
+        return
+    run.store.put("cache-stats", "last", {"at": run.now.isoformat(), "counts": dict(tally.counts)})
+    remote = run.store.remote
+    found, damaged, written = tally.total("shared"), tally.total("damaged"), tally.total("written")
+    if remote is not None and found + damaged + written:
+        bad = f", {damaged} damaged (ignored, made again)" if damaged else ""
+        run.progress(Note(f"shared cache {remote.describe()}: {found} found, {written} written{bad}"))
 
 
 # --- entry points (one per command; the CLI calls one of these and formats the result) ---------------------------
@@ -402,15 +455,23 @@ def publish(
 ) -> PublishOutcome:
     """publish (or, with dry_run, plan): the whole walk, stopping at the receipt when nothing changed."""
     options = replace(options or PublishOptions(), dry_run=dry_run)
-    run = walk(Run(project, now, progress, target_name, options), PLAN if dry_run else PUBLISH)
+    run = walk(Run(project, now, progress, target_name, options, shared_tier=True), PLAN if dry_run else PUBLISH)
     return run.outcome or _outcome(run)
 
 
-def build(project: Path, progress: Progress, target_name: str | None = None, now: datetime | None = None) -> Any:
-    """Prepare every selected episode's media, scheduled ones included; returns media.jobs.BuildOutcome."""
+def build(
+    project: Path,
+    progress: Progress,
+    target_name: str | None = None,
+    now: datetime | None = None,
+    shard: tuple[int, int] | None = None,
+) -> Any:
+    """Prepare every selected episode's media, scheduled ones included (with `shard` (K, N): only the K-th of N parts,
+    media.jobs.shard_of), into the cache and its shared tier; returns media.jobs.BuildOutcome."""
     from datetime import UTC
 
-    run = walk(Run(project, now or datetime.now(UTC), progress, target_name, all_episodes=True), BUILD)
+    run = Run(project, now or datetime.now(UTC), progress, target_name, all_episodes=True, shared_tier=True, shard=shard)
+    walk(run, BUILD)
     return replace(run.built, failures=tuple(run.failures))
 
 
@@ -438,7 +499,7 @@ def status(project: Path, target_name: str | None, now: datetime, *, progress: P
     """Where a target stands at `now` (publish.status.Status): a plan (nothing written) and the target's manifest."""
     from mediafeed.publish.status import build_status
 
-    run = walk(Run(project, now, progress, target_name, PublishOptions(dry_run=True)), STATUS)
+    run = walk(Run(project, now, progress, target_name, PublishOptions(dry_run=True), shared_tier=True), STATUS)
     assert run.target is not None and run.catalog is not None and run.plan is not None
     return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now)
 

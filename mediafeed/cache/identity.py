@@ -15,7 +15,8 @@ Three ways to a file's sha256, cheapest first:
   while we run can never be remembered under the wrong blob).
 
 The content id is `sha256:<hex>` however it was found, so a git checkout, a copy without git and a moved project
-all share one cache.
+all share one cache. With a shared tier (cache/remote.py), the blob → sha256 pairs any runner learnt are shared too,
+as immutable packs: a fresh clone on a new runner identifies every tracked file without reading one.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediafeed.cache.store import Store, portable
+
+if TYPE_CHECKING:
+    from mediafeed.cache.remote import Remote
 
 RACY_NS = 2_000_000_000
 STAT_KIND = "stat"  # stat-index name → ((inode, size, mtime_ns, ctime_ns), sha256, hashed at ns)
 BLOB_KIND = "blob"  # git blob id → sha256 of the same bytes (stored as the ASCII hex, not pickled: 20,000 per run)
+PACK_KIND = "blob-pack"  # shared blob packs already merged into this store's blob map
 FEW = 64  # up to this many stat-index lookups are single queries; beyond, the whole index is read at once
 CHUNK = 1 << 20
 
@@ -76,6 +82,7 @@ class ContentIds:
         self._known: dict[tuple[str, Stat], str] = {}  # learnt this run
         self._pending_stats: dict[str, tuple[Stat, str, int]] = {}
         self._pending_blobs: dict[str, str] = {}
+        self._shared_blobs: dict[str, str] | None = None  # what the shared tier's packs hold (when one is attached)
         self.read = 0  # files read to hash them this run (a CI-shaped no-op reads none)
 
     def id(self, path: str | Path) -> str:
@@ -124,6 +131,24 @@ class ContentIds:
             blobs, self._pending_blobs = self._pending_blobs, {}
         self.store.put_many(STAT_KIND, [(name, portable(entry, None)) for name, entry in stats.items()])
         self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in blobs.items()])
+        with self._lock:
+            shared = self._shared_blobs
+        remote = self.store.remote
+        if remote is None or not self.store.shares:
+            return
+        tracked = {blob for blob, _ in (self._git or {}).values()}  # only tracked files' pairs help another checkout
+        new = {blob: sha for blob, sha in blobs.items() if blob in tracked}
+        if new and shared is None:  # what the shared packs hold is not known yet: ask before adding a pack
+            known = self._blob_map()
+            with self._lock:
+                if self._shared_blobs is None:
+                    self._shared_blobs = self._merge_packs(known)
+                shared = self._shared_blobs
+        new = {blob: sha for blob, sha in new.items() if shared is None or shared.get(blob) != sha}
+        if new:
+            name = _write_pack(remote, new)
+            if name is not None:
+                self.store.put_many(PACK_KIND, [(name, b"1")])
 
     # --- what the store and git know, read once per run -------------------------------------------------------------
 
@@ -132,7 +157,37 @@ class ContentIds:
             if self._blobs is None:
                 found = self.store.get_all(BLOB_KIND, raw=True)
                 self._blobs = {k: v.decode("ascii") for k, v in found.items() if isinstance(v, bytes) and len(v) == 64}
+                if self.store.remote is not None:
+                    self._shared_blobs = self._merge_packs(self._blobs)
             return self._blobs
+
+    def _merge_packs(self, blobs: dict[str, str]) -> dict[str, str]:
+        """Merge the shared tier's blob packs this store has not seen into `blobs` (and into the store); returns the
+        pairs the shared tier holds, as far as this store knows."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from mediafeed.cache.remote import BLOBS
+
+        remote = self.store.remote
+        assert remote is not None
+        try:
+            names = [entry.name for entry in remote.listing(BLOBS)]
+        except Exception:  # unreachable: identify files the slow way, correctly
+            return {}
+        seen = set(self.store.get_all(PACK_KIND, raw=True))
+        new = [name for name in names if name not in seen]
+        learnt: dict[str, str] = {}
+        merged = []
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for name, data in zip(new, pool.map(remote.read, new), strict=True):
+                if data is not None and name.endswith(f"/{hashlib.sha256(data).hexdigest()}.txt"):  # whole, as named
+                    learnt.update(_parse_pack(data))
+                    merged.append(name)
+        if learnt:
+            blobs.update(learnt)
+            self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in learnt.items()])
+        self.store.put_many(PACK_KIND, [(name, b"1") for name in merged])
+        return dict(blobs)
 
     def _stat_entry(self, name: str) -> tuple[Stat, str, int] | None:
         """The stat index's entry for a file: single lookups for the first few (a run that needs only the tools' and
@@ -177,6 +232,57 @@ class ContentIds:
         if text.startswith(prefix):
             return text[len(prefix) :].replace(os.sep, "/")
         return None
+
+
+def compact_packs(remote: Remote) -> tuple[int, int]:
+    """One pack of every pair the shared packs hold, then the others removed (`mediafeed cache prune`; the merged
+    pack is written first, so a runner reading meanwhile finds every pair in one or the other). (packs before, after)"""
+    from mediafeed.cache.remote import BLOBS
+
+    names = [entry.name for entry in remote.listing(BLOBS)]
+    if len(names) <= 1:
+        return len(names), len(names)
+    pairs: dict[str, str] = {}
+    kept = []
+    for name in names:
+        data = remote.read(name)
+        if data is not None and name.endswith(f"/{hashlib.sha256(data).hexdigest()}.txt"):
+            pairs.update(_parse_pack(data))
+            kept.append(name)
+    whole = _write_pack(remote, pairs)
+    if whole is None:
+        return len(names), len(names)
+    remote.delete([name for name in names if name != whole])
+    return len(names), 1
+
+
+def _write_pack(remote: Remote, pairs: dict[str, str]) -> str | None:
+    """One immutable pack of blob → sha256 pairs, named by its content; its name, or None when it could not be written."""
+    from mediafeed.cache.remote import BLOBS
+
+    data = _pack(pairs)
+    name = f"{BLOBS}{hashlib.sha256(data).hexdigest()}.txt"
+    remote.write(name, data)
+    return name if remote.exists(name) else None
+
+
+def _pack(pairs: dict[str, str]) -> bytes:
+    return "".join(f"{blob} {sha}\n" for blob, sha in sorted(pairs.items())).encode("ascii")
+
+
+_PACK_LINE = re.compile(r"^([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{64})$")
+
+
+def _parse_pack(data: bytes | None) -> dict[str, str]:
+    """A pack's pairs; lines that are not one (a truncated pack) are ignored: a blob not found is simply hashed."""
+    if data is None:
+        return {}
+    pairs = {}
+    for line in data.decode("ascii", "replace").splitlines():
+        m = _PACK_LINE.match(line)
+        if m:
+            pairs[m.group(1)] = m.group(2)
+    return pairs
 
 
 def _git(folder: Path, *args: str) -> str | None:

@@ -13,6 +13,11 @@ So after a publish that leaves the target exactly as the catalog wants it, a rec
 (no-op) outcome such a publish reports. The next publish checks it first: same key, same listing, same content ids,
 `now` inside the release window and the same manifest version → the outcome is the receipt's and nothing else
 runs. Content ids, not stats: a CI checkout of the same commit with build/ restored takes the shortcut.
+
+A receipt is also kept in the shared tier (cache/remote.py) under its key and the manifest version it leaves, so
+a runner that starts with no build/ at all takes the same shortcut: the receipt for the version the target holds
+now, checked against this checkout exactly like a local one (content ids from git and the shared blob packs: no
+file is read that git vouches for).
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from typing import Any
 
 from mediafeed.cache.identity import ContentIds
 from mediafeed.cache.memo import Read, Reads, still_valid
-from mediafeed.cache.store import Store
+from mediafeed.cache.store import Store, key_of
 
 KIND = "receipt"
+SHARED_KIND = "receipt-at"  # by (key, manifest version): immutable, so it can be shared
 
 Listing = tuple[tuple[str, ...], tuple[str, ...]]
 
@@ -46,7 +52,19 @@ class Receipt:
 def load(store: Store, target: str, key: str, now: datetime, listing: Listing, ids: ContentIds) -> Receipt | None:
     """The target's receipt when it still describes this project at `now` (the manifest version is the caller's
     to compare: it costs a request)."""
-    receipt = store.get(KIND, target)
+    return _valid(store.get(KIND, target), store, key, now, listing, ids)
+
+
+def load_shared(store: Store, key: str, version: str, now: datetime, listing: Listing, ids: ContentIds) -> Receipt | None:
+    """The receipt some runner left for the manifest version the target holds now (`version`), when it describes
+    this project at `now`."""
+    receipt = store.get(SHARED_KIND, key_of(SHARED_KIND, key, version))
+    if not isinstance(receipt, Receipt) or receipt.manifest_version != version:
+        return None
+    return _valid(receipt, store, key, now, listing, ids)
+
+
+def _valid(receipt: object, store: Store, key: str, now: datetime, listing: Listing, ids: ContentIds) -> Receipt | None:
     if not isinstance(receipt, Receipt) or receipt.key != key or receipt.listing != listing:
         return None
     if (receipt.since is not None and now < receipt.since) or (receipt.until is not None and now >= receipt.until):
@@ -56,7 +74,11 @@ def load(store: Store, target: str, key: str, now: datetime, listing: Listing, i
 
 
 def save(store: Store, target: str, receipt: Receipt) -> None:
-    store.put(KIND, target, replace(receipt, reads=_compact(receipt.reads, store.root)))
+    """Keep the receipt for the target, here and (by key and manifest version) in the shared tier."""
+    compact = replace(receipt, reads=_compact(receipt.reads, store.root))
+    store.put(KIND, target, compact)
+    if store.remote is not None:
+        store.put(SHARED_KIND, key_of(SHARED_KIND, receipt.key, receipt.manifest_version), compact)
 
 
 # A receipt holds every file a publish read (20,000 at 10,000 episodes) and is read by every no-op run: its reads

@@ -12,6 +12,10 @@
 - **Relocatable**: values are pickled with every path inside the project written relative to it (`portable`), and
   keys are built from portable descriptions, so moving the project together with build/ keeps every entry valid.
 - **Disposable**: any failure to read or write the cache (corrupt, read-only, full disk) costs time, never a run.
+- **Shared** (cache/remote.py): the kinds in SHARED, and every store file, also live in a second tier every runner
+  reaches (the target's bucket under `_mediafeed/cache/`, or `[cache] url`). A lookup tries build/, then the shared
+  tier (and keeps what it found in build/), and only then is the work done; what is made is written to both at once,
+  so a runner that is killed loses nothing it finished.
 
 Whoever can write build/ can already change what is published, so values are pickles.
 """
@@ -31,9 +35,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mediafeed.digest import sha256_file
+
+if TYPE_CHECKING:
+    from mediafeed.cache.remote import Remote
 
 FOLDER = "cache"
 LOCKS = "locks"
@@ -41,6 +48,11 @@ DATABASE = "cache.sqlite"
 STALE_SCRATCH_S = 24 * 3600
 FILE_KIND = "file"  # a store file's name → (inode, size, mtime_ns, ctime_ns) when its bytes were last known to match
 FORMAT = 1  # the layout of this folder (table and file names), not of what is stored: that is in the keys
+# The kinds of value the shared tier holds: what a runner that starts empty needs to skip work (tool versions,
+# probe facts, decode/encode/tag records, prepared deliveries, receipts by manifest version). Not the local
+# shortcuts (stat index, store-file stats, loaded episodes, the remembered config), which are about this disk.
+SHARED = frozenset({"tool", "probe", "decoded", "encode", "tag", "bumper", "prepared", "receipt-at"})
+REMOTE_READERS = 16  # shared-tier lookups in flight at once (get_many)
 _ROOT_MARK = "\0project"
 
 
@@ -58,9 +70,16 @@ def portable(value: object, root: Path | None) -> bytes:
 
 
 def restore(data: bytes, root: Path | None) -> Any:
+    with restoring(root):
+        return pickle.loads(data)
+
+
+@contextlib.contextmanager
+def restoring(root: Path | None) -> Iterator[None]:
+    """While unpickling a portable value: the root its relative paths are inside."""
     _RESTORING.root = root
     try:
-        return pickle.loads(data)
+        yield
     finally:
         _RESTORING.root = None
 
@@ -146,6 +165,14 @@ class Store:
         self._temporary: Path | None = None
         self._swept = False  # a forked child's copies of the parent's connection: never used
         self._trusted: dict[str, tuple[int, int, int, int]] = {}  # store files checked this run, by name
+        self.remote: Remote | None = None  # the shared tier, attached once the run knows its target (share())
+        self.shares = False  # whether this run writes to it (a dry run reads only)
+        self.tally = Tally()
+
+    def share(self, remote: Remote | None, *, writes: bool = True) -> None:
+        """Attach the shared tier (cache/remote.py) for the rest of the run; `writes`: keep what is made there too."""
+        self.remote = remote
+        self.shares = writes and remote is not None
 
     @property
     def files(self) -> Path | None:
@@ -214,21 +241,44 @@ class Store:
                 self._temporary = None
 
     def get(self, kind: str, key: str) -> Any:
-        """The value stored under (kind, key), or None."""
+        """The value stored under (kind, key) here or, for a shared kind, in the shared tier; else None."""
+        row = None
         with self._lock:
             db = self._connection()
-            if db is None:
-                return None
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    row = db.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is not None:
             try:
-                row = db.execute("SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, key)).fetchone()
-            except sqlite3.Error:
-                return None
-        if row is None:
+                value = restore(row[0], self.root)
+            except Exception:  # written by other code (a class since renamed): as if missing
+                value = None
+            if value is not None:
+                self.tally.count(kind, "local")
+                return value
+        return self._shared(kind, key)
+
+    def _shared(self, kind: str, key: str) -> Any:
+        """A shared kind's value from the shared tier (then kept here too), or None."""
+        if self.remote is None or kind not in SHARED:
             return None
-        try:
-            return restore(row[0], self.root)
-        except Exception:  # written by other code (a class since renamed): as if missing
+        from mediafeed.cache.remote import safe_restore, unseal, value_name
+
+        stored = self.remote.read(value_name(kind, key))
+        payload = unseal(stored)
+        value = None
+        if payload is not None:
+            try:
+                value = safe_restore(payload, self.root)
+            except Exception:  # another format, or not ours: as if missing
+                value = None
+        if value is None:
+            self.tally.count(kind, "missed" if stored is None else "damaged")
             return None
+        self.tally.count(kind, "shared")
+        assert payload is not None
+        self._put_local(kind, [(key, payload)])
+        return value
 
     def get_many(self, kind: str, keys: list[str]) -> dict[str, Any]:
         """get() for many keys in one query per 500 (a catalog of 10,000 episodes asks for 10,000 at once)."""
@@ -249,6 +299,15 @@ class Store:
         for key, value in rows:
             with contextlib.suppress(Exception):
                 found[key] = restore(value, self.root)
+        self.tally.count(kind, "local", len(found))
+        missing = [k for k in keys if k not in found]
+        if missing and self.remote is not None and kind in SHARED:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(REMOTE_READERS, len(missing))) as pool:
+                for key, value in zip(missing, pool.map(lambda k: self._shared(kind, k), missing), strict=True):
+                    if value is not None:
+                        found[key] = value
         return found
 
     def get_all(self, kind: str, *, raw: bool = False) -> dict[str, Any]:
@@ -271,14 +330,23 @@ class Store:
         return found
 
     def put(self, kind: str, key: str, value: object) -> None:
+        """Keep a value here and, for a shared kind, in the shared tier (create-only: an entry there is never replaced)."""
         try:
             data = portable(value, self.root)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return
-        self.put_many(kind, [(key, data)])
+        self._put_local(kind, [(key, data)])
+        if self.remote is not None and self.shares and kind in SHARED:
+            from mediafeed.cache.remote import seal, value_name
+
+            if self.remote.write(value_name(kind, key), seal(data)):
+                self.tally.count(kind, "written")
 
     def put_many(self, kind: str, items: list[tuple[str, bytes]]) -> None:
-        """Store already portable values (see `portable`) in one transaction."""
+        """Store already portable values (see `portable`) in one transaction, here only."""
+        self._put_local(kind, items)
+
+    def _put_local(self, kind: str, items: list[tuple[str, bytes]]) -> None:
         if not items:
             return
         with self._lock:
@@ -340,8 +408,14 @@ class Store:
 
     def adopt(self, temp: Path, suffix: str) -> tuple[Path, str]:
         """Move a finished file into the store under its sha256; returns (its path there, sha256). A store that
-        cannot take it keeps it in the private temporary folder, for this run only."""
+        cannot take it keeps it in the private temporary folder, for this run only. It goes to the shared tier too."""
         sha = sha256_file(temp)
+        final, _ = self._adopt_checked(temp, suffix, sha)
+        self._share_file(final, sha, suffix)
+        return final, sha
+
+    def _adopt_checked(self, temp: Path, suffix: str, sha: str) -> tuple[Path, str]:
+        """adopt() for a file whose sha256 is known."""
         for final in (self.file_path(sha, suffix) if self.files is not None else None, None):
             try:
                 final = final or self._fallback() / f"{sha}{suffix}"
@@ -355,6 +429,14 @@ class Store:
                 continue
             return final, sha
         raise OSError(f"cannot keep {temp.name}")
+
+    def _share_file(self, path: Path, sha256: str, suffix: str) -> None:
+        """A store file into the shared tier (before any value that names it is written there)."""
+        if self.remote is not None and self.shares:
+            from mediafeed.cache.remote import file_name
+
+            if self.remote.upload(file_name(sha256, suffix), path):
+                self.tally.count(FILE_KIND, "written")
 
     def _sweep(self, folder: Path) -> None:
         """Once per run: remove scratch files a killed run left behind (a day old: no live encode is that slow)."""
@@ -373,16 +455,58 @@ class Store:
             self._temporary = Path(tempfile.mkdtemp(prefix="mediafeed-"))
         return self._temporary
 
+    def holds(self, path: Path) -> bool:
+        """Whether `path` is (where) a store file (is): not a source such as a passed-through master."""
+        return self.files is not None and path.parent.parent == self.files
+
     def file_path(self, sha256: str, suffix: str) -> Path:
         assert self.files is not None
         return self.files / sha256[:2] / f"{sha256}{suffix}"
 
     def file(self, sha256: str, suffix: str) -> Path | None:
-        """The stored file with these bytes, if it is still there."""
-        if self.files is None:
+        """The stored file with these bytes: here, or fetched from the shared tier (checked against its name)."""
+        if self.files is not None:
+            path = self.file_path(sha256, suffix)
+            if self.trusted(path, sha256):
+                self.tally.count(FILE_KIND, "local")
+                return path
+        return self.fetch(sha256, suffix)
+
+    def fetch(self, sha256: str, suffix: str) -> Path | None:
+        """Download a store file from the shared tier; a download whose bytes are not the ones named is thrown away
+        (truncated, corrupt: as if missing, so it is made again), never used."""
+        if self.remote is None:
             return None
-        path = self.file_path(sha256, suffix)
-        return path if self.trusted(path, sha256) else None
+        from mediafeed.cache.remote import file_name
+
+        try:
+            scratch = self.scratch(suffix)
+        except OSError:
+            return None
+        try:
+            if not self.remote.download(file_name(sha256, suffix), scratch):
+                self.tally.count(FILE_KIND, "missed")
+                return None
+            if sha256_file(scratch) != sha256:
+                self.tally.count(FILE_KIND, "damaged")
+                return None
+            path, _ = self._adopt_checked(scratch, suffix, sha256)
+            self.tally.count(FILE_KIND, "shared")
+            return path
+        except OSError:
+            return None
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    def available(self, sha256: str, suffix: str) -> bool:
+        """Whether a store file is here or in the shared tier, without downloading it."""
+        if self.files is not None and self.trusted(self.file_path(sha256, suffix), sha256):
+            return True
+        if self.remote is None:
+            return False
+        from mediafeed.cache.remote import file_name
+
+        return self.remote.exists(file_name(sha256, suffix))
 
     def trusted(self, path: Path, sha256: str) -> bool:
         """Whether the store file `path` holds the bytes named `sha256`: its stat is the one recorded (cheap), or, when
@@ -453,3 +577,19 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+class Tally:
+    """What the tiers answered this run, by kind: found "local" or "shared", "missed", "damaged", "written" (shared)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def count(self, kind: str, what: str, n: int = 1) -> None:
+        if n:
+            with self._lock:
+                self.counts[(kind, what)] = self.counts.get((kind, what), 0) + n
+
+    def total(self, what: str) -> int:
+        return sum(n for (_, w), n in self.counts.items() if w == what)

@@ -9,6 +9,7 @@ works in subprocesses); one failure never stops the others.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from mediafeed.errors import MediaError
 from mediafeed.media.encode import Bumper, Profile
 from mediafeed.media.prepare import TagContext, prepare_episode
 from mediafeed.media.probe import Facts
-from mediafeed.models import Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode
+from mediafeed.models import Asset, Catalog, Episode, EpisodeFailure, Feed, PreparedEpisode
 from mediafeed.progress import Advanced, Event, Finished, Reporter, Started, Task, silent
 
 KIND = "prepared"
@@ -98,6 +99,49 @@ def remembered(jobs: list[Job], facts: Facts) -> Work:
     return Work(jobs, keys, outcomes)
 
 
+def shard_of(jobs: list[Job], facts: Facts, k: int, n: int, workers: int | None = None) -> list[Job]:
+    """The K-th (1-based) of N parts of the media work: deterministic, balanced by duration, stable as episodes are
+    added.
+
+    Every shard computes the same split from the same catalog: the jobs in release order (then GUID and profile),
+    each given to the part with the least programme so far (ties to the lower part). Durations come from what the
+    cache knows (a prepared delivery's, or the master's probe facts, shared by all runners), so no shard encodes to
+    find out. A new episode, released after the others, joins a part without moving any other job; one back-dated
+    into the middle of the catalog moves only the jobs released after it."""
+    if n == 1:
+        return list(jobs)
+    known = remembered(jobs, facts)
+
+    def seconds(i: int) -> float:
+        outcome = known.outcomes[i]
+        if isinstance(outcome, PreparedEpisode):
+            return outcome.main_info.duration or 0.0
+        try:
+            return facts.probe_master(Path(jobs[i].episode.media)).duration or 0.0
+        except (MediaError, OSError):
+            return 0.0  # it fails wherever it goes; the shard that gets it reports why
+
+    with ThreadPoolExecutor(max_workers=workers or _cores()) as pool:
+        durations = list(pool.map(seconds, range(len(jobs))))
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].episode.published, jobs[i].episode.guid, jobs[i].profile.digest))
+    loads = [0.0] * n
+    mine = []
+    for i in order:
+        part = min(range(n), key=lambda p: (loads[p], p))
+        loads[part] += max(durations[i], 1.0)
+        if part == k - 1:
+            mine.append(jobs[i])
+    return mine
+
+
+def _cores() -> int:
+    """The cores this process may run on (a runner pinned with taskset has fewer than the machine)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 2
+
+
 def probe_pending(work: Work, facts: Facts, workers: int | None = None) -> None:
     """Probe the masters of the jobs still to prepare (each remembered by content); a master that is empty or not
     media fails its job here, before any encoding starts."""
@@ -115,7 +159,7 @@ def probe_pending(work: Work, facts: Facts, workers: int | None = None) -> None:
     pending = work.pending
     if not pending:
         return
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=workers or _cores()) as pool:
         for i, failure in zip(pending, pool.map(one, pending), strict=True):
             if failure is not None:
                 work.outcomes[i] = failure
@@ -160,7 +204,7 @@ def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | N
         if outcome is not None:  # remembered whole, or its master failed the probe
             told(jobs[i], outcome, "failed" if isinstance(outcome, EpisodeFailure) else "cached")
     if todo:
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        with ThreadPoolExecutor(max_workers=workers or _cores()) as pool:
             futures = {pool.submit(one, jobs[i]): i for i in todo}
             for future in as_completed(futures):
                 i = futures[future]
@@ -199,13 +243,54 @@ def _job_key(job: Job, facts: Facts) -> str | None:
 
 def _intact(prepared: object, store: Store) -> bool:
     """A remembered delivery whose store files are all still there, with the bytes they are named by (Store.trusted:
-    a stat compare, a hash only when the stat changed); its sidecar artwork (a source) is still there."""
+    a stat compare, a hash only when the stat changed), or, with a shared tier, there (a file is written to it before
+    any value naming it; `fetch_unpublished` downloads, and checks, the ones a publish must upload); its passed-through
+    master and sidecar artwork (sources) are still there."""
     if not isinstance(prepared, PreparedEpisode):
         return False
     media = [asset for asset in (prepared.main, prepared.audio) if asset is not None]
-    if not all(store.trusted(asset.path, asset.sha256) for asset in media):
-        return False
+    for asset in media:
+        if not store.trusted(asset.path, asset.sha256) and (store.remote is None or not store.holds(asset.path)):
+            return False
     return prepared.image is None or prepared.image.path.is_file()
+
+
+def fetch_unpublished(work: Work, store: Store, published: Callable[[Asset], bool], report: Reporter = silent,
+                      workers: int = 8) -> None:  # fmt: skip
+    """Before a publish: the remembered deliveries the target does not hold yet are downloaded from the shared tier
+    (each checked against its sha256); one that cannot be (gone, truncated, corrupt) is prepared again instead. What
+    the target holds already is never downloaded: a fresh runner publishing an unchanged catalog fetches nothing."""
+    wanted: dict[int, list[Asset]] = {}
+    for i, outcome in enumerate(work.outcomes):
+        if isinstance(outcome, PreparedEpisode):
+            media = [a for a in (outcome.main, outcome.audio) if a is not None]
+            missing = [a for a in media if not published(a) and not store.trusted(a.path, a.sha256)]
+            if missing:
+                wanted[i] = missing
+    if not wanted:
+        return
+    task = Task("fetch", "shared cache", "items")
+    report(Started(task, sum(len(a) for a in wanted.values())))
+    done = 0
+
+    def one(asset: Asset) -> Path | None:
+        return store.file(asset.sha256, asset.path.suffix) if store.holds(asset.path) else None
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i, assets in wanted.items():
+            paths = list(pool.map(one, assets))
+            done += len(assets)
+            report(Advanced(task, done))
+            outcome = work.outcomes[i]
+            assert isinstance(outcome, PreparedEpisode)
+            if any(path is None for path in paths):
+                work.outcomes[i] = None  # prepared again by prepare_pending
+                continue
+            moved = {a.sha256: replace(a, path=path) for a, path in zip(assets, paths, strict=True) if path is not None}
+            main = moved.get(outcome.main.sha256, outcome.main)
+            audio = moved.get(outcome.audio.sha256, outcome.audio) if outcome.audio is not None else None
+            work.outcomes[i] = replace(outcome, main=main, audio=audio)
+    report(Finished(task, "done", f"{done} file(s)"))
 
 
 def _loudness_summary(prepared: PreparedEpisode) -> str:

@@ -83,8 +83,15 @@ def test_noop_republish_uploads_nothing_and_writes_nothing(
     again = publish_json(mediafeed, s3_project)
     assert again["uploads"] == [] and again["upload_bytes"] == 0 and again["bytes_written"] == 0
     assert again["manifest_changed"] is False and again["unchanged"] > 20
-    assert fault_proxy.writes() == []
-    assert [(m, p.split("?")[0]) for m, p, _ in fault_proxy.requests] == [("GET", f"/{bucket}/{MANIFEST_KEY}")]
+    # New settings (the endpoint) make a new receipt: shared for other runners, in the cache (never public).
+    shared = f"/{bucket}/_mediafeed/cache/"
+    assert [w for w in fault_proxy.writes() if not w[1].startswith(shared)] == []
+    content = [(m, p.split("?")[0]) for m, p, _ in fault_proxy.requests if not p.startswith(shared)]
+    assert set(content) <= {("HEAD", f"/{bucket}/{MANIFEST_KEY}"), ("GET", f"/{bucket}/{MANIFEST_KEY}")}
+    fault_proxy.requests.clear()
+    third = publish_json(mediafeed, s3_project)  # the receipt: one request, no write anywhere
+    assert third["uploads"] == [] and fault_proxy.writes() == []
+    assert [(m, p.split("?")[0]) for m, p, _ in fault_proxy.requests] == [("HEAD", f"/{bucket}/{MANIFEST_KEY}")]
 
 
 def test_editing_one_episodes_notes_rewrites_only_the_feeds_that_carry_it(s3_project: Path, mediafeed: Any) -> None:
