@@ -176,8 +176,10 @@ def now_option(command: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--no-media", is_flag=True, help="Skip probing media files with ffprobe (and so the lint of rendered feeds).")
 @click.option("--no-lint", is_flag=True, help="Skip rendering the feeds and linting them (see `mediafeed lint`).")
+@click.option("--target", help="Render the feeds as they would be published to this target, and read its shared cache "
+              "(so a fresh CI runner prepares nothing another runner made). Default: [publish] target.")  # fmt: skip
 @click.pass_obj
-def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool) -> None:
+def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool, target: str | None) -> None:
     """Validate the whole catalog and report every problem.
 
     Each problem is printed as `file: field: what is wrong; how to fix it`.
@@ -189,7 +191,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool)
     from mediafeed.catalog.load import unselected_episodes
     from mediafeed.pipeline import check as run_check
 
-    checked = run_check(state.project, state.now, state.report, fix=fix, media=not no_media, lint=not no_lint)
+    checked = run_check(state.project, state.now, state.report, fix=fix, media=not no_media, lint=not no_lint,
+                        target_name=target)  # fmt: skip
     state.close()
     fixed, catalog, lint_report = checked.fixed, checked.catalog, checked.lint
     if catalog is None:

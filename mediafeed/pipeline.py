@@ -132,7 +132,9 @@ def receipt(run: Run) -> None:
     found = receipts.load(run.store, run.target.name, key, run.now, files, run.ids)
     if found is not None and not shared:
         version = run.storage.manifest_version()
-    if (found is None or version != found.manifest_version) and shared and version is not None:
+    if found is not None and shared and version == found.manifest_version:
+        receipts.share(run.store, found)  # made before the shared tier was attached: other runners need it too
+    elif shared and version is not None:
         found = receipts.load_shared(run.store, key, version, run.now, files, run.ids)  # another runner's
     if found is None or version != found.manifest_version:
         return
@@ -556,8 +558,11 @@ class Checked:
     warnings: list[Any] = field(default_factory=list)  # errors.Problem: worth fixing, not failing (catalog_warnings)
 
 
-def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media: bool, lint: bool) -> Checked:
-    """check: assign missing GUIDs (with fix), load; then probe every master and lint the rendered feeds."""
+def check(
+    project: Path, now: datetime, progress: Progress, *, fix: bool, media: bool, lint: bool, target_name: str | None = None
+) -> Checked:
+    """check: assign missing GUIDs (with fix), load; then probe every master and lint the rendered feeds (as they
+    would be published to `target_name`, whose shared cache tier is read when it can be reached)."""
     from mediafeed.catalog.scaffold import assign_missing_guids
     from mediafeed.errors import CatalogError
 
@@ -581,8 +586,12 @@ def check(project: Path, now: datetime, progress: Progress, *, fix: bool, media:
         return Checked(fixed, None, retired, [], [])
     from mediafeed.catalog.load import catalog_warnings
 
-    problems = probe_masters(project, catalog) if media else []
-    findings, _, failures = lint_rendered(project, None, now, progress) if media and lint else ([], 0, ())
+    if target_name is not None:
+        from mediafeed.config_file import load_config
+
+        load_config(project).target(target_name)  # an unknown name: say so before any work
+    problems = probe_masters(project, catalog, target_name) if media else []
+    findings, _, failures = lint_rendered(project, target_name, now, progress) if media and lint else ([], 0, ())
     return Checked(fixed, catalog, [], problems, findings, failures, catalog_warnings(catalog, project))
 
 
@@ -668,13 +677,18 @@ def load_catalog(project: Path) -> Catalog:
     return run.catalog
 
 
-def probe_masters(project: Path, catalog: Catalog) -> list[tuple[Episode, str]]:
-    """Every local master probed (remembered by content): the episodes whose master is empty or not media, and why."""
-    from mediafeed.errors import MediaError
+def probe_masters(project: Path, catalog: Catalog, target_name: str | None = None) -> list[tuple[Episode, str]]:
+    """Every local master probed (remembered by content, also in the shared tier when it can be reached): the
+    episodes whose master is empty or not media, and why."""
+    from mediafeed.errors import MediaError, MediafeedError
 
-    run = Run(project, datetime.now().astimezone(), silent)
+    run = Run(project, datetime.now().astimezone(), silent, target_name, PublishOptions(dry_run=True))
     problems = []
     try:
+        try:
+            run.choose_target()  # read only (a dry run); offline, or without credentials: probed here
+        except MediafeedError:
+            pass
         for episode in catalog.episodes:
             if episode.media.startswith("s3://"):
                 continue
@@ -685,6 +699,7 @@ def probe_masters(project: Path, catalog: Catalog) -> list[tuple[Episode, str]]:
                 problems.append((episode, f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")))
     finally:
         run.ids.save()
+        run.store.close()
     return problems
 
 

@@ -81,6 +81,12 @@ def save(store: Store, target: str, receipt: Receipt) -> None:
         store.put(SHARED_KIND, key_of(SHARED_KIND, receipt.key, receipt.manifest_version), compact)
 
 
+def share(store: Store, receipt: Receipt) -> None:
+    """A receipt this store holds, into the shared tier if it is not there yet (left before the tier was attached)."""
+    compact = replace(receipt, reads=_compact(receipt.reads, store.root))
+    store.share_known(SHARED_KIND, [(key_of(SHARED_KIND, receipt.key, receipt.manifest_version), compact, [])])
+
+
 # A receipt holds every file a publish read (20,000 at 10,000 episodes) and is read by every no-op run: its reads
 # are stored as plain tuples of strings, relative to the project where they are inside it, which pickle and
 # unpickle at C speed (a NamedTuple of paths costs three Python calls each through the portable pickler).

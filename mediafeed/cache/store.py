@@ -52,6 +52,7 @@ FORMAT = 1  # the layout of this folder (table and file names), not of what is s
 # probe facts, decode/encode/tag records, prepared deliveries, receipts by manifest version). Not the local
 # shortcuts (stat index, store-file stats, loaded episodes, the remembered config), which are about this disk.
 SHARED = frozenset({"tool", "probe", "decoded", "encode", "tag", "bumper", "prepared", "receipt-at"})
+PUSHED = "pushed"  # (shared tier, kind, key) → known to be in the shared tier (found there, or written there)
 REMOTE_READERS = 16  # shared-tier lookups in flight at once (get_many)
 _ROOT_MARK = "\0project"
 
@@ -278,6 +279,7 @@ class Store:
         self.tally.count(kind, "shared")
         assert payload is not None
         self._put_local(kind, [(key, payload)])
+        self._put_local(PUSHED, [(self._pushed(kind, key), b"1")])
         return value
 
     def get_many(self, kind: str, keys: list[str]) -> dict[str, Any]:
@@ -337,10 +339,66 @@ class Store:
             return
         self._put_local(kind, [(key, data)])
         if self.remote is not None and self.shares and kind in SHARED:
-            from mediafeed.cache.remote import seal, value_name
+            self._push(kind, key, data)
 
-            if self.remote.write(value_name(kind, key), seal(data)):
-                self.tally.count(kind, "written")
+    def _push(self, kind: str, key: str, data: bytes) -> None:
+        """A value into the shared tier (create-only), remembered here as pushed once it is there."""
+        from mediafeed.cache.remote import seal, value_name
+
+        assert self.remote is not None
+        name = value_name(kind, key)
+        if self.remote.write(name, seal(data)):
+            self.tally.count(kind, "written")
+        elif not self.remote.exists(name):
+            return  # not written (unreachable): try again on a later run
+        self._put_local(PUSHED, [(self._pushed(kind, key), b"1")])
+
+    def _pushed(self, kind: str, key: str) -> str:
+        assert self.remote is not None
+        return key_of(self.remote.describe(), kind, key)
+
+    def share_known(self, kind: str, items: list[tuple[str, object, list[tuple[str, Path]]]]) -> None:
+        """Entries found here that the shared tier may lack (made before it was attached, or while it could not be
+        reached): each (key, value, its store files as (sha256, path)) pushed once, its files first, so another
+        runner finds what this one has. Remembered per shared tier: a later run asks nothing for them."""
+        if self.remote is None or not self.shares or not items:
+            return
+        marks = {key: self._pushed(kind, key) for key, _, _ in items}
+        done = set(self.get_all_keys(PUSHED, list(marks.values())))
+        todo = [item for item in items if marks[item[0]] not in done]
+        if not todo:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(item: tuple[str, object, list[tuple[str, Path]]]) -> None:
+            key, value, files = item
+            for sha, path in files:
+                self._share_file(path, sha, path.suffix)
+            try:
+                data = portable(value, self.root)
+            except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+                return
+            self._push(kind, key, data)
+
+        with ThreadPoolExecutor(max_workers=REMOTE_READERS) as pool:
+            list(pool.map(one, todo))
+
+    def get_all_keys(self, kind: str, keys: list[str]) -> list[str]:
+        """Which of `keys` have an entry of `kind` here (one query per 500)."""
+        found: list[str] = []
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return found
+            try:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = db.execute(f"SELECT key FROM entries WHERE kind = ? AND key IN ({marks})", (kind, *chunk))
+                    found += [row[0] for row in rows]
+            except sqlite3.Error:
+                pass
+        return found
 
     def put_many(self, kind: str, items: list[tuple[str, bytes]]) -> None:
         """Store already portable values (see `portable`) in one transaction, here only."""

@@ -96,7 +96,18 @@ def remembered(jobs: list[Job], facts: Facts) -> Work:
         known = found.get(key) if key is not None else None
         intact = isinstance(known, PreparedEpisode) and _intact(known, facts.store)
         outcomes.append(replace(known, episode=job.episode) if isinstance(known, PreparedEpisode) and intact else None)
+    store = facts.store
+    here = [(key, found[key], _store_files(found[key], store)) for key in keys if key is not None and key in found]
+    store.share_known(KIND, [(k, v, files) for k, v, files in here if files is not None])
     return Work(jobs, keys, outcomes)
+
+
+def _store_files(prepared: PreparedEpisode, store: Store) -> list[tuple[str, Path]] | None:
+    """A delivery's store files as (sha256, path), when all of them are here (else None: nothing to share from here)."""
+    media = [a for a in (prepared.main, prepared.audio) if a is not None and store.holds(a.path)]
+    if not all(store.trusted(a.path, a.sha256) for a in media):
+        return None
+    return [(a.sha256, a.path) for a in media]
 
 
 def shard_of(jobs: list[Job], facts: Facts, k: int, n: int, workers: int | None = None) -> list[Job]:

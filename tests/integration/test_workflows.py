@@ -40,7 +40,7 @@ def test_publish_runs_on_push_and_every_quarter_hour() -> None:
     assert "github.run_id" in cache["with"]["key"] and cache["with"]["key"].startswith("build-")
     assert cache["with"]["restore-keys"].strip() == "build-"
     runs = [s.get("run", "") for s in steps]
-    check = next(i for i, r in enumerate(runs) if r.strip() == "mediafeed check")
+    check = next(i for i, r in enumerate(runs) if r.strip() == "mediafeed check --target s3")
     publish = next(i for i, r in enumerate(runs) if r.strip() == "mediafeed publish --target s3")
     assert check < publish
     env = steps[publish]["env"]
@@ -183,7 +183,7 @@ def test_secrets_only_in_the_steps_that_talk_to_s3() -> None:
         # jobs.<job>.steps.<i>.env.<NAME>: never the workflow's or a job's env, never a run: line or a with:
         assert where[0] == "jobs" and where[2] == "steps" and where[4] == "env", where
         run = workflow["jobs"][where[1]]["steps"][where[3]]["run"]
-        assert run.startswith(("mediafeed build --target s3", "mediafeed publish --target s3")), where
+        assert run.startswith(("mediafeed build --target s3", "mediafeed check --target s3", "mediafeed publish --target s3")), where
     assert {where[1] for where in used} == {"build", "publish"}
     for name in ("build", "publish"):
         assert workflow["jobs"][name]["environment"] == "s3"  # secrets scoped to an environment (main only)
