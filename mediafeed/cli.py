@@ -653,6 +653,101 @@ def gc_command(state: State, target: str | None, grace: str, dry_run: bool, as_j
     )
 
 
+@cli.group()
+def cache() -> None:
+    """The cache: build/ on this machine, and its tier shared by every runner.
+
+    \b
+    The shared tier lives in the S3 target's bucket under _mediafeed/cache/
+    (never public), or where [cache] url says (s3://bucket/prefix or a folder).
+    Entries are keyed by content and code, and immutable: nothing in it ever
+    needs invalidating; prune only reclaims space.
+    """
+
+
+@cache.command(name="status")
+@now_option
+@click.option("--target", help="Target whose shared tier to describe. Default: [publish] target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def cache_status_command(state: State, target: str | None, as_json: bool) -> None:
+    """Entries and bytes in each tier, and how the last run's lookups were answered."""
+    from mediafeed.pipeline import cache_status
+
+    local, shared, last = cache_status(state.project, target, state.now)
+    tiers = [("build/", local)] + ([("shared", shared)] if shared is not None else [])
+    if as_json:
+        described = {name: {"where": t.where, "entries": t.entries, "bytes": t.bytes} for name, t in tiers}
+        if last is not None:
+            answers = {w: last.total(w) for w in ("local", "shared", "missed", "damaged", "written")}
+            described["last_run"] = {"at": last.at, "lookups": last.lookups, "hit_rate": last.hit_rate, **answers}
+        click.echo(json.dumps(described, indent=2))
+        return
+    for name, tier in tiers:
+        click.echo(f"{name} {tier.where}: {tier.total_entries} entries, {_size(tier.total_bytes)}")
+        for what, count in tier.entries.items():
+            click.echo(f"  {what:<22}{count:>8}  {_size(tier.bytes[what]):>10}")
+    if shared is None:
+        click.echo("shared: none (a local target without [cache] url; see README: Many runners)")
+    if last is None:
+        click.echo("last run: no lookups recorded yet")
+    else:
+        rate = f"{last.hit_rate:.0%}" if last.hit_rate is not None else "n/a"
+        click.echo(
+            f"last run ({last.at}): {last.lookups} lookups, hit rate {rate}: {last.total('local')} in build/, "
+            f"{last.total('shared')} in the shared tier, {last.total('missed')} missed, {last.total('damaged')} damaged; "
+            f"{last.total('written')} written to the shared tier"
+        )
+
+
+@cache.command(name="prune")
+@now_option
+@click.option("--target", help="Target whose shared tier to prune. Default: [publish] target.")
+@click.option("--older-than", required=True, help="Remove entries older than this (30d, 36h) that the catalog does not use.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, and remove nothing.")
+@click.pass_obj
+def cache_prune_command(state: State, target: str | None, older_than: str, dry_run: bool) -> None:
+    """Reclaim space in the shared tier.
+
+    \b
+    Removes entries older than --older-than that the catalog at this checkout
+    does not use: kept are its prepared deliveries and their files, the
+    receipt of the manifest the target holds, and tool versions. Intermediate
+    entries (probe facts, encodes before tagging) go once old, so a later
+    change of tags may encode again. Blob packs are merged into one.
+    """
+    from mediafeed.pipeline import cache_prune
+
+    result = cache_prune(state.project, target, state.now, parse_grace(older_than), dry_run=dry_run, progress=state.report)
+    verb = "would remove" if dry_run else "removed"
+    if dry_run:
+        for entry in result.removed:
+            click.echo(f"  {entry.name}  {_size(entry.size)}")
+    packs = f"; blob packs {result.packs[0]} → {result.packs[1]}" if result.packs[0] > 1 else ""
+    click.echo(
+        f"{result.where}: {verb} {len(result.removed)} entr{'y' if len(result.removed) == 1 else 'ies'}, "
+        f"{_size(result.removed_bytes)}; kept {result.kept_in_use} old but in use, {result.kept_recent} newer than "
+        f"{result.cutoff:%Y-%m-%d %H:%M} UTC{packs}"
+    )
+
+
+@cache.command(name="verify")
+@now_option
+@click.option("--target", help="Target whose shared tier to verify. Default: [publish] target.")
+@click.option("--sample", type=click.IntRange(min=1), default=50, show_default=True, help="How many entries to re-hash.")
+@click.pass_obj
+def cache_verify_command(state: State, target: str | None, sample: int) -> None:
+    """Re-hash a sample of shared entries; a damaged one is removed (made again when next needed). Exit 1 if any."""
+    from mediafeed.pipeline import cache_verify
+
+    result = cache_verify(state.project, target, state.now, sample)
+    for name in result.damaged:
+        click.echo(f"damaged, removed: {name}")
+    click.echo(f"{result.where}: checked {result.checked} of {result.of} entries, {len(result.damaged)} damaged")
+    if result.damaged:
+        raise click.exceptions.Exit(EXIT_PARTIAL)
+
+
 @cli.command()
 @click.option("--target", help="A local target from mediafeed.toml. Default: [publish] target.")
 @click.option("--port", type=int, help="Port to listen on. Default: the one in the target's public_url.")

@@ -16,6 +16,7 @@ stages (cache/: one store keyed by content and code); the stages themselves know
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -96,22 +97,29 @@ class Run:
         return self._facts
 
     def open_target(self) -> None:
-        self.choose_target()
+        self.choose_target(share=False)
         if self.storage is None:
             assert self.target is not None
             self.storage = open_storage(self.target)
+        self._share()
 
-    def choose_target(self) -> None:
+    def choose_target(self, share: bool = True) -> None:
         """The run's target, and with it the cache's shared tier (cache/remote.py: [cache] url, or the target's bucket)."""
         if self.config is None:
             self.config = settings(self.project, self.store)
         if self.target is None:
             self.target = self.config.target(self.target_name)
+        if share:
+            self._share()
+
+    def _share(self) -> None:
         if not self._shared:
             from mediafeed.cache.remote import open_remote
 
+            assert self.config is not None
             self._shared = True
-            remote = open_remote(self.config.cache, self.target, self.project)
+            client = getattr(self.storage, "client", None)  # the target's, when it is open: reused where it can be
+            remote = open_remote(self.config.cache, self.target, self.project, client)
             self.store.share(remote, writes=not self.options.dry_run)  # a dry run writes nothing anywhere
 
 
@@ -595,6 +603,96 @@ def check(
     return Checked(fixed, catalog, [], problems, findings, failures, catalog_warnings(catalog, project))
 
 
+def cache_status(project: Path, target_name: str | None, now: datetime) -> Any:
+    """cache status: (build/ tier, shared tier or None, the last run's lookups or None) — cache.maintenance types."""
+    from mediafeed.cache import maintenance
+
+    run = Run(project, now, silent, target_name, PublishOptions(dry_run=True), shared_tier=True)
+    try:
+        run.choose_target()
+        local = maintenance.local_status(run.store)
+        remote = run.store.remote
+        shared = maintenance.tier_status(remote.describe(), _listing(remote)) if remote is not None else None
+        return local, shared, maintenance.last_run(run.store)
+    finally:
+        run.store.close()
+
+
+def cache_prune(project: Path, target_name: str | None, now: datetime, older_than: timedelta, *, dry_run: bool,
+                progress: Progress) -> Any:  # fmt: skip
+    """cache prune: remove shared-tier entries older than `older_than` that the catalog at this checkout does not use
+    (its prepared deliveries, their files, the receipt of the manifest the target holds, tool versions), and compact
+    the blob packs; returns cache.maintenance.Pruned."""
+    from mediafeed.cache import maintenance
+    from mediafeed.cache.identity import compact_packs
+    from mediafeed.cache.remote import VALUES, file_name, value_name
+    from mediafeed.errors import UsageError
+    from mediafeed.media.jobs import KIND, feed_profiles, job_key, plan_jobs
+
+    run = Run(project, now, progress, target_name, PublishOptions(dry_run=True), all_episodes=True, shared_tier=True)
+    walk(run, stages("load", "resolve"))
+    remote = run.store.remote
+    assert run.config is not None and run.catalog is not None and run.target is not None
+    if remote is None:
+        raise UsageError(
+            f"target '{run.target.name}' has no shared cache tier (a local target without [cache] url)",
+            hint='build/ is the whole cache: remove build/cache to start over, or set [cache] url = "<folder>"',
+        )
+    try:
+        jobs = plan_jobs(run.catalog, run.episodes, run.target, feed_profiles(run.config, run.catalog, run.facts))
+        keys = [k for k in (job_key(job, run.facts) for job in jobs) if k is not None]
+        used = run.store.get_many(KIND, keys)
+        in_use = {value_name(KIND, key) for key in used}
+        for prepared in used.values():
+            in_use |= {file_name(a.sha256, a.path.suffix) for a in (prepared.main, prepared.audio) if a is not None}
+        run.open_target()
+        assert run.storage is not None
+        version = run.storage.manifest_version()
+        if version is not None:
+            in_use.add(value_name(receipts.SHARED_KIND, key_of(receipts.SHARED_KIND, receipt_key(run), version)))
+        entries = _listing(remote)
+        in_use |= {e.name for e in entries if e.name.startswith(f"{VALUES}tool/")}
+        cutoff = now - older_than
+        remove, kept_in_use, kept_recent = maintenance.plan_prune(entries, in_use, cutoff)
+        packs = (0, 0)
+        if not dry_run:
+            remote.delete([e.name for e in remove])
+            packs = compact_packs(remote)
+        return maintenance.Pruned(remote.describe(), cutoff, tuple(remove), kept_in_use, kept_recent, packs)
+    finally:
+        run.store.close()
+
+
+def cache_verify(project: Path, target_name: str | None, now: datetime, sample: int) -> Any:
+    """cache verify: re-hash `sample` shared-tier entries (chosen by a shuffle seeded with `now`); damaged ones are
+    removed, so the next run makes them again. Returns cache.maintenance.Verified."""
+    from mediafeed.cache import maintenance
+    from mediafeed.errors import UsageError
+
+    run = Run(project, now, silent, target_name, PublishOptions(dry_run=True), shared_tier=True)
+    try:
+        run.choose_target()
+        remote = run.store.remote
+        if remote is None:
+            raise UsageError("this target has no shared cache tier", hint="set [cache] url, or use an S3 target")
+        return maintenance.verify_sample(remote, _listing(remote), sample, now.isoformat())
+    finally:
+        run.store.close()
+
+
+def _listing(remote: Any) -> list[Any]:
+    """Every entry of the shared tier; a store that cannot be listed is exit 4, naming it."""
+    from mediafeed.errors import EnvironmentProblem
+
+    try:
+        return list(remote.listing("v1/"))
+    except Exception as exc:  # denied, unreachable: the command cannot do its job
+        raise EnvironmentProblem(
+            f"cannot list the shared cache {remote.describe()} ({type(exc).__name__})",
+            hint="check the credentials (s3:ListBucket on the bucket), endpoint_url and the network",
+        ) from None
+
+
 def retired_guid_problems(project: Path, catalog: Catalog) -> list[Any]:
     """Episodes using a GUID a local target retired (a withdrawn episode's): check refuses them as publish does.
     Buckets are not read by check (it works offline); publish checks its own target again."""
@@ -685,10 +783,8 @@ def probe_masters(project: Path, catalog: Catalog, target_name: str | None = Non
     run = Run(project, datetime.now().astimezone(), silent, target_name, PublishOptions(dry_run=True))
     problems = []
     try:
-        try:
-            run.choose_target()  # read only (a dry run); offline, or without credentials: probed here
-        except MediafeedError:
-            pass
+        with contextlib.suppress(MediafeedError):  # offline, or without credentials: probed here
+            run.choose_target()  # read only (a dry run)
         for episode in catalog.episodes:
             if episode.media.startswith("s3://"):
                 continue

@@ -129,21 +129,23 @@ def safe_restore(payload: bytes, root: Path | None) -> Any:
 # --- where it lives -------------------------------------------------------------------------------------------------
 
 
-def open_remote(shared: SharedCache, target: Target | None, project: Path) -> Remote | None:
+def open_remote(shared: SharedCache, target: Target | None, project: Path, client: Any = None) -> Remote | None:
     """The shared tier for a run: [cache] url, else the S3 target's bucket under _mediafeed/cache/; None when there
-    is none ([cache] shared = false, or a local target without a url)."""
+    is none ([cache] shared = false, or a local target without a url). `client`: the target's own S3 client, used
+    when the tier is reached with the target's settings (one client, one connection pool, one credential lookup)."""
     if not shared.enabled:
         return None
     url = shared.url
     if url.startswith("s3://"):
         bucket, _, prefix = url[len("s3://") :].partition("/")
-        settings = shared.s3 if shared.s3_set or target is None or target.type != "s3" else target.s3
-        return S3Remote(settings, bucket, _folder(prefix), "the shared cache ([cache] url)")
+        own = not shared.s3_set and target is not None and target.type == "s3"
+        settings = target.s3 if own and target is not None else shared.s3
+        return S3Remote(settings, bucket, _folder(prefix), "the shared cache ([cache] url)", client if own else None)
     if url:
         return FolderRemote((project / url).resolve())
     if target is not None and target.type == "s3":
         prefix = f"{target.prefix}/" if target.prefix else ""
-        return S3Remote(target.s3, target.bucket, prefix + DEFAULT_PREFIX, f"target '{target.name}'")
+        return S3Remote(target.s3, target.bucket, prefix + DEFAULT_PREFIX, f"target '{target.name}'", client)
     return None
 
 
@@ -236,14 +238,14 @@ class S3Remote:
     """The shared tier in a bucket. Create-only by If-None-Match: * (AWS, R2, MinIO and moto honour it; a store that
     ignores it overwrites an entry with the same content, which is harmless: entries are named by what they hold)."""
 
-    def __init__(self, settings: Any, bucket: str, prefix: str, who: str) -> None:
+    def __init__(self, settings: Any, bucket: str, prefix: str, who: str, client: Any = None) -> None:
         from mediafeed.s3client import make_client
 
         self.settings = settings
         self.bucket = bucket
         self.prefix = prefix
         self.who = who
-        self.client = make_client(settings, who, pool=32)
+        self.client = client if client is not None else make_client(settings, who, pool=32)
         self.broken: str | None = None  # why the shared tier stopped answering this run
 
     def describe(self) -> str:

@@ -383,6 +383,18 @@ class Store:
         with ThreadPoolExecutor(max_workers=REMOTE_READERS) as pool:
             list(pool.map(one, todo))
 
+    def kinds(self) -> dict[str, tuple[int, int]]:
+        """Entries and bytes per kind of value held here."""
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return {}
+            try:
+                rows = db.execute("SELECT kind, COUNT(*), SUM(LENGTH(value)) FROM entries GROUP BY kind").fetchall()
+            except sqlite3.Error:
+                return {}
+        return {kind: (int(count), int(size or 0)) for kind, count, size in rows}
+
     def get_all_keys(self, kind: str, keys: list[str]) -> list[str]:
         """Which of `keys` have an entry of `kind` here (one query per 500)."""
         found: list[str] = []

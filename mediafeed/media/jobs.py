@@ -89,7 +89,7 @@ class Work:
 
 def remembered(jobs: list[Job], facts: Facts) -> Work:
     """The jobs, with the deliveries the store holds for unchanged inputs already filled in (one query per 500)."""
-    keys = [_job_key(job, facts) for job in jobs]
+    keys = [job_key(job, facts) for job in jobs]
     found = facts.store.get_many(KIND, [k for k in keys if k is not None])
     outcomes: list[PreparedEpisode | EpisodeFailure | None] = []
     for job, key in zip(jobs, keys, strict=True):
@@ -221,7 +221,7 @@ def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | N
                 i = futures[future]
                 made, encoded = future.result()
                 outcomes[i] = made
-                key = work.keys[i] or _job_key(jobs[i], facts)  # a master hashed by the job itself is known now
+                key = work.keys[i] or job_key(jobs[i], facts)  # a master hashed by the job itself is known now
                 if isinstance(made, PreparedEpisode) and key is not None:
                     facts.store.put(KIND, key, replace(made, episode=None))  # type: ignore[arg-type]
                 told(jobs[i], made, "failed" if isinstance(made, EpisodeFailure) else "encoded" if encoded else "tagged")
@@ -237,7 +237,7 @@ def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | N
     return BuildOutcome(prepared, tuple(failures.values()))
 
 
-def _job_key(job: Job, facts: Facts) -> str | None:
+def job_key(job: Job, facts: Facts) -> str | None:
     """Everything a delivery is made from; None when a file cannot be read (preparing it will say why)."""
     episode = job.episode
     try:
