@@ -145,7 +145,7 @@ def test_a_fresh_clone_publishing_an_unchanged_catalog_does_no_media_work(runner
     lines = ['title: "Buprenorphine, an encore"' if line.startswith("title:") else line for line in lines]
     (copy / "index.md").write_text("\n".join(lines) + "\n")
     ffmpeg_generate(copy / "audio.flac", "-f", "lavfi", "-i", "sine=frequency=523:duration=4")  # a master of its own
-    runners.run(third, "-q", "check", "--fix", "--target", "s3", log=log)  # its own GUID (lint warnings do not matter); check prepares media
+    runners.run(third, "-q", "check", "--fix", "--target", "s3", log=log)  # its own GUID; check prepares media too
     assert "guid:" in (copy / "index.md").read_text()
     published = runners.run(third, "publish", "--target", "s3", "--json", log=log)
     assert published.returncode == 0, published.stderr
@@ -162,7 +162,7 @@ def test_shards_on_three_runners_encode_each_master_once_then_a_publish_only_upl
     started = [runners.start(c, "build", "--target", "s3", "--shard", f"{k}/3", log=log)
                for k, (c, log) in enumerate(zip(clones, logs, strict=True), start=1)]  # fmt: skip
     outputs = [p.communicate(timeout=600) for p in started]
-    for process, (out, err) in zip(started, outputs, strict=True):
+    for process, (_, err) in zip(started, outputs, strict=True):
         assert process.returncode == 0, err
     made = [{Path(m).parent.name for m in encodes(log)} for log in logs]  # the episodes each shard encoded
     assert all(made), made  # every shard had work ...

@@ -183,7 +183,8 @@ def test_secrets_only_in_the_steps_that_talk_to_s3() -> None:
         # jobs.<job>.steps.<i>.env.<NAME>: never the workflow's or a job's env, never a run: line or a with:
         assert where[0] == "jobs" and where[2] == "steps" and where[4] == "env", where
         run = workflow["jobs"][where[1]]["steps"][where[3]]["run"]
-        assert run.startswith(("mediafeed build --target s3", "mediafeed check --target s3", "mediafeed publish --target s3")), where
+        talks_to_s3 = ("mediafeed build --target s3", "mediafeed check --target s3", "mediafeed publish --target s3")
+        assert run.startswith(talks_to_s3), where
     assert {where[1] for where in used} == {"build", "publish"}
     for name in ("build", "publish"):
         assert workflow["jobs"][name]["environment"] == "s3"  # secrets scoped to an environment (main only)
