@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -103,6 +103,7 @@ def encode(
     name: str = "",
     master_seconds: float | None = None,
     guard: Callable[[], None] | None = None,
+    measured: ffmpeg.Loudness | None = None,
 ) -> dict[str, Rendition]:
     """The renditions of a master ("main", and "audio" for a video), from the store when made before.
 
@@ -110,7 +111,8 @@ def encode(
     decoded length, plus its bumpers) before it is remembered; `guard` is called just before, and raises when the
     master changed while it was processed (then nothing is remembered). Each ffmpeg run that reads the whole
     programme (a loudness measure, an encode pass) is reported to `report` as
-    a task named `name` (default: the master's file name), in seconds of programme done."""
+    a task named `name` (default: the master's file name), in seconds of programme done. `measured` is the master's
+    loudness when the caller measured it already (measure_master, with its decoded length)."""
     key = key_of("encode", source_id, source.suffix.lower(), profile.digest, code_digest(__name__), ffmpeg_version)
     known = _remembered(store, key, source)
     if known is not None:
@@ -123,7 +125,7 @@ def encode(
             return known
         if master_seconds is None:
             master_seconds = verify.master_seconds(source, source_id, store, ffmpeg_version)
-        made = _encode_new(source, info, profile, store, ffmpeg_version, key, report, name, master_seconds, guard)
+        made = _encode_new(source, info, profile, store, ffmpeg_version, key, report, name, master_seconds, guard, measured)
         return made
 
 
@@ -155,18 +157,19 @@ def _encode_new(
     name: str,
     master_seconds: float,
     guard: Callable[[], None] | None,
+    measured: ffmpeg.Loudness | None,
 ) -> dict[str, Rendition]:
     context = _Context(store, ffmpeg_version, report, name or source.name)
     try:
         if info.has_video:
-            with context.watching("measure", context.name, info.duration) as watch:
-                measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)  # shared by both renditions
+            if measured is None:  # shared by both renditions
+                measured = measure_master(source, info, profile, report=report, name=context.name).loudness
             renditions = {
                 "main": _encode_video(source, info, profile, context.output(".mp4"), measured, context),
                 "audio": _encode_audio(source, info, profile, context.output(".mp3"), context, measured, allow_passthrough=False),
             }
         else:
-            main = _encode_audio(source, info, profile, context.output(".mp3"), context, None, allow_passthrough=True)
+            main = _encode_audio(source, info, profile, context.output(".mp3"), context, measured, allow_passthrough=True)
             renditions = {"main": main}
         record: dict[str, tuple[str, str, dict[str, Any], float, float, float]] = {}
         for name, rendition in renditions.items():
@@ -213,20 +216,36 @@ class _Context:
         for path in self.scratch:
             path.unlink(missing_ok=True)
 
-    @contextmanager
-    def watching(self, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
-        """One ffmpeg run over the whole programme, reported as a task counting seconds of `total`."""
-        if self.report is silent:
-            yield None
-            return
-        task = Task(kind, label, "seconds")
-        self.report(Started(task, total))
-        outcome = "failed"
-        try:
-            yield lambda seconds: self.report(Advanced(task, min(seconds, total)))
-            outcome = "done"
-        finally:
-            self.report(Finished(task, outcome))
+    def watching(self, kind: str, label: str, total: float) -> AbstractContextManager[ffmpeg.Watch | None]:
+        return _watching(self.report, kind, label, total)
+
+
+@contextmanager
+def _watching(report: Reporter, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
+    """One ffmpeg run over the whole programme, reported as a task counting seconds of `total`."""
+    if report is silent:
+        yield None
+        return
+    task = Task(kind, label, "seconds")
+    report(Started(task, total))
+    outcome = "failed"
+    try:
+        yield lambda seconds: report(Advanced(task, min(seconds, total)))
+        outcome = "done"
+    finally:
+        report(Finished(task, outcome))
+
+
+def measure_master(
+    source: Path, info: MediaInfo, profile: Profile, *, report: Reporter = silent, name: str = "", prefilter: str = ""
+) -> ffmpeg.Measured:
+    """A master's loudness and its decoded length in one pass over it, in segments side by side (one ffmpeg per
+    core; media.gating combines them exactly). True peak only for a master that may pass through untouched."""
+    with _watching(report, "measure", f"{name or source.name}{' (limiter)' if prefilter else ''}", info.duration) as watch:
+        return ffmpeg.measure_segmented(
+            source, true_peak=_measure_true_peak(info, profile) and not prefilter, duration=info.duration,
+            prefilter=prefilter, watch=watch,
+        )  # fmt: skip
 
 
 def _measure_true_peak(info: MediaInfo, profile: Profile) -> bool:
@@ -249,8 +268,7 @@ def _encode_audio(
     target = target_for(channels, profile.audio)
     deliverable = allow_passthrough and _measure_true_peak(info, profile)
     if measured is None or (deliverable and not measured.true_peak):
-        with context.watching("measure", context.name, info.duration) as watch:
-            measured = ffmpeg.measure_loudness(source, true_peak=deliverable, watch=watch)
+        measured = measure_master(source, info, profile, report=context.report, name=context.name).loudness
     _refuse_silence(measured, source)
     if deliverable and can_pass_through(measured, target):
         return Rendition(source, {"passthrough": True, **_describe(measured, target)})
@@ -259,7 +277,7 @@ def _encode_audio(
     outro = _bumper_wav(profile.outro, target, channels, context) if profile.outro else None
     intro_seconds = ffmpeg.probe(intro).duration if intro else 0.0
     outro_seconds = ffmpeg.probe(outro).duration if outro else 0.0
-    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3", info, context)
+    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3", info, context, profile)
     bitrate = profile.audio.mp3_bitrate_mono if channels == 1 else profile.audio.mp3_bitrate_stereo
     layout = "mono" if channels == 1 else "stereo"
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={layout}"
@@ -289,10 +307,9 @@ def _encode_video(
     channels = 1 if info.channels == 1 else 2
     target = target_for(channels, profile.audio)
     if measured is None:
-        with context.watching("measure", context.name, info.duration) as watch:
-            measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)
+        measured = measure_master(source, info, profile, report=context.report, name=context.name).loudness
     _refuse_silence(measured, source)
-    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac", info, context)
+    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac", info, context, profile)
     video = (
         ["-c:v", "copy"]
         if info.video_codec == "h264"
@@ -321,7 +338,7 @@ def _refuse_silence(measured: ffmpeg.Loudness, source: Path) -> None:
 
 
 def _through_the_limiter(
-    source: Path, plan: GainPlan, target: Target, codec: str, info: MediaInfo, context: _Context
+    source: Path, plan: GainPlan, target: Target, codec: str, info: MediaInfo, context: _Context, profile: Profile
 ) -> GainPlan:
     """Limiting takes loudness away: measure the gained, limited signal (cheap: no encode) until it lands on target."""
     if plan.limit is None:
@@ -329,8 +346,8 @@ def _through_the_limiter(
     wanted = target.loudness + ENCODER_LOSS[codec]
     history: list[tuple[float, float]] = []
     for _ in range(MAX_PROBES):
-        with context.watching("measure", f"{context.name} (limiter)", info.duration) as watch:
-            limited = ffmpeg.measure_loudness(source, true_peak=False, prefilter=plan.filters(), watch=watch)
+        probe = measure_master(source, info, profile, report=context.report, name=context.name, prefilter=plan.filters())
+        limited = probe.loudness
         history.append((plan.gain, limited.integrated))
         if abs(limited.integrated - wanted) <= PROBE_TOLERANCE:
             break

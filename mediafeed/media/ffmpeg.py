@@ -10,16 +10,19 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mediafeed.errors import EnvironmentProblem, MediaError
+from mediafeed.media import gating
 from mediafeed.models import MediaInfo
 from mediafeed.progress import parse_ffmpeg_progress
 
+_T = TypeVar("_T")
 Watch = Callable[[float], None]  # told the seconds of output written so far, while ffmpeg runs
 
 INSTALL_HINT = "run `make setup` (installs ffmpeg), install your system's ffmpeg package, or set MEDIAFEED_FFMPEG_DIR"
@@ -201,6 +204,109 @@ def _loudness_or_error(stderr: str, path: Path) -> Loudness:
     if loudness is None:
         raise MediaError("could not measure loudness", file=str(path), hint=f"ffmpeg said: {meaningful_error(stderr)}")
     return loudness
+
+
+# --- loudness in segments, one ffmpeg per core (see media.gating) --------------------------------------------------
+
+BLOCK_RATE = 48000  # ebur128 measures at 48 kHz (it resamples to it); 100 ms blocks are then 4800 samples
+_METADATA = re.compile(r"lavfi\.r128\.(M|S|sample_peak|true_peak)=(\S+)")
+
+
+def cores() -> int:
+    """The processors this process may run on (the benchmark and CI pin with taskset), not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_blocks(stdout: str, *, true_peak: bool, seconds: float) -> gating.Blocks:
+    """ebur128's per-frame metadata (ametadata print, one 100 ms frame each) as one segment's blocks."""
+    momentary: list[float] = []
+    short_term: list[float] = []
+    peak = 0.0
+    wanted = "true_peak" if true_peak else "sample_peak"
+    for key, value in _METADATA.findall(stdout):
+        number = float(value)
+        if key == "M":
+            momentary.append(number)
+        elif key == "S":
+            short_term.append(number)
+        elif key == wanted:
+            peak = max(peak, number)
+    return gating.Blocks(momentary, short_term, peak, seconds)
+
+
+def segment_args(segment: gating.Segment) -> list[str]:
+    """Input options that read one segment of a file (seeking is sample-exact for PCM, frame-trimmed otherwise)."""
+    start = ["-ss", f"{segment.start:.1f}"] if segment.start_tenths else []
+    length = ["-t", f"{segment.length:.1f}"] if segment.length is not None else []
+    return [*start, *length]
+
+
+def in_parallel(job: Callable[[int, gating.Segment], _T], segments: Sequence[gating.Segment]) -> list[_T]:
+    """job(index, segment) for each segment, each on a thread of its own (each waits on an ffmpeg), results in order;
+    the first failure is raised."""
+    if len(segments) == 1:
+        return [job(0, segments[0])]
+    with ThreadPoolExecutor(max_workers=len(segments), thread_name_prefix="mediafeed-segment") as pool:
+        futures = [pool.submit(job, index, segment) for index, segment in enumerate(segments)]
+        return [future.result() for future in futures]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A whole programme measured in segments: its loudness, decoded length, and ffmpeg's errors ('' when none)."""
+
+    loudness: Loudness
+    seconds: float
+    errors: str
+
+
+def measure_segmented(
+    path: Path,
+    *,
+    true_peak: bool,
+    duration: float,
+    prefilter: str = "",
+    parts: int | None = None,
+    watch: Watch | None = None,
+) -> Measured:
+    """Measure the first audio stream of `path` (about `duration` s long, a header's claim) and decode it to the end,
+    in up to `parts` (default: one per core) ffmpeg runs side by side, combined exactly (media.gating)."""
+    segments = gating.plan(duration, parts or cores())
+    chain = (prefilter + "," if prefilter else "") + (
+        f"aresample={BLOCK_RATE},asetnsamples=n={BLOCK_RATE // 10}:p=0,"
+        f"ebur128=metadata=1:peak={'true' if true_peak else 'sample'},ametadata=mode=print:file=pipe\\\\:1"
+    )
+    done = [0.0] * len(segments)
+    lock = threading.Lock()
+
+    def measure(index: int, segment: gating.Segment) -> tuple[gating.Blocks, str]:
+        def seen(seconds: float) -> None:
+            with lock:
+                done[index] = seconds
+                total = sum(done)
+            if watch is not None:
+                watch(total)
+
+        args = ["-nostats", "-v", "error", *segment_args(segment), "-i", str(path), "-map", "0:a:0", "-af", chain,
+                "-f", "null", "-"]  # fmt: skip
+        result = run("ffmpeg", args, subject=path, watch=seen)
+        stderr = result.stderr.decode("utf-8", "replace")
+        blocks = parse_blocks(result.stdout.decode("ascii", "replace"), true_peak=true_peak, seconds=done[index])
+        return blocks, meaningful_error(stderr) if stderr.strip() else ""
+
+    found = in_parallel(measure, segments)
+    combined = gating.combine(segments, [blocks for blocks, _ in found])
+    errors = " / ".join(error for _, error in found if error)
+    loudness = Loudness(
+        integrated=round(combined.integrated, 2) if combined.integrated != float("-inf") else combined.integrated,
+        lra=round(combined.lra, 2),
+        peak=round(combined.peak, 2) if combined.peak != float("-inf") else combined.peak,
+        true_peak=true_peak,
+    )
+    return Measured(loudness, round(combined.seconds, 3), errors)
 
 
 METER_STREAMS = {"mp3": ("mp3", "mp3"), "mp4": ("adts", "aac")}  # output format → (copy muxer, meter demuxer)
