@@ -282,7 +282,8 @@ def _encode_audio(
     layout = "mono" if channels == 1 else "stereo"
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={layout}"
 
-    def args(gain: GainPlan) -> list[str]:
+    def args(gain: GainPlan) -> tuple[list[str], list[str]]:
+        """(the feeder's arguments: decode, resample, gain, join, limit, as raw PCM; the encoder's, reading that)."""
         clips = [clip for clip in (intro, source, outro) if clip is not None]
         inputs = [arg for clip in clips for arg in ("-i", str(clip))]
         parts = [
@@ -292,12 +293,17 @@ def _encode_audio(
         if gain.limit is not None:
             tail.append(gain.limiter())  # after the join: levelled bumpers pass under it untouched
         graph = ";".join(parts) + ";" + "".join(f"[s{i}]" for i in range(len(clips))) + ",".join(tail) + "[out]"
-        return [*inputs, "-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1",
-                "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE), "-ac", str(channels)]  # fmt: skip
+        feed = [*inputs, "-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1", "-c:a", "pcm_f32le",
+                "-f", "f32le", "pipe:1"]  # fmt: skip
+        pcm = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0"]
+        return feed, [*pcm, "-map", "0:a", "-map_metadata", "-1",
+                      "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE), "-ac", str(channels)]  # fmt: skip
 
     total = intro_seconds + info.duration + outro_seconds
     label = f"{context.name} (audio)" if info.has_video else context.name
-    made = _encode_until_on_target(lambda gain: (args(gain), output, "mp3"), plan, target, source, context, label, total)
+    made = _encode_until_on_target(
+        lambda gain: (args(gain)[1], output, "mp3", args(gain)[0]), plan, target, source, context, label, total
+    )
     return Rendition(output, made, intro_seconds, outro_seconds)
 
 
@@ -322,7 +328,7 @@ def _encode_video(
                 *video, "-af", gain.filters(), "-c:a", "aac", "-b:a", f"{bitrate}k", "-ac", str(channels)]  # fmt: skip
 
     loudness = _encode_until_on_target(
-        lambda gain: (args(gain), output, "mp4"), plan, target, source, context, context.name, info.duration
+        lambda gain: (args(gain), output, "mp4", None), plan, target, source, context, context.name, info.duration
     )
     return Rendition(output, loudness)
 
@@ -364,11 +370,11 @@ def _encode_until_on_target(
     passes = 0
     while passes < MAX_PASSES:
         passes += 1
-        args, output, fmt = command(plan)
+        args, output, fmt, feed = command(plan)
         partial = output.with_name(f"{output.stem}.pass{passes}{output.suffix}")  # output is a unique scratch name
         try:
             with context.watching("encode", label if passes == 1 else f"{label} (pass {passes})", total) as watch:
-                measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True, watch=watch)
+                measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True, watch=watch, feed=feed)
             miss = abs(measured.integrated - target.loudness) + max(0.0, measured.peak - target.ceiling) * 2
             if best is None or miss < best[0]:
                 os.replace(partial, output)

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -313,30 +314,57 @@ METER_STREAMS = {"mp3": ("mp3", "mp3"), "mp4": ("adts", "aac")}  # output format
 
 
 def encode_and_measure(
-    args: list[str], output: Path, fmt: str, *, subject: Path, true_peak: bool, watch: Watch | None = None
+    args: list[str],
+    output: Path,
+    fmt: str,
+    *,
+    subject: Path,
+    true_peak: bool,
+    watch: Watch | None = None,
+    feed: list[str] | None = None,
 ) -> Loudness:
     """Encode once, and measure the encoded audio at the same time on another core.
 
     ffmpeg's tee muxer writes the file and a copy of the encoded audio to stdout; a second ffmpeg decodes that copy
     and measures it. The published bytes are what gets measured, at little more than the cost of the encode.
     `watch` is told how many seconds of output are encoded, as the encoder reports them (`-progress`).
+
+    With `feed` (the arguments of an ffmpeg that writes the programme as raw PCM to stdout: decoding, resampling,
+    gain, joins), that work runs in a process of its own and the encoder's input is its stdout (`args` read
+    `pipe:0`): the MP3 encoder, which is single-threaded, then has a core to itself and the feeder shares the other
+    with the meter. The encoded bytes are the same as from one ffmpeg doing it all.
     """
     muxer, demuxer = METER_STREAMS[fmt]
     options = ":onfail=abort" + (":movflags=+faststart" if fmt == "mp4" else "")  # a file it cannot open fails the encode
     tee = f"[f={fmt}{options}]{tee_escape(output)}|[f={muxer}:select=a]pipe:1"
     meter = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "info", "-f", demuxer, "-i", "pipe:0",
              "-af", ebur128_filter(true_peak), "-f", "null", "-"]  # fmt: skip
-    with progress_pipe(watch) as (extra, fds, started):
-        encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", *extra, "-v", "error", "-y", *args, "-f", "tee", tee]
-        with subprocess.Popen(encoder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=fds) as encoding:
-            started()  # only the encoder holds the progress pipe's write end now
-            assert encoding.stdout is not None and encoding.stderr is not None
-            with subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as metering:
-                encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
-                meter_err = metering.communicate()[1]
-            encoder_err = encoding.stderr.read()  # small: errors only (-v error); progress has its own pipe
-            encoding.wait()
-    if encoding.returncode != 0:
+    with contextlib.ExitStack() as stack:
+        feeder: subprocess.Popen[bytes] | None = None
+        feeder_err = stack.enter_context(tempfile.TemporaryFile())  # a file: a master that spews errors cannot block
+        if feed is not None:
+            command = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "error", *feed]
+            feeder = stack.enter_context(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=feeder_err))
+        with progress_pipe(watch) as (extra, fds, started):
+            encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", *extra, "-v", "error", "-y", *args, "-f", "tee", tee]
+            stdin = feeder.stdout if feeder is not None else subprocess.DEVNULL
+            with subprocess.Popen(encoder, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=fds) as encoding:
+                started()  # only the encoder holds the progress pipe's write end now
+                if feeder is not None and feeder.stdout is not None:
+                    feeder.stdout.close()  # the encoder owns it now; the feeder sees EPIPE if the encoder dies
+                assert encoding.stdout is not None and encoding.stderr is not None
+                metering = subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                with metering:
+                    encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
+                    meter_err = metering.communicate()[1]
+                encoder_err = encoding.stderr.read()  # small: errors only (-v error); progress has its own pipe
+                encoding.wait()
+        if feeder is not None:
+            feeder.wait()
+            feeder_err.seek(0)
+            if feeder.returncode != 0 and encoding.returncode == 0:  # the encoder saw its input end early
+                encoder_err, encoding.returncode = feeder_err.read(1 << 16), feeder.returncode
+    if encoding.returncode != 0:  # when both failed, the encoder's reason (the feeder's is then a broken pipe)
         raise MediaError(
             f"ffmpeg failed: {meaningful_error(encoder_err.decode('utf-8', 'replace'))}",
             file=str(subject),
