@@ -270,15 +270,17 @@ def bench_single_master(minutes: int) -> None:
     best = {name: min(values) for name, values in times.items()}
     integrated, peak = ebur128(published)
     cores = len(os.sched_getaffinity(0))
-    sys.stdout.flush()
     print(f"\none {minutes}-minute speech master (stereo 48 kHz, {ebur128(source)[0]:.1f} LUFS), {cores} cores, "
           f"best of {SINGLE_ROUNDS}:")  # fmt: skip
-    print(f"  plain transcode (ffmpeg -c:a libmp3lame -b:a 128k)  {best['plain']:6.2f} s   "
-          f"(all: {', '.join(f'{t:.2f}' for t in times['plain'])})")  # fmt: skip
-    print(f"  mediafeed prepare path, cold cache           {best['prepare']:6.2f} s   "
-          f"ratio {best['prepare'] / best['plain']:.2f} (target <= 1.2)  (all: {', '.join(f'{t:.2f}' for t in times['prepare'])})")  # fmt: skip
-    print(f"  mediafeed build (CLI: start-up, catalog, prepare) {best['build']:6.2f} s   "
-          f"ratio {best['build'] / best['plain']:.2f}  (all: {', '.join(f'{t:.2f}' for t in times['build'])})")  # fmt: skip
+
+    def line(label: str, name: str, target: str = "") -> str:
+        every = ", ".join(f"{t:.2f}" for t in times[name])
+        ratio = f"ratio {best[name] / best['plain']:.2f}{target}" if name != "plain" else ""
+        return f"  {label:<52} {best[name]:6.2f} s  {ratio:<26} (all: {every})"
+
+    print(line("plain transcode (ffmpeg -c:a libmp3lame -b:a 128k)", "plain"))
+    print(line("mediafeed prepare path, cold cache", "prepare", " (target <= 1.2)"))
+    print(line("mediafeed build (CLI: start-up, catalog, prepare)", "build"))
     on_target = abs(integrated + 16) <= 0.5 and peak <= -1.0
     print(f"  published file: {integrated:.1f} LUFS, {peak:.1f} dBTP (target -16 +/- 0.5 LUFS, <= -1 dBTP): "
           f"{'on target' if on_target else 'OFF TARGET'}")  # fmt: skip
