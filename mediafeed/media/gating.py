@@ -59,18 +59,19 @@ class Combined:
     seconds: float  # decoded length of the whole programme
 
 
-def plan(seconds: float, parts: int, min_seconds: float = MIN_SEGMENT_SECONDS) -> list[Segment]:
+def plan(seconds: float, parts: int, min_seconds: float = MIN_SEGMENT_SECONDS, lead: int = LEAD_BLOCKS) -> list[Segment]:
     """Cut a programme of about `seconds` (a header's claim: the last segment decodes to the real end) into at most
-    `parts` segments of at least `min_seconds`, at 100 ms steps."""
+    `parts` segments of at least `min_seconds`, at 100 ms steps; each after the first starts `lead` steps before
+    its cut (a decode alone needs no warm-up: lead 0)."""
     parts = max(1, min(parts, int(seconds // min_seconds) if min_seconds > 0 else parts))
     tenths = max(0, int(seconds * 10))
     cuts = [tenths * index // parts for index in range(parts + 1)]
     segments = []
     for index in range(parts):
-        lead = 0 if index == 0 else LEAD_BLOCKS
-        start = cuts[index] - lead
+        before = 0 if index == 0 else lead
+        start = cuts[index] - before
         length = None if index == parts - 1 else cuts[index + 1] - start
-        segments.append(Segment(start, length, lead))
+        segments.append(Segment(start, length, before))
     return segments
 
 

@@ -41,11 +41,7 @@ def decode(path: Path, expected: float | None = None) -> Decoded:
     the real end. A segment that ends early ends the file there (media.gating.decoded_seconds)."""
     if expected is None or path.suffix.lower() != ".mp3":
         return _decode_part(path, [], [])
-    segments = gating.plan(expected, ffmpeg.cores())
-    segments = [
-        gating.Segment(s.start_tenths + s.skip, None if s.length_tenths is None else s.length_tenths - s.skip, 0)
-        for s in segments
-    ]  # fmt: skip  (no lead: decoding needs no warm-up)
+    segments = gating.plan(expected, ffmpeg.cores(), lead=0)
     found = ffmpeg.in_parallel(
         lambda _, s: _decode_part(path, ffmpeg.segment_args(s), ["-map", "0:a"] if s.start_tenths else []), segments
     )

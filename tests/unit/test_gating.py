@@ -41,6 +41,10 @@ def test_plan_cuts_at_tenths_with_a_lead_of_29_blocks(seconds: float, parts: int
     assert plan(seconds, parts) == expected
 
 
+def test_plan_without_a_lead_cuts_end_to_end() -> None:
+    assert plan(600.0, 2, lead=0) == [Segment(0, 3000, 0), Segment(3000, None, 0)]
+
+
 def test_every_block_is_counted_once() -> None:
     """Block k (ending at (k + 1) / 10 s) of a whole measure is the (skip + j)-th block of exactly one segment."""
     for seconds, parts in ((600.0, 2), (600.0, 3), (1234.5, 4), (3600.0, 2)):
