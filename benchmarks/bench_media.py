@@ -113,11 +113,7 @@ def ebur128(path: Path) -> tuple[float, float]:
 
 def generate_inputs(quick: bool) -> dict[str, Path]:
     """Inputs at the levels the issue names: each raw signal is measured, then scaled (and, for music, clipped)."""
-    WORK.mkdir(parents=True, exist_ok=True)
-    speech = (
-        "anoisesrc=color=pink:seed=11:amplitude=0.5:duration={d},tremolo=f=4:d=0.85,"
-        "volume='if(lt(mod(t,4.3),3.4),1,0.03)':eval=frame,highpass=f=90,lowpass=f=7000"
-    )
+    speech = SPEECH
     music = "anoisesrc=color=pink:seed=12:amplitude=0.9:duration={d},lowpass=f=12000"
     stereo = ["-ac", "2", "-ar", "48000"]
     plans = {
@@ -130,22 +126,31 @@ def generate_inputs(quick: bool) -> dict[str, Path]:
         encode = ["-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
                   "-c:a", "aac", "-b:a", "64k", "-shortest"]  # fmt: skip
         plans["webinar-2h-mono"] = (".mp4", speech.format(d=7200), ["-ac", "1"], -30.0, "", [*video, *encode])
-    paths = {}
-    for name, (suffix, signal, layout, level, after, encode) in plans.items():
-        path = WORK / f"{name}{suffix}"
-        if not path.exists():
-            print(f"generating {path.name} ...", file=sys.stderr)
-            raw = WORK / f"{name}-raw.wav"
-            subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", signal, *layout, "-c:a", "pcm_f32le", str(raw)],
-                           check=True)  # fmt: skip
-            gain = level - ebur128(raw)[0]
-            extra_inputs = encode[:4] if suffix == ".mp4" else []
-            rest = encode[4:] if suffix == ".mp4" else encode
-            subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(raw), *extra_inputs, "-af", f"volume={gain:.2f}dB{after}",
-                            *rest, str(path)], check=True)  # fmt: skip
-            raw.unlink()
-        paths[name] = path
-    return paths
+    return {name: generate(name, *plan) for name, plan in plans.items()}
+
+
+SPEECH = (
+    "anoisesrc=color=pink:seed=11:amplitude=0.5:duration={d},tremolo=f=4:d=0.85,"
+    "volume='if(lt(mod(t,4.3),3.4),1,0.03)':eval=frame,highpass=f=90,lowpass=f=7000"
+)
+
+
+def generate(name: str, suffix: str, signal: str, layout: list[str], level: float, after: str, encode: list[str]) -> Path:
+    """One input at `level` LUFS: the raw signal is measured, then scaled (and `after` applied); made once."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"{name}{suffix}"
+    if not path.exists():
+        print(f"generating {path.name} ...", file=sys.stderr)
+        raw = WORK / f"{name}-raw.wav"
+        subprocess.run([FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", signal, *layout, "-c:a", "pcm_f32le", str(raw)],
+                       check=True)  # fmt: skip
+        gain = level - ebur128(raw)[0]
+        extra_inputs = encode[:4] if suffix == ".mp4" else []
+        rest = encode[4:] if suffix == ".mp4" else encode
+        subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(raw), *extra_inputs, "-af", f"volume={gain:.2f}dB{after}",
+                        *rest, str(path)], check=True)  # fmt: skip
+        raw.unlink()
+    return path
 
 
 def mediafeed_project(source: Path) -> Path:
@@ -206,11 +211,95 @@ def bench_plain(source: Path) -> Result:
     return Result("plain transcode", seconds, rss, integrated, peak)
 
 
+# --- one long master, all the cores (issue 15, item 5) ----------------------------------------------------------------
+
+SINGLE_MINUTES = tuple(int(m) for m in os.environ.get("BENCH_SINGLE_MINUTES", "10,30").split(","))
+SINGLE_ROUNDS = 3
+
+
+def prepare_once(source: Path) -> None:
+    """Run in a process of its own (`--prepare-once PATH`): prepare one episode of `source` with a cold cache through
+    the prepare path (probe, measure, encode, verify, tag, verify), timed around that call only (the interpreter's
+    start and imports are the CLI figure's business); prints the seconds and the published file."""
+    import json
+    from datetime import UTC, datetime
+
+    from mediafeed.cache.identity import ContentIds
+    from mediafeed.cache.store import Store
+    from mediafeed.media.prepare import TagContext, prepare_episode
+    from mediafeed.media.probe import Facts
+    from mediafeed.models import Episode
+
+    build = WORK / f"prepare-{source.stem}" / "build"
+    shutil.rmtree(build.parent, ignore_errors=True)
+    build.mkdir(parents=True)
+    store = Store(build, root=build.parent)
+    episode = Episode(
+        slug="bench", file="episodes/bench/index.md", title="Bench", guid="00000000-0000-4000-8000-000000000001",
+        kind="podcast", topics=(), published=datetime(2026, 1, 1, tzinfo=UTC), media=str(source),
+        description_html="<p>Notes.</p>", content_html="<p>Notes.</p>",
+    )  # fmt: skip
+    feed_url = "https://media.example.org/feeds/bench.xml"
+    context = TagContext(album="Bench", feed_url=feed_url, artwork=REPO / "artwork" / "podcast.png")
+    start = time.perf_counter()
+    prepared = prepare_episode(episode, Facts(store, ContentIds(build.parent, store)), context=context)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "path": str(prepared.main.path)}))
+
+
+def bench_single_master(minutes: int) -> None:
+    """mediafeed preparing one speech master vs a plain transcode of it, alternating, best of SINGLE_ROUNDS each."""
+    import json
+
+    source = generate(f"speech-{minutes}min-stereo", ".wav", SPEECH.format(d=minutes * 60), ["-ac", "2", "-ar", "48000"],
+                      -26.0, "", ["-ac", "2", "-ar", "48000"])  # fmt: skip
+    plain_out = WORK / f"{source.stem}-plain.mp3"
+    plain = [FFMPEG, "-v", "error", "-y", "-i", str(source), "-c:a", "libmp3lame", "-b:a", "128k", str(plain_out)]
+    project = mediafeed_project(source)
+    build = [PYTHON, "-m", "mediafeed", "--project", str(project), "-q", "build"]
+    times: dict[str, list[float]] = {"plain": [], "prepare": [], "build": []}
+    published = Path()
+    for _ in range(SINGLE_ROUNDS):
+        times["plain"].append(run_once(plain, sample=False)[0])
+        done = subprocess.run([PYTHON, __file__, "--prepare-once", str(source)], capture_output=True, text=True, check=True)
+        outcome = json.loads(done.stdout.splitlines()[-1])
+        times["prepare"].append(outcome["seconds"])
+        published = Path(outcome["path"])
+        shutil.rmtree(project / "build", ignore_errors=True)
+        times["build"].append(run_once(build, sample=False)[0])
+    best = {name: min(values) for name, values in times.items()}
+    integrated, peak = ebur128(published)
+    cores = len(os.sched_getaffinity(0))
+    print(f"\none {minutes}-minute speech master (stereo 48 kHz, {ebur128(source)[0]:.1f} LUFS), {cores} cores, "
+          f"best of {SINGLE_ROUNDS}:")  # fmt: skip
+
+    def line(label: str, name: str, target: str = "") -> str:
+        every = ", ".join(f"{t:.2f}" for t in times[name])
+        ratio = f"ratio {best[name] / best['plain']:.2f}{target}" if name != "plain" else ""
+        return f"  {label:<52} {best[name]:6.2f} s  {ratio:<26} (all: {every})"
+
+    print(line("plain transcode (ffmpeg -c:a libmp3lame -b:a 128k)", "plain"))
+    print(line("mediafeed prepare path, cold cache", "prepare", " (target <= 1.2)"))
+    print(line("mediafeed build (CLI: start-up, catalog, prepare)", "build"))
+    on_target = abs(integrated + 16) <= 0.5 and peak <= -1.0
+    print(f"  published file: {integrated:.1f} LUFS, {peak:.1f} dBTP (target -16 +/- 0.5 LUFS, <= -1 dBTP): "
+          f"{'on target' if on_target else 'OFF TARGET'}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="skip the 2-hour webinar")
+    parser.add_argument("--single", action="store_true", help="only the one-long-master comparison")
+    parser.add_argument("--prepare-once", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.prepare_once:
+        prepare_once(options.prepare_once)
+        return
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "mediafeed")], check=True)  # as pip install does
+    for minutes in SINGLE_MINUTES:
+        bench_single_master(minutes)
+    if options.single:
+        return
     for name, source in generate_inputs(options.quick).items():
         probe = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(source)]
         duration = float(subprocess.run(probe,

@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -103,6 +103,7 @@ def encode(
     name: str = "",
     master_seconds: float | None = None,
     guard: Callable[[], None] | None = None,
+    measured: ffmpeg.Loudness | None = None,
 ) -> dict[str, Rendition]:
     """The renditions of a master ("main", and "audio" for a video), from the store when made before.
 
@@ -110,7 +111,8 @@ def encode(
     decoded length, plus its bumpers) before it is remembered; `guard` is called just before, and raises when the
     master changed while it was processed (then nothing is remembered). Each ffmpeg run that reads the whole
     programme (a loudness measure, an encode pass) is reported to `report` as
-    a task named `name` (default: the master's file name), in seconds of programme done."""
+    a task named `name` (default: the master's file name), in seconds of programme done. `measured` is the master's
+    loudness when the caller measured it already (measure_master, with its decoded length)."""
     key = key_of("encode", source_id, source.suffix.lower(), profile.digest, code_digest(__name__), ffmpeg_version)
     known = _remembered(store, key, source)
     if known is not None:
@@ -123,7 +125,7 @@ def encode(
             return known
         if master_seconds is None:
             master_seconds = verify.master_seconds(source, source_id, store, ffmpeg_version)
-        made = _encode_new(source, info, profile, store, ffmpeg_version, key, report, name, master_seconds, guard)
+        made = _encode_new(source, info, profile, store, ffmpeg_version, key, report, name, master_seconds, guard, measured)
         return made
 
 
@@ -155,18 +157,19 @@ def _encode_new(
     name: str,
     master_seconds: float,
     guard: Callable[[], None] | None,
+    measured: ffmpeg.Loudness | None,
 ) -> dict[str, Rendition]:
     context = _Context(store, ffmpeg_version, report, name or source.name)
     try:
         if info.has_video:
-            with context.watching("measure", context.name, info.duration) as watch:
-                measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)  # shared by both renditions
+            if measured is None:  # shared by both renditions
+                measured = measure_master(source, info, profile, report=report, name=context.name).loudness
             renditions = {
                 "main": _encode_video(source, info, profile, context.output(".mp4"), measured, context),
                 "audio": _encode_audio(source, info, profile, context.output(".mp3"), context, measured, allow_passthrough=False),
             }
         else:
-            main = _encode_audio(source, info, profile, context.output(".mp3"), context, None, allow_passthrough=True)
+            main = _encode_audio(source, info, profile, context.output(".mp3"), context, measured, allow_passthrough=True)
             renditions = {"main": main}
         record: dict[str, tuple[str, str, dict[str, Any], float, float, float]] = {}
         for name, rendition in renditions.items():
@@ -213,20 +216,36 @@ class _Context:
         for path in self.scratch:
             path.unlink(missing_ok=True)
 
-    @contextmanager
-    def watching(self, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
-        """One ffmpeg run over the whole programme, reported as a task counting seconds of `total`."""
-        if self.report is silent:
-            yield None
-            return
-        task = Task(kind, label, "seconds")
-        self.report(Started(task, total))
-        outcome = "failed"
-        try:
-            yield lambda seconds: self.report(Advanced(task, min(seconds, total)))
-            outcome = "done"
-        finally:
-            self.report(Finished(task, outcome))
+    def watching(self, kind: str, label: str, total: float) -> AbstractContextManager[ffmpeg.Watch | None]:
+        return _watching(self.report, kind, label, total)
+
+
+@contextmanager
+def _watching(report: Reporter, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
+    """One ffmpeg run over the whole programme, reported as a task counting seconds of `total`."""
+    if report is silent:
+        yield None
+        return
+    task = Task(kind, label, "seconds")
+    report(Started(task, total))
+    outcome = "failed"
+    try:
+        yield lambda seconds: report(Advanced(task, min(seconds, total)))
+        outcome = "done"
+    finally:
+        report(Finished(task, outcome))
+
+
+def measure_master(
+    source: Path, info: MediaInfo, profile: Profile, *, report: Reporter = silent, name: str = "", prefilter: str = ""
+) -> ffmpeg.Measured:
+    """A master's loudness and its decoded length in one pass over it, in segments side by side (one ffmpeg per
+    core; media.gating combines them exactly). True peak only for a master that may pass through untouched."""
+    with _watching(report, "measure", f"{name or source.name}{' (limiter)' if prefilter else ''}", info.duration) as watch:
+        return ffmpeg.measure_segmented(
+            source, true_peak=_measure_true_peak(info, profile) and not prefilter, duration=info.duration,
+            prefilter=prefilter, watch=watch,
+        )  # fmt: skip
 
 
 def _measure_true_peak(info: MediaInfo, profile: Profile) -> bool:
@@ -249,8 +268,7 @@ def _encode_audio(
     target = target_for(channels, profile.audio)
     deliverable = allow_passthrough and _measure_true_peak(info, profile)
     if measured is None or (deliverable and not measured.true_peak):
-        with context.watching("measure", context.name, info.duration) as watch:
-            measured = ffmpeg.measure_loudness(source, true_peak=deliverable, watch=watch)
+        measured = measure_master(source, info, profile, report=context.report, name=context.name).loudness
     _refuse_silence(measured, source)
     if deliverable and can_pass_through(measured, target):
         return Rendition(source, {"passthrough": True, **_describe(measured, target)})
@@ -259,12 +277,13 @@ def _encode_audio(
     outro = _bumper_wav(profile.outro, target, channels, context) if profile.outro else None
     intro_seconds = ffmpeg.probe(intro).duration if intro else 0.0
     outro_seconds = ffmpeg.probe(outro).duration if outro else 0.0
-    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3", info, context)
+    plan = _through_the_limiter(source, plan_gain(measured, target, "mp3"), target, "mp3", info, context, profile)
     bitrate = profile.audio.mp3_bitrate_mono if channels == 1 else profile.audio.mp3_bitrate_stereo
     layout = "mono" if channels == 1 else "stereo"
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={layout}"
 
-    def args(gain: GainPlan) -> list[str]:
+    def args(gain: GainPlan) -> tuple[list[str], list[str]]:
+        """(the feeder's arguments: decode, resample, gain, join, limit, as raw PCM; the encoder's, reading that)."""
         clips = [clip for clip in (intro, source, outro) if clip is not None]
         inputs = [arg for clip in clips for arg in ("-i", str(clip))]
         parts = [
@@ -274,12 +293,17 @@ def _encode_audio(
         if gain.limit is not None:
             tail.append(gain.limiter())  # after the join: levelled bumpers pass under it untouched
         graph = ";".join(parts) + ";" + "".join(f"[s{i}]" for i in range(len(clips))) + ",".join(tail) + "[out]"
-        return [*inputs, "-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1",
-                "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE), "-ac", str(channels)]  # fmt: skip
+        feed = [*inputs, "-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1", "-c:a", "pcm_f32le",
+                "-f", "f32le", "pipe:1"]  # fmt: skip
+        pcm = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(channels), "-i", "pipe:0"]
+        return feed, [*pcm, "-map", "0:a", "-map_metadata", "-1",
+                      "-c:a", "libmp3lame", "-b:a", f"{bitrate}k", "-ar", str(SAMPLE_RATE), "-ac", str(channels)]  # fmt: skip
 
     total = intro_seconds + info.duration + outro_seconds
     label = f"{context.name} (audio)" if info.has_video else context.name
-    made = _encode_until_on_target(lambda gain: (args(gain), output, "mp3"), plan, target, source, context, label, total)
+    made = _encode_until_on_target(
+        lambda gain: (args(gain)[1], output, "mp3", args(gain)[0]), plan, target, source, context, label, total
+    )
     return Rendition(output, made, intro_seconds, outro_seconds)
 
 
@@ -289,10 +313,9 @@ def _encode_video(
     channels = 1 if info.channels == 1 else 2
     target = target_for(channels, profile.audio)
     if measured is None:
-        with context.watching("measure", context.name, info.duration) as watch:
-            measured = ffmpeg.measure_loudness(source, true_peak=False, watch=watch)
+        measured = measure_master(source, info, profile, report=context.report, name=context.name).loudness
     _refuse_silence(measured, source)
-    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac", info, context)
+    plan = _through_the_limiter(source, plan_gain(measured, target, "aac"), target, "aac", info, context, profile)
     video = (
         ["-c:v", "copy"]
         if info.video_codec == "h264"
@@ -305,7 +328,7 @@ def _encode_video(
                 *video, "-af", gain.filters(), "-c:a", "aac", "-b:a", f"{bitrate}k", "-ac", str(channels)]  # fmt: skip
 
     loudness = _encode_until_on_target(
-        lambda gain: (args(gain), output, "mp4"), plan, target, source, context, context.name, info.duration
+        lambda gain: (args(gain), output, "mp4", None), plan, target, source, context, context.name, info.duration
     )
     return Rendition(output, loudness)
 
@@ -321,7 +344,7 @@ def _refuse_silence(measured: ffmpeg.Loudness, source: Path) -> None:
 
 
 def _through_the_limiter(
-    source: Path, plan: GainPlan, target: Target, codec: str, info: MediaInfo, context: _Context
+    source: Path, plan: GainPlan, target: Target, codec: str, info: MediaInfo, context: _Context, profile: Profile
 ) -> GainPlan:
     """Limiting takes loudness away: measure the gained, limited signal (cheap: no encode) until it lands on target."""
     if plan.limit is None:
@@ -329,8 +352,8 @@ def _through_the_limiter(
     wanted = target.loudness + ENCODER_LOSS[codec]
     history: list[tuple[float, float]] = []
     for _ in range(MAX_PROBES):
-        with context.watching("measure", f"{context.name} (limiter)", info.duration) as watch:
-            limited = ffmpeg.measure_loudness(source, true_peak=False, prefilter=plan.filters(), watch=watch)
+        probe = measure_master(source, info, profile, report=context.report, name=context.name, prefilter=plan.filters())
+        limited = probe.loudness
         history.append((plan.gain, limited.integrated))
         if abs(limited.integrated - wanted) <= PROBE_TOLERANCE:
             break
@@ -347,11 +370,11 @@ def _encode_until_on_target(
     passes = 0
     while passes < MAX_PASSES:
         passes += 1
-        args, output, fmt = command(plan)
+        args, output, fmt, feed = command(plan)
         partial = output.with_name(f"{output.stem}.pass{passes}{output.suffix}")  # output is a unique scratch name
         try:
             with context.watching("encode", label if passes == 1 else f"{label} (pass {passes})", total) as watch:
-                measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True, watch=watch)
+                measured = ffmpeg.encode_and_measure(args, partial, fmt, subject=source, true_peak=True, watch=watch, feed=feed)
             miss = abs(measured.integrated - target.loudness) + max(0.0, measured.peak - target.ceiling) * 2
             if best is None or miss < best[0]:
                 os.replace(partial, output)

@@ -9,17 +9,21 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mediafeed.errors import EnvironmentProblem, MediaError
+from mediafeed.media import gating
 from mediafeed.models import MediaInfo
 from mediafeed.progress import parse_ffmpeg_progress
 
+_T = TypeVar("_T")
 Watch = Callable[[float], None]  # told the seconds of output written so far, while ffmpeg runs
 
 INSTALL_HINT = "run `make setup` (installs ffmpeg), install your system's ffmpeg package, or set MEDIAFEED_FFMPEG_DIR"
@@ -203,34 +207,164 @@ def _loudness_or_error(stderr: str, path: Path) -> Loudness:
     return loudness
 
 
+# --- loudness in segments, one ffmpeg per core (see media.gating) --------------------------------------------------
+
+BLOCK_RATE = 48000  # ebur128 measures at 48 kHz (it resamples to it); 100 ms blocks are then 4800 samples
+_METADATA = re.compile(r"lavfi\.r128\.(M|S|sample_peak|true_peak)=(\S+)")
+
+
+def cores() -> int:
+    """The processors this process may run on (the benchmark and CI pin with taskset), not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def parse_blocks(stdout: str, *, true_peak: bool, seconds: float) -> gating.Blocks:
+    """ebur128's per-frame metadata (ametadata print, one 100 ms frame each) as one segment's blocks."""
+    momentary: list[float] = []
+    short_term: list[float] = []
+    peak = 0.0
+    wanted = "true_peak" if true_peak else "sample_peak"
+    for key, value in _METADATA.findall(stdout):
+        number = float(value)
+        if key == "M":
+            momentary.append(number)
+        elif key == "S":
+            short_term.append(number)
+        elif key == wanted:
+            peak = max(peak, number)
+    return gating.Blocks(momentary, short_term, peak, seconds)
+
+
+def segment_args(segment: gating.Segment) -> list[str]:
+    """Input options that read one segment of a file (seeking is sample-exact for PCM, frame-trimmed otherwise)."""
+    start = ["-ss", f"{segment.start:.1f}"] if segment.start_tenths else []
+    length = ["-t", f"{segment.length:.1f}"] if segment.length is not None else []
+    return [*start, *length]
+
+
+def in_parallel(job: Callable[[int, gating.Segment], _T], segments: Sequence[gating.Segment]) -> list[_T]:
+    """job(index, segment) for each segment, each on a thread of its own (each waits on an ffmpeg), results in order;
+    the first failure is raised."""
+    if len(segments) == 1:
+        return [job(0, segments[0])]
+    with ThreadPoolExecutor(max_workers=len(segments), thread_name_prefix="mediafeed-segment") as pool:
+        futures = [pool.submit(job, index, segment) for index, segment in enumerate(segments)]
+        return [future.result() for future in futures]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A whole programme measured in segments: its loudness, decoded length, and ffmpeg's errors ('' when none)."""
+
+    loudness: Loudness
+    seconds: float
+    errors: str
+
+
+def measure_segmented(
+    path: Path,
+    *,
+    true_peak: bool,
+    duration: float,
+    prefilter: str = "",
+    parts: int | None = None,
+    watch: Watch | None = None,
+) -> Measured:
+    """Measure the first audio stream of `path` (about `duration` s long, a header's claim) and decode it to the end,
+    in up to `parts` (default: one per core) ffmpeg runs side by side, combined exactly (media.gating)."""
+    segments = gating.plan(duration, parts or cores())
+    chain = (prefilter + "," if prefilter else "") + (
+        f"aresample={BLOCK_RATE},asetnsamples=n={BLOCK_RATE // 10}:p=0,"
+        f"ebur128=metadata=1:peak={'true' if true_peak else 'sample'},ametadata=mode=print:file=pipe\\\\:1"
+    )
+    done = [0.0] * len(segments)
+    lock = threading.Lock()
+
+    def measure(index: int, segment: gating.Segment) -> tuple[gating.Blocks, str]:
+        def seen(seconds: float) -> None:
+            with lock:
+                done[index] = seconds
+                total = sum(done)
+            if watch is not None:
+                watch(total)
+
+        args = ["-nostats", "-v", "error", *segment_args(segment), "-i", str(path), "-map", "0:a:0", "-af", chain,
+                "-f", "null", "-"]  # fmt: skip
+        result = run("ffmpeg", args, subject=path, watch=seen)
+        stderr = result.stderr.decode("utf-8", "replace")
+        blocks = parse_blocks(result.stdout.decode("ascii", "replace"), true_peak=true_peak, seconds=done[index])
+        return blocks, meaningful_error(stderr) if stderr.strip() else ""
+
+    found = in_parallel(measure, segments)
+    combined = gating.combine(segments, [blocks for blocks, _ in found])
+    errors = " / ".join(error for _, error in found if error)
+    loudness = Loudness(
+        integrated=round(combined.integrated, 2) if combined.integrated != float("-inf") else combined.integrated,
+        lra=round(combined.lra, 2),
+        peak=round(combined.peak, 2) if combined.peak != float("-inf") else combined.peak,
+        true_peak=true_peak,
+    )
+    return Measured(loudness, round(combined.seconds, 3), errors)
+
+
 METER_STREAMS = {"mp3": ("mp3", "mp3"), "mp4": ("adts", "aac")}  # output format → (copy muxer, meter demuxer)
 
 
 def encode_and_measure(
-    args: list[str], output: Path, fmt: str, *, subject: Path, true_peak: bool, watch: Watch | None = None
+    args: list[str],
+    output: Path,
+    fmt: str,
+    *,
+    subject: Path,
+    true_peak: bool,
+    watch: Watch | None = None,
+    feed: list[str] | None = None,
 ) -> Loudness:
     """Encode once, and measure the encoded audio at the same time on another core.
 
     ffmpeg's tee muxer writes the file and a copy of the encoded audio to stdout; a second ffmpeg decodes that copy
     and measures it. The published bytes are what gets measured, at little more than the cost of the encode.
     `watch` is told how many seconds of output are encoded, as the encoder reports them (`-progress`).
+
+    With `feed` (the arguments of an ffmpeg that writes the programme as raw PCM to stdout: decoding, resampling,
+    gain, joins), that work runs in a process of its own and the encoder's input is its stdout (`args` read
+    `pipe:0`): the MP3 encoder, which is single-threaded, then has a core to itself and the feeder shares the other
+    with the meter. The encoded bytes are the same as from one ffmpeg doing it all.
     """
     muxer, demuxer = METER_STREAMS[fmt]
     options = ":onfail=abort" + (":movflags=+faststart" if fmt == "mp4" else "")  # a file it cannot open fails the encode
     tee = f"[f={fmt}{options}]{tee_escape(output)}|[f={muxer}:select=a]pipe:1"
     meter = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "info", "-f", demuxer, "-i", "pipe:0",
              "-af", ebur128_filter(true_peak), "-f", "null", "-"]  # fmt: skip
-    with progress_pipe(watch) as (extra, fds, started):
-        encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", *extra, "-v", "error", "-y", *args, "-f", "tee", tee]
-        with subprocess.Popen(encoder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=fds) as encoding:
-            started()  # only the encoder holds the progress pipe's write end now
-            assert encoding.stdout is not None and encoding.stderr is not None
-            with subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as metering:
-                encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
-                meter_err = metering.communicate()[1]
-            encoder_err = encoding.stderr.read()  # small: errors only (-v error); progress has its own pipe
-            encoding.wait()
-    if encoding.returncode != 0:
+    with contextlib.ExitStack() as stack:
+        feeder: subprocess.Popen[bytes] | None = None
+        feeder_err = stack.enter_context(tempfile.TemporaryFile())  # a file: a master that spews errors cannot block
+        if feed is not None:
+            command = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-v", "error", *feed]
+            feeder = stack.enter_context(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=feeder_err))
+        with progress_pipe(watch) as (extra, fds, started):
+            encoder = [find_tool("ffmpeg"), "-hide_banner", "-nostdin", *extra, "-v", "error", "-y", *args, "-f", "tee", tee]
+            stdin = feeder.stdout if feeder is not None else subprocess.DEVNULL
+            with subprocess.Popen(encoder, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=fds) as encoding:
+                started()  # only the encoder holds the progress pipe's write end now
+                if feeder is not None and feeder.stdout is not None:
+                    feeder.stdout.close()  # the encoder owns it now; the feeder sees EPIPE if the encoder dies
+                assert encoding.stdout is not None and encoding.stderr is not None
+                metering = subprocess.Popen(meter, stdin=encoding.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                with metering:
+                    encoding.stdout.close()  # the meter owns the pipe now; the encoder sees EPIPE if the meter dies
+                    meter_err = metering.communicate()[1]
+                encoder_err = encoding.stderr.read()  # small: errors only (-v error); progress has its own pipe
+                encoding.wait()
+        if feeder is not None:
+            feeder.wait()
+            feeder_err.seek(0)
+            if feeder.returncode != 0 and encoding.returncode == 0:  # the encoder saw its input end early
+                encoder_err, encoding.returncode = feeder_err.read(1 << 16), feeder.returncode
+    if encoding.returncode != 0:  # when both failed, the encoder's reason (the feeder's is then a broken pipe)
         raise MediaError(
             f"ffmpeg failed: {meaningful_error(encoder_err.decode('utf-8', 'replace'))}",
             file=str(subject),

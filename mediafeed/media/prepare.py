@@ -25,7 +25,8 @@ from mediafeed.config import AudioProfile
 from mediafeed.digest import content_key
 from mediafeed.errors import MediaError
 from mediafeed.media import verify
-from mediafeed.media.encode import Profile, Rendition, encode
+from mediafeed.media.encode import Profile, Rendition, encode, measure_master
+from mediafeed.media.ffmpeg import Loudness
 from mediafeed.media.probe import Facts
 from mediafeed.media.tags import EpisodeTags, TagChapter, tagged
 from mediafeed.models import Asset, Episode, MediaInfo, PreparedEpisode
@@ -126,9 +127,19 @@ def _prepare_from(
 ) -> PreparedEpisode:
     info = facts.probe_master(source, source_id)
     ffmpeg_version = facts.tool("ffmpeg")
-    master_seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version, guard)
+    measured: list[Loudness] = []
+
+    def measure(path: Path) -> verify.Decoded:
+        """The master decoded once, measured while it is (one ffmpeg per core): its length and its loudness."""
+        found = measure_master(path, info, profile, report=report, name=episode.slug)
+        measured.append(found.loudness)
+        return verify.Decoded(found.seconds, found.errors)
+
+    # A video master is decoded whole (every stream); an audio master by the loudness measure the encode needs.
+    decoder = verify.decode if info.has_video else measure
+    master_seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version, guard, decoder)
     renditions = encode(source, info, source_id, profile, facts.store, ffmpeg_version, report=report, name=episode.slug,
-                        master_seconds=master_seconds, guard=guard)  # fmt: skip
+                        master_seconds=master_seconds, guard=guard, measured=measured[0] if measured else None)  # fmt: skip
 
     def deliver(rendition: Rendition) -> tuple[Asset, MediaInfo]:
         # A passed-through master is its own rendition; a made one is a store file, named by its sha256.

@@ -17,7 +17,7 @@ from pathlib import Path
 from mediafeed.cache.code import code_digest
 from mediafeed.cache.store import Store, key_of
 from mediafeed.errors import MediaError
-from mediafeed.media import ffmpeg
+from mediafeed.media import ffmpeg, gating
 from mediafeed.progress import parse_ffmpeg_progress
 
 KIND = "decoded"
@@ -32,9 +32,26 @@ class Decoded:
     errors: str = ""
 
 
-def decode(path: Path) -> Decoded:
-    """Decode every stream of `path` to nothing; the length decoded (from ffmpeg's -progress report) and any error."""
-    args = ["-nostats", "-v", "error", "-progress", "pipe:1", "-i", str(path), "-f", "null", "-"]
+def decode(path: Path, expected: float | None = None) -> Decoded:
+    """Decode every stream of `path` to nothing; the length decoded (from ffmpeg's -progress report) and any error.
+
+    An MP3 expected to last `expected` seconds (a delivery file: audio only, plus tags' artwork) is decoded in
+    segments side by side, one ffmpeg per core: the first decodes every stream from the start, each later one the
+    audio from its cut (sample-exact: ffmpeg decodes from before the cut and drops what precedes it), the last to
+    the real end. A segment that ends early ends the file there (media.gating.decoded_seconds)."""
+    if expected is None or path.suffix.lower() != ".mp3":
+        return _decode_part(path, [], [])
+    segments = gating.plan(expected, ffmpeg.cores(), lead=0)
+    found = ffmpeg.in_parallel(
+        lambda _, s: _decode_part(path, ffmpeg.segment_args(s), ["-map", "0:a"] if s.start_tenths else []), segments
+    )
+    blocks = [gating.Blocks((), (), 0.0, part.seconds) for part in found]
+    errors = " / ".join(part.errors for part in found if part.errors)
+    return Decoded(round(gating.decoded_seconds(segments, blocks), 3), errors)
+
+
+def _decode_part(path: Path, before: list[str], maps: list[str]) -> Decoded:
+    args = ["-nostats", "-v", "error", "-progress", "pipe:1", *before, "-i", str(path), *maps, "-f", "null", "-"]
     result = ffmpeg.run("ffmpeg", args, subject=path)
     seconds = 0.0
     for line in result.stdout.decode("ascii", "replace").splitlines():
@@ -45,15 +62,23 @@ def decode(path: Path) -> Decoded:
     return Decoded(round(seconds, 3), errors)
 
 
-def decoded(path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None) -> Decoded:
+def decoded(
+    path: Path,
+    content_id: str,
+    store: Store,
+    ffmpeg_version: str,
+    guard: Callable[[], None] | None = None,
+    decoder: Callable[[Path], Decoded] = decode,
+) -> Decoded:
     """decode(path), remembered by the file's content id (`sha256:<hex>` or a bare sha256); `guard` (raising when
-    the file is no longer that content) is called before what was found is remembered."""
+    the file is no longer that content) is called before what was found is remembered. `decoder` may decode it
+    otherwise (a master's is decoded by its segmented loudness measure, which reads it whole anyway)."""
     sha = content_id.removeprefix("sha256:")
     key = key_of(KIND, sha, code_digest(__name__), ffmpeg_version)
     known = store.get(KIND, key)
     if isinstance(known, Decoded):
         return known
-    found = decode(path)
+    found = decoder(path)
     if guard is not None:
         guard()
     store.put(KIND, key, found)
@@ -66,7 +91,7 @@ def check(
     """The decoded length of a delivery file that decodes cleanly and lasts `expected` seconds within `tolerance`;
     a MediaError naming the master (`subject`) otherwise. Its size is checked against what was written, too."""
     size = path.stat().st_size
-    found = decoded(path, content_id, store, ffmpeg_version)
+    found = decoded(path, content_id, store, ffmpeg_version, decoder=lambda file: decode(file, expected))
     if found.errors:
         raise MediaError(
             f"the delivery file made from it does not decode cleanly ({found.errors})",
@@ -123,10 +148,15 @@ def same_audio(tagged: Path, source: Path) -> bool:
 
 
 def master_seconds(
-    path: Path, content_id: str, store: Store, ffmpeg_version: str, guard: Callable[[], None] | None = None
+    path: Path,
+    content_id: str,
+    store: Store,
+    ffmpeg_version: str,
+    guard: Callable[[], None] | None = None,
+    decoder: Callable[[Path], Decoded] = decode,
 ) -> float:
     """The decoded length of a master, refusing one that is shorter than MIN_SECONDS (its header may say otherwise)."""
-    found = decoded(path, content_id, store, ffmpeg_version, guard)
+    found = decoded(path, content_id, store, ffmpeg_version, guard, decoder)
     if found.seconds < MIN_SECONDS:
         raise MediaError(
             f"only {found.seconds:.2f} s of media decodes from it (at least {MIN_SECONDS:.0f} s is needed)",

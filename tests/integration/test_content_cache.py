@@ -54,8 +54,11 @@ GIT_IDENTITY = {
 
 
 def is_encode(args: list[str]) -> bool:
-    """Whether an ffmpeg command line encodes (chooses an output codec other than stream copy)."""
-    return any(option in ENCODER_OPTIONS and value != "copy" for option, value in itertools.pairwise(args))
+    """Whether an ffmpeg command line encodes (chooses an output codec other than stream copy) from a file. An audio
+    encode is two ffmpegs: a feeder that reads the master (decode, gain, joins) and writes raw PCM, and the MP3
+    encoder that reads it from a pipe; the feeder, which names the master, stands for the pair."""
+    reads_pipe = any(option == "-i" and value.startswith("pipe:") for option, value in itertools.pairwise(args))
+    return not reads_pipe and any(option in ENCODER_OPTIONS and value != "copy" for option, value in itertools.pairwise(args))
 
 
 @dataclass

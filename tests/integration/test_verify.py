@@ -69,9 +69,32 @@ def use_master(project: Path, master: Path) -> Path:
     return master
 
 
+# An audio encode is two ffmpegs: a feeder that reads the master (decode, gain) and writes raw PCM, and the encoder
+# (with the tee muxer) that reads it. `encodes_master` (in a shim's scope) says whether this ffmpeg is the encoder
+# fed from master.wav: a process started by the same parent (the feeder's shim) names it.
+ENCODES_MASTER = """
+import os
+def _fed_from_master():
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as line:
+                command = line.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getppid() and b"master.wav" in command and b"f32le" in command:
+            return True
+    return False
+encodes_master = "tee" in args and (any("master.wav" in a for a in args) or _fed_from_master())
+feeds_master = "f32le" in args and any("master.wav" in a for a in args)
+"""
+
+
 def shim_ffmpeg(folder: Path, monkeypatch: pytest.MonkeyPatch, after: str) -> None:
     """An ffmpeg that runs the real one (file descriptors kept: -progress pipes) and then runs `after` (Python, with
-    `args`, `Path` and `shutil` in scope) — or before it, when `after` starts with '# before'."""
+    `args`, `Path`, `shutil`, `encodes_master` and `feeds_master` in scope) — or before it, when `after` starts with
+    '# before'."""
     folder.mkdir(parents=True, exist_ok=True)
     real = find_tool("ffmpeg")
     before = after.startswith("# before")
@@ -81,6 +104,7 @@ def shim_ffmpeg(folder: Path, monkeypatch: pytest.MonkeyPatch, after: str) -> No
         "import re, shutil, subprocess, sys\n"
         "from pathlib import Path\n"
         "args = sys.argv[1:]\n"
+        + ENCODES_MASTER
         + (after + "\n" if before else "")
         + f"rc = subprocess.call([{real!r}, *args], close_fds=False)\n"
         + ("" if before else after + "\n")
@@ -92,7 +116,7 @@ def shim_ffmpeg(folder: Path, monkeypatch: pytest.MonkeyPatch, after: str) -> No
 
 
 TRUNCATE_TEE_OUTPUT = """
-if "tee" in args and any("master.wav" in a for a in args):
+if encodes_master:
     spec = args[-1]
     target = Path(re.match(r"\\[[^\\]]*\\](.*?)\\|\\[", spec).group(1).replace("\\\\", ""))
     data = target.read_bytes()
@@ -186,7 +210,7 @@ def test_a_master_rewritten_during_its_encode_is_processed_again(
         tmp_path / "shim",
         monkeypatch,
         f"""# before: the producer's export lands while ffmpeg starts reading
-if "tee" in args and any("master.wav" in a for a in args) and not Path({str(marker)!r}).exists():
+if feeds_master and not Path({str(marker)!r}).exists():
     Path({str(marker)!r}).touch()
     shutil.copyfile({str(newer)!r}, {str(master)!r})
 """,
@@ -211,7 +235,7 @@ def test_a_master_that_keeps_changing_fails_its_episode(
         tmp_path / "shim",
         monkeypatch,
         f"""# before: a copy that never settles
-if "tee" in args and any("master.wav" in a for a in args):
+if feeds_master:
     n = len(Path({str(counter)!r}).read_text()) if Path({str(counter)!r}).exists() else 0
     Path({str(counter)!r}).write_text("x" * (n + 1))
     shutil.copyfile({[str(v) for v in versions]!r}[n % 2], {str(master)!r})
