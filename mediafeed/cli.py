@@ -394,12 +394,13 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
     options = PublishOptions(dry_run=dry_run, **flags)
     outcome = run_publish(state.project, target, state.now, dry_run=dry_run, progress=state.report, options=options)
     if outcome.reused:
-        state.progress(f"nothing changed since the last publish to {outcome.target.name} (its receipt in build/): nothing to do")
+        state.progress(f"nothing changed since the last publish to {outcome.target.name} (its receipt): nothing to do")
     state.close()
     plan = outcome.plan
     if as_json:
         payload = {"target": outcome.target.name, "dry_run": dry_run, "now": state.now.isoformat(), **plan.as_dict()}
         payload["receipt"] = outcome.reused  # true: nothing changed since the last publish, nothing was loaded
+        payload["files_read"] = outcome.files_read  # hashed to identify them (git and the cache vouch for the rest)
         payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}
         if outcome.result is not None:
             payload["written"] = len(outcome.result.written)

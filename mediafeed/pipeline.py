@@ -466,7 +466,7 @@ def publish(
     """publish (or, with dry_run, plan): the whole walk, stopping at the receipt when nothing changed."""
     options = replace(options or PublishOptions(), dry_run=dry_run)
     run = walk(Run(project, now, progress, target_name, options, shared_tier=True), PLAN if dry_run else PUBLISH)
-    return run.outcome or _outcome(run)
+    return replace(run.outcome or _outcome(run), files_read=run.ids.read)
 
 
 def build(

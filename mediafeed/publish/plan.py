@@ -289,6 +289,7 @@ class PublishOutcome:
     feed_counts: dict[str, int]
     warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
     reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
+    files_read: int = 0  # files read to identify them (hashed): 0 when git and the cache vouched for every one
 
 
 @dataclass(frozen=True)
