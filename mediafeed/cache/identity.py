@@ -39,6 +39,7 @@ RACY_NS = 2_000_000_000
 STAT_KIND = "stat"  # stat-index name → ((inode, size, mtime_ns, ctime_ns), sha256, hashed at ns)
 BLOB_KIND = "blob"  # git blob id → sha256 of the same bytes (stored as the ASCII hex, not pickled: 20,000 per run)
 PACK_KIND = "blob-pack"  # shared blob packs already merged into this store's blob map
+SHARED_BLOB_KIND = "blob-shared"  # blob ids whose pairs are in the shared packs (merged from them, or written there)
 FEW = 64  # up to this many stat-index lookups are single queries; beyond, the whole index is read at once
 CHUNK = 1 << 20
 
@@ -82,7 +83,7 @@ class ContentIds:
         self._known: dict[tuple[str, Stat], str] = {}  # learnt this run
         self._pending_stats: dict[str, tuple[Stat, str, int]] = {}
         self._pending_blobs: dict[str, str] = {}
-        self._shared_blobs: dict[str, str] | None = None  # what the shared tier's packs hold (when one is attached)
+        self._shared_blobs: set[str] | None = None  # blob ids the shared tier's packs hold (when one is attached)
         self.read = 0  # files read to hash them this run (a CI-shaped no-op reads none)
 
     def id(self, path: str | Path) -> str:
@@ -131,24 +132,24 @@ class ContentIds:
             blobs, self._pending_blobs = self._pending_blobs, {}
         self.store.put_many(STAT_KIND, [(name, portable(entry, None)) for name, entry in stats.items()])
         self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in blobs.items()])
-        with self._lock:
-            shared = self._shared_blobs
         remote = self.store.remote
-        if remote is None or not self.store.shares:
-            return
         tracked = {blob for blob, _ in (self._git or {}).values()}  # only tracked files' pairs help another checkout
-        new = {blob: sha for blob, sha in blobs.items() if blob in tracked}
-        if new and shared is None:  # what the shared packs hold is not known yet: ask before adding a pack
-            known = self._blob_map()
-            with self._lock:
-                if self._shared_blobs is None:
-                    self._shared_blobs = self._merge_packs(known)
-                shared = self._shared_blobs
-        new = {blob: sha for blob, sha in new.items() if shared is None or shared.get(blob) != sha}
+        if remote is None or not self.store.shares or not tracked:
+            return
+        known = {**self._blob_map(), **blobs}
+        with self._lock:
+            if self._shared_blobs is None:
+                self._shared_blobs = self._merge_packs(known)
+            shared = self._shared_blobs
+        # Every pair of a tracked file the shared packs lack: learnt this run, or known here from before the shared
+        # tier was attached (a runner whose build/ was restored).
+        new = {blob: known[blob] for blob in tracked if blob in known and blob not in shared}
         if new:
             name = _write_pack(remote, new)
             if name is not None:
                 self.store.put_many(PACK_KIND, [(name, b"1")])
+                self.store.put_many(SHARED_BLOB_KIND, [(blob, b"1") for blob in new])
+                shared |= set(new)
 
     # --- what the store and git know, read once per run -------------------------------------------------------------
 
@@ -161,9 +162,9 @@ class ContentIds:
                     self._shared_blobs = self._merge_packs(self._blobs)
             return self._blobs
 
-    def _merge_packs(self, blobs: dict[str, str]) -> dict[str, str]:
+    def _merge_packs(self, blobs: dict[str, str]) -> set[str]:
         """Merge the shared tier's blob packs this store has not seen into `blobs` (and into the store); returns the
-        pairs the shared tier holds, as far as this store knows."""
+        blob ids the shared tier holds pairs for, as far as this store knows."""
         from concurrent.futures import ThreadPoolExecutor
 
         from mediafeed.cache.remote import BLOBS
@@ -172,8 +173,8 @@ class ContentIds:
         assert remote is not None
         try:
             names = [entry.name for entry in remote.listing(BLOBS)]
-        except Exception:  # unreachable: identify files the slow way, correctly
-            return {}
+        except Exception:  # unreachable: identify files the slow way, correctly (and add no pack: it may be there)
+            return set(blobs)
         seen = set(self.store.get_all(PACK_KIND, raw=True))
         new = [name for name in names if name not in seen]
         learnt: dict[str, str] = {}
@@ -186,8 +187,9 @@ class ContentIds:
         if learnt:
             blobs.update(learnt)
             self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in learnt.items()])
+            self.store.put_many(SHARED_BLOB_KIND, [(blob, b"1") for blob in learnt])
         self.store.put_many(PACK_KIND, [(name, b"1") for name in merged])
-        return dict(blobs)
+        return set(self.store.get_all(SHARED_BLOB_KIND, raw=True)) | set(learnt)
 
     def _stat_entry(self, name: str) -> tuple[Stat, str, int] | None:
         """The stat index's entry for a file: single lookups for the first few (a run that needs only the tools' and

@@ -44,7 +44,9 @@ class Facts:
         binary = Path(ffmpeg.find_tool(name))
         key = key_of("tool", name, self.ids.sha256(binary.resolve()))
         version = self.store.get("tool", key)
-        if not isinstance(version, str):
+        if isinstance(version, str):
+            self.store.share_known("tool", [(key, version, [])])  # known here from before the shared tier: share it
+        else:
             try:
                 output = subprocess.run([str(binary), "-version"], capture_output=True, check=False, timeout=60).stdout
             except (OSError, subprocess.SubprocessError):

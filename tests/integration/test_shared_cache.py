@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from mediafeed.publish.storage import MANIFEST_KEY
-from tests.conftest import NOW, copy_catalog, ffmpeg_generate
+from tests.conftest import NOW, copy_build, copy_catalog, ffmpeg_generate
 from tests.integration.conftest import point_target
 from tests.integration.test_content_cache import GIT_IDENTITY, LOG_VARIABLE, Shim
 
@@ -263,3 +263,21 @@ def test_a_local_target_with_a_shared_folder(runners: Runners, tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert calls(log) == [] and json.loads(result.stdout)["uploads"]  # its own public/: uploads, but no media work
     assert encodes(log) == []
+
+
+def test_a_runner_with_build_restored_shares_what_it_knew(runners: Runners, s3: Any, bucket: str, sample_build: Path) -> None:
+    """A runner whose build/ was made before the shared tier existed (restored from a CI cache) pushes what a fresh
+    runner needs: prepared deliveries, tool versions, the git blob pairs, the receipt."""
+    warm = runners.clone("warm")
+    copy_build(sample_build, warm)
+    first = runners.run(warm, "-q", "publish", "--target", "s3")
+    assert first.returncode == 0, first.stderr
+    shared = objects(s3, bucket, CACHE)
+    assert any("/values/tool/" in k for k in shared) and any("/blobs/" in k for k in shared)
+    before = objects(s3, bucket)
+    fresh, log = runners.clone("fresh"), runners.tmp / "fresh.log"
+    again = runners.run(fresh, "publish", "--target", "s3", "--json", log=log)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["receipt"] is True and calls(log) == [] and objects(s3, bucket) == before
+    assert report["files_read"] < 2 + len(masters(fresh))
