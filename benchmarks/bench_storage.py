@@ -224,6 +224,33 @@ def fill_fresh(root: Path, project: Path, env: dict[str, str], endpoint: str) ->
     return seconds
 
 
+def profile_fresh(folder: Path, make: Callable[[Path], None], clone: Path, env: dict[str, str]) -> None:
+    """A fresh-runner no-op under cProfile, another under -X importtime (each from its own fresh clone): where the
+    time goes. Writes fresh.prof, fresh-profile.txt (top 40 by cumulative time) and fresh-importtime.txt."""
+    import pstats
+
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["--project", str(clone), "-q", "--now", NOW, "publish", "--target", "s3", "--json"]
+    profiled = [sys.executable, "-m", "cProfile", "-o", str(folder / "fresh.prof"), "-m", "mediafeed", *args]
+    imports = [sys.executable, "-X", "importtime", "-m", "mediafeed", *args]
+    for command in (profiled, imports):
+        shutil.rmtree(clone, ignore_errors=True)
+        make(clone)
+        settle()
+        print(f"fresh-runner no-op: {' '.join(command[1:4])} ...", file=sys.stderr)
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if command is imports:
+            (folder / "fresh-importtime.txt").write_text(done.stderr)
+            continue
+        with (folder / "fresh-profile.txt").open("w") as out:
+            out.write(f"fresh-runner no-op under cProfile: {seconds:.2f} s\n")
+            pstats.Stats(str(folder / "fresh.prof"), stream=out).sort_stats("cumulative").print_stats(40)
+    shutil.rmtree(clone, ignore_errors=True)
+
+
 class Repeated:
     """A no-op publish timed --repeat times, each the first publish in its own fresh folder, with the processes
     it started and what it reported."""
@@ -249,7 +276,10 @@ class Repeated:
             started = log.read_text().split() if log.exists() else []
             if self.listing:
                 after = self.listing()
-                self.changed.append(sum(1 for key in before.keys() | after.keys() if before.get(key) != after.get(key)))
+                changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+                self.changed.append(len(changed))
+                if changed:
+                    print(f"  run {run + 1}: objects changed: {', '.join(changed[:10])}", file=sys.stderr)
             files = folder / "build" / "cache" / "files"
             self.downloaded.append(sum(1 for p in files.rglob("*") if p.is_file()) if files.is_dir() else 0)
             self.seconds.append(seconds)
@@ -316,6 +346,11 @@ def main() -> None:
         "--skip-fresh", action="store_true",
         help="skip the fresh-runner no-op (a fresh git clone with no build/, the shared tier of another bucket filled "
         "by an earlier publish from another clone)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", type=Path, default=None,
+        help="after the fresh-runner no-ops, one more (not counted) under cProfile and one under -X importtime, from "
+        "fresh clones; the stats, the import times and the top of the profile are written into this folder",
     )  # fmt: skip
     options = parser.parse_args()
     n = options.episodes
@@ -419,7 +454,7 @@ def main() -> None:
             if not options.skip_fresh:
                 fresh_fill_s = fill_fresh(root, project, env, endpoint)
                 shared = listing(client, "bench-fresh", CACHE_PREFIX)
-                parts = ("prepared", "receipt-at", "blobs", "files")
+                parts = ("tool", "probe", "prepared", "receipt-at", "blobs", "files")
                 shared_kinds = ", ".join(f"{sum(1 for key in shared if f'/{kind}/' in key)} {kind}" for kind in parts)
                 shared_kinds = f"{len(shared)} objects: {shared_kinds}"
                 with tempfile.TemporaryDirectory() as logs:
@@ -430,6 +465,8 @@ def main() -> None:
 
                     print(f"fresh-runner no-op publish (clone, no build/), {options.repeat} times ...", file=sys.stderr)
                     fresh.measure(bare_clone, root / "fresh-checkout", {**env, TOOL_LOG: str(log)}, log, options.repeat)
+                    if options.profile is not None:
+                        profile_fresh(options.profile, bare_clone, root / "fresh-checkout", env)
 
             index = project / "episodes" / "episode-00007" / "index.md"
             original = index.read_text()
