@@ -268,6 +268,8 @@ def main() -> None:
             publishes: dict[int, tuple[Process, dict]] = {}
             uploaded: dict[int, int] = {}
             idle: Process | None = None
+            local: Process | None = None
+            load_before = os.getloadavg()[0]
             for n in counts:
                 bucket = f"bench-shards-{n}"
                 client.create_bucket(Bucket=bucket)
@@ -287,6 +289,12 @@ def main() -> None:
                     settle()
                     _, (idle,) = run_many([("idle-shard", again, ["build", "--target", "s3", "--shard", "1/1"], 0)], env, logs)
                     shutil.rmtree(again)
+                    if not options.no_local:  # right after N = 1, so that both see the same load on the machine
+                        project = clone(catalog, root / "local-only")
+                        settle()
+                        print("cold local-only build (no shared tier) ...", file=sys.stderr)
+                        _, (local,) = run_many([("local-only", project, ["build", "--target", "local"], 0)], env, logs)
+                        shutil.rmtree(project)
                 publisher = clone(origin, root / f"n{n}-publisher")
                 settle()
                 print(f"N = {n}: publish from another fresh clone ...", file=sys.stderr)
@@ -296,18 +304,13 @@ def main() -> None:
                 publishes[n] = (published, json.loads(published.stdout))
                 shutil.rmtree(publisher)
                 uploaded[n] = sum(size for key, size in listing(client, bucket, "_mediafeed/cache/").items() if "/files/" in key)
-            local: Process | None = None
-            if not options.no_local:
-                project = clone(catalog, root / "local-only")
-                settle()
-                print("cold local-only build (no shared tier) ...", file=sys.stderr)
-                _, (local,) = run_many([("local-only", project, ["build", "--target", "local"], 0)], env, logs)
+            load_after = os.getloadavg()[0]
     finally:
         server.stop()
 
     verdict = {True: "MET", False: "MISSED"}
     print(f"shard benchmark: {MASTERS} masters, {audio_hours * 60:.0f} minutes of speech-like mono FLAC (1-3 min each), "
-          f"moto on 127.0.0.1, {cores} cores")  # fmt: skip
+          f"moto on 127.0.0.1, {cores} cores (load average {load_before:.1f} before, {load_after:.1f} after)")  # fmt: skip
     expected = len(shards[counts[0]][0].made) if counts[0] == 1 else None
     print(f"  {'N':>3} {'wall':>8} {'speed-up':>9}  shards (wall / CPU s, encodes, distinct masters)")
     base = walls.get(1)
@@ -324,6 +327,8 @@ def main() -> None:
         )
         if expected is not None:
             check += f", {'=' if total == expected else '!='} N=1's {expected}"
+        cpu = sum(p.cpu for p in parts)
+        check += f"; CPU of all shards {cpu:.1f} s" + (f" ({cpu / shards[1][0].cpu:.2f}x N=1's)" if 1 in shards else "")
         print(f"  {n:>3} {walls[n]:7.2f}s {speed}  {each}")
         print(f"      {check}")
     if base and 2 in walls:
