@@ -33,10 +33,16 @@ lint: setup-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# bench_storage.py runs once per catalog size in BENCH_STORAGE_SIZES; BENCH_STORAGE_ARGS go to each run. By default
+# the catalogs and their prepared media are kept in build/bench-storage/ and reused by the next `make bench` (media
+# preparation takes about 1 s per episode on 2 cores: hours for 10,000, once). BENCH_SHARDS_ARGS go to bench_shards.py.
+BENCH_STORAGE_SIZES ?= 1000 10000
+BENCH_STORAGE_ARGS ?= --workdir $(CURDIR)/build/bench-storage
 bench: setup-test
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_media.py
-	$(BIN)/python benchmarks/bench_storage.py $(BENCH_STORAGE_ARGS)
+	for n in $(BENCH_STORAGE_SIZES); do $(BIN)/python benchmarks/bench_storage.py --episodes $$n $(BENCH_STORAGE_ARGS) || exit 1; done
+	$(BIN)/python benchmarks/bench_shards.py $(BENCH_SHARDS_ARGS)
 
 clean:
 	rm -rf build public .pytest_cache .ruff_cache $(VENV) *.egg-info

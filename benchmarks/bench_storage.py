@@ -10,15 +10,24 @@ A catalog of N episodes (tiny distinct MP3s, default 10,000) is published to a m
     bytes sent, writes, and whether the no-op receipt was used;
   - the same for a copy made without metadata and without git (shutil.copyfile, build/ included), where file
     contents have to be hashed: informational, no target;
+  - fresh-runner no-op: a `git clone` with NO build/ at all (nothing restored) publishing the unchanged catalog to a
+    bucket of its own (bench-fresh) that an earlier publish from another clone (build/ restored) filled, with the
+    cache's shared tier on (the default for an S3 target: the bucket's `_mediafeed/cache/`, with its blob packs and
+    the receipt of the manifest version the bucket holds). Reported as above, plus the objects changed in the whole
+    bucket listing (keys and ETags before and after, `_mediafeed/cache/` included) and the files in the clone's
+    build/cache/files afterwards (what was downloaded from the shared tier);
 and, in the same run against the same server, `aws s3 sync` of the same files (what the first publish put in the
 bucket, laid out in a folder by publishing the same catalog to a local target) into a second bucket:
   - first sync, no-op sync.
 First publish and first sync are timed --repeat times each (alternating which goes first, each into an emptied
 bucket, each publish starting from the build/ that media preparation left) and the best of each is compared: on a
 small shared VM single runs vary by about 10%.
+The no-op sync is timed --repeat times too; the no-op ratios are against its median.
 Targets (from the storage issue): warm no-op republish ≤ 0.5 × the no-op sync, with 0 bytes sent; CI-shaped no-op
 ≤ 0.5 × the no-op sync (median), with 0 ffmpeg/ffprobe processes, 0 bytes sent and 0 writes; first publish no
-slower than the first sync.
+slower than the first sync. From the shared-cache issue: fresh-runner no-op ≤ 0.5 × the no-op sync (median), with 0
+ffmpeg/ffprobe processes, 0 bytes downloaded (no file in the clone's build/cache/files), 0 objects changed in the
+bucket and the receipt used.
 
 Media preparation (loudness, encoding and tagging of each master, once) is done before the timed runs with
 `mediafeed build --target s3` (as a CI job would: the tags name the target's feed URL) and reported separately:
@@ -96,13 +105,14 @@ def environment(folder: Path) -> dict[str, str]:
     return env
 
 
-def point_at(project: Path, endpoint: str, bucket: str) -> None:
+def point_at(project: Path, endpoint: str, bucket: str, public: str | None = None) -> None:
+    """The s3 target of `project` is `bucket` on `endpoint`; its public URL that of `public` (default: `bucket`)."""
     toml = project / "mediafeed.toml"
     text = toml.read_text()
     start, end = text.index("[targets.s3]"), text.index("[media]")
     section = (
         f'[targets.s3]\ntype = "s3"\nbucket = "{bucket}"\nregion = "us-east-1"\nendpoint_url = "{endpoint}"\n'
-        f'addressing_style = "path"\npublic_url = "{endpoint}/{bucket}"\n\n'
+        f'addressing_style = "path"\npublic_url = "{endpoint}/{public or bucket}"\n\n'
     )
     new = text[:start] + section + text[end:]
     if new != text:  # rewriting the same bytes would still give the file a new mtime
@@ -183,15 +193,76 @@ def tool_shim(folder: Path) -> Path:
     return folder
 
 
+CACHE_PREFIX = "_mediafeed/cache/"
+
+
+def listing(client: object, bucket: str, prefix: str = "") -> dict[str, str]:
+    """Key → ETag of every object of `bucket` under `prefix`."""
+    found: dict[str, str] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):  # type: ignore[attr-defined]
+        found.update({item["Key"]: item["ETag"] for item in page.get("Contents", [])})
+    return found
+
+
+def fill_fresh(root: Path, project: Path, env: dict[str, str], endpoint: str) -> float:
+    """The catalog committed in a repository of its own (fresh-origin) whose s3 target is the bucket bench-fresh
+    (the public URL, hence every tag, stays that of bench-mediafeed: nothing is re-tagged), then published into it from
+    another clone with the project's build/ restored, the shared tier on (the default for an S3 target): the earlier
+    run whose results a fresh runner finds. Returns the seconds that publish took."""
+    origin, publisher = root / "fresh-origin", root / "fresh-publisher"
+    for folder in (origin, publisher):
+        shutil.rmtree(folder, ignore_errors=True)
+    git(root, "clone", "--quiet", str(project), str(origin))
+    point_at(origin, endpoint, "bench-fresh", public="bench-mediafeed")
+    git(origin, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-am", "the bench-fresh bucket")
+    git(root, "clone", "--quiet", str(origin), str(publisher))
+    shutil.copytree(project / "build", publisher / "build", symlinks=True)
+    settle()
+    print("filling bench-fresh: a publish from another clone, build/ restored ...", file=sys.stderr)
+    seconds, _ = mediafeed(publisher, env, "publish", "--target", "s3", "--json")
+    shutil.rmtree(publisher, ignore_errors=True)
+    return seconds
+
+
+def profile_fresh(folder: Path, make: Callable[[Path], None], clone: Path, env: dict[str, str]) -> None:
+    """A fresh-runner no-op under cProfile, another under -X importtime (each from its own fresh clone): where the
+    time goes. Writes fresh.prof, fresh-profile.txt (top 40 by cumulative time) and fresh-importtime.txt."""
+    import pstats
+
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["--project", str(clone), "-q", "--now", NOW, "publish", "--target", "s3", "--json"]
+    profiled = [sys.executable, "-m", "cProfile", "-o", str(folder / "fresh.prof"), "-m", "mediafeed", *args]
+    imports = [sys.executable, "-X", "importtime", "-m", "mediafeed", *args]
+    for command in (profiled, imports):
+        shutil.rmtree(clone, ignore_errors=True)
+        make(clone)
+        settle()
+        print(f"fresh-runner no-op: {' '.join(command[1:4])} ...", file=sys.stderr)
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if command is imports:
+            (folder / "fresh-importtime.txt").write_text(done.stderr)
+            continue
+        with (folder / "fresh-profile.txt").open("w") as out:
+            out.write(f"fresh-runner no-op under cProfile: {seconds:.2f} s\n")
+            pstats.Stats(str(folder / "fresh.prof"), stream=out).sort_stats("cumulative").print_stats(40)
+    shutil.rmtree(clone, ignore_errors=True)
+
+
 class Repeated:
     """A no-op publish timed --repeat times, each the first publish in its own fresh folder, with the processes
     it started and what it reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, listing: Callable[[], dict[str, str]] | None = None) -> None:
         self.seconds: list[float] = []
         self.ffmpeg: list[int] = []
         self.ffprobe: list[int] = []
         self.reports: list[dict] = []
+        self.listing = listing  # key → ETag of every object of the bucket (not timed), when writes are to be counted
+        self.changed: list[int] = []  # objects added, removed or replaced in the bucket by each run
+        self.downloaded: list[int] = []  # files in the project's build/cache/files after each run
 
     def measure(self, make: Callable[[Path], None], folder: Path, env: dict[str, str], log: Path, repeat: int) -> None:
         """`make(folder)` lays out a fresh project in `folder` (not timed); then one timed publish from it."""
@@ -200,8 +271,17 @@ class Repeated:
             make(folder)
             settle()
             log.unlink(missing_ok=True)
+            before = self.listing() if self.listing else {}
             seconds, report = mediafeed(folder, env, "publish", "--target", "s3", "--json")
             started = log.read_text().split() if log.exists() else []
+            if self.listing:
+                after = self.listing()
+                changed = sorted(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+                self.changed.append(len(changed))
+                if changed:
+                    print(f"  run {run + 1}: objects changed: {', '.join(changed[:10])}", file=sys.stderr)
+            files = folder / "build" / "cache" / "files"
+            self.downloaded.append(sum(1 for p in files.rglob("*") if p.is_file()) if files.is_dir() else 0)
             self.seconds.append(seconds)
             self.ffmpeg.append(started.count("ffmpeg"))
             self.ffprobe.append(started.count("ffprobe"))
@@ -217,18 +297,30 @@ class Repeated:
             self.ffmpeg + self.ffprobe + self.values("bytes_written") + self.values("written") + self.values("uploads")
         )
 
+    def untouched(self) -> bool:
+        """Nothing started or written, no object of the bucket changed, nothing downloaded, the receipt used."""
+        return (
+            self.none_started_or_written() and not any(self.changed + self.downloaded) and all(r["receipt"] for r in self.reports)
+        )
+
     def lines(self, label: str, note: str) -> list[str]:
         def each(values: list) -> str:  # one figure when every run gave the same, else each run's
             return str(values[0]) if len(set(values)) == 1 else "/".join(str(v) for v in values)
 
         receipts = {True: "used", False: "not used"}
         low, middle, high = min(self.seconds), statistics.median(self.seconds), max(self.seconds)
-        return [
+        lines = [
             f"  {label:<39}{middle:8.2f} s   median of {len(self.seconds)} (min {low:.2f}, max {high:.2f}); {note}",
             f"      {each(self.ffmpeg)} ffmpeg + {each(self.ffprobe)} ffprobe processes, "
             f"{each(self.values('bytes_written'))} bytes sent, {each(self.values('written'))} writes "
             f"({each(self.values('uploads'))} uploads planned), receipt {each([receipts[r['receipt']] for r in self.reports])}",
         ]
+        if self.listing:
+            lines.append(
+                f"      {each(self.changed)} objects of the bucket changed (_mediafeed/cache/ included), "
+                f"{each(self.downloaded)} files in build/cache/files afterwards (downloaded from the shared tier)"
+            )
+        return lines
 
 
 def main() -> None:
@@ -249,6 +341,16 @@ def main() -> None:
     parser.add_argument(
         "--skip-ci", action="store_true",
         help="skip the CI-shaped no-op publishes (fresh git clone, and copy without metadata, build/ restored in each)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip-fresh", action="store_true",
+        help="skip the fresh-runner no-op (a fresh git clone with no build/, the shared tier of another bucket filled "
+        "by an earlier publish from another clone)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", type=Path, default=None,
+        help="after the fresh-runner no-ops, one more (not counted) under cProfile and one under -X importtime, from "
+        "fresh clones; the stats, the import times and the top of the profile are written into this folder",
     )  # fmt: skip
     options = parser.parse_args()
     n = options.episodes
@@ -277,10 +379,10 @@ def main() -> None:
                 replace_tree(baseline, project / "build")
             client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                                   aws_access_key_id="bench", aws_secret_access_key="bench-secret")  # fmt: skip
-            for bucket in ("bench-mediafeed", "bench-sync"):
+            for bucket in ("bench-mediafeed", "bench-sync", "bench-fresh"):
                 client.create_bucket(Bucket=bucket)
             point_at(project, endpoint, "bench-mediafeed")
-            if not options.skip_ci:
+            if not (options.skip_ci and options.skip_fresh):
                 commit_catalog(project)  # now, so that no timed run follows a change of the catalog's files
 
             print("preparing media (mediafeed build) ...", file=sys.stderr)
@@ -348,6 +450,24 @@ def main() -> None:
                     print(f"no-op publish from a copy without metadata, {options.repeat} times ...", file=sys.stderr)
                     copied.measure(plain_copy, root / "ci-copy", ci_env, log, options.repeat)
 
+            fresh = Repeated(listing=lambda: listing(client, "bench-fresh"))
+            if not options.skip_fresh:
+                fresh_fill_s = fill_fresh(root, project, env, endpoint)
+                shared = listing(client, "bench-fresh", CACHE_PREFIX)
+                parts = ("tool", "probe", "prepared", "receipt-at", "blobs", "files")
+                shared_kinds = ", ".join(f"{sum(1 for key in shared if f'/{kind}/' in key)} {kind}" for kind in parts)
+                shared_kinds = f"{len(shared)} objects: {shared_kinds}"
+                with tempfile.TemporaryDirectory() as logs:
+                    log = Path(logs) / "started.log"
+
+                    def bare_clone(clone: Path) -> None:  # what a new runner has: the commit, no build/
+                        git(root, "clone", "--quiet", str(root / "fresh-origin"), str(clone))
+
+                    print(f"fresh-runner no-op publish (clone, no build/), {options.repeat} times ...", file=sys.stderr)
+                    fresh.measure(bare_clone, root / "fresh-checkout", {**env, TOOL_LOG: str(log)}, log, options.repeat)
+                    if options.profile is not None:
+                        profile_fresh(options.profile, bare_clone, root / "fresh-checkout", env)
+
             index = project / "episodes" / "episode-00007" / "index.md"
             original = index.read_text()
             index.write_text(original + "\nAn added line of show notes.\n")
@@ -356,7 +476,8 @@ def main() -> None:
             finally:
                 index.write_text(original)
             objects = len(first["uploads"]) + 1  # + the manifest
-            sync_noop_s, _ = timed(sync, env)
+            sync_noops = [timed(sync, env)[0] for _ in range(options.repeat)]
+            sync_noop_s = statistics.median(sync_noops)
     finally:
         server.stop()
 
@@ -371,11 +492,16 @@ def main() -> None:
     if not options.skip_ci:
         print("\n".join(ci.lines("mediafeed CI-shaped no-op", "fresh git clone, build/ restored")))
         print("\n".join(copied.lines("mediafeed copied no-op (informational)", "copy without metadata or .git")))
+    if not options.skip_fresh:
+        print(f"  filling publish to bench-fresh         {fresh_fill_s:8.2f} s   (another clone, build/ restored); "
+              f"shared tier then {shared_kinds}")  # fmt: skip
+        print("\n".join(fresh.lines("mediafeed fresh-runner no-op", "fresh git clone, NO build/, shared tier")))
     print(f"  mediafeed one episode changed          {one_s:8.2f} s   {one['bytes_written']:>10} bytes sent, "
           f"{len(one['uploads'])} writes ({', '.join(u['key'] for u in one['uploads'])})")  # fmt: skip
     print(f"  aws s3 sync first (best of {len(syncs)}, {synced} files) {sync_first_s:8.2f} s"
           f"   (all: {', '.join(f'{t:.1f}' for t in syncs)})")  # fmt: skip
-    print(f"  aws s3 sync no-op                      {sync_noop_s:8.2f} s")
+    print(f"  aws s3 sync no-op                      {sync_noop_s:8.2f} s   median of {len(sync_noops)} "
+          f"(all: {', '.join(f'{t:.2f}' for t in sync_noops)})")  # fmt: skip
     noop_ratio, first_ratio = noop_s / sync_noop_s, first_s / sync_first_s  # best against best
     verdict = {True: "MET", False: "MISSED"}
     print(f"  ratio no-op publish / no-op sync:      {noop_ratio:8.2f}   (target <= 0.5)  {verdict[noop_ratio <= 0.5]}")
@@ -386,6 +512,11 @@ def main() -> None:
               f"0 writes)  {verdict[met]}")  # fmt: skip
         print(f"  ratio copied no-op / no-op sync:       {statistics.median(copied.seconds) / sync_noop_s:8.2f}   "
               "(median; informational)")  # fmt: skip
+    if not options.skip_fresh:
+        fresh_ratio = statistics.median(fresh.seconds) / sync_noop_s
+        met = fresh_ratio <= 0.5 and fresh.untouched()
+        print(f"  ratio fresh-runner no-op / no-op sync: {fresh_ratio:8.2f}   (median; target <= 0.5 and 0 processes, 0 bytes "
+              f"downloaded, 0 objects changed, receipt used)  {verdict[met]}")  # fmt: skip
     print(f"  ratio first publish / first sync:      {first_ratio:8.2f}   (target <= 1.0)  {verdict[first_ratio <= 1.0]}")
     print(f"    (mean against mean: {statistics.mean(firsts) / statistics.mean(syncs):.2f})")
     print(f"  no-op bytes sent: {noop['bytes_written']}  (target 0)  {verdict[noop['bytes_written'] == 0]}")
