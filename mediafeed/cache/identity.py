@@ -83,6 +83,7 @@ class ContentIds:
         self._known: dict[tuple[str, Stat], str] = {}  # learnt this run
         self._pending_stats: dict[str, tuple[Stat, str, int]] = {}
         self._pending_blobs: dict[str, str] = {}
+        self._listed: set[str] = set()  # every blob id git's index lists (racily clean entries included)
         self._shared_blobs: set[str] | None = None  # blob ids the shared tier's packs hold (when one is attached)
         self.read = 0  # files read to hash them this run (a CI-shaped no-op reads none)
 
@@ -133,7 +134,7 @@ class ContentIds:
         self.store.put_many(STAT_KIND, [(name, portable(entry, None)) for name, entry in stats.items()])
         self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in blobs.items()])
         remote = self.store.remote
-        tracked = {blob for blob, _ in (self._git or {}).values()}  # only tracked files' pairs help another checkout
+        tracked = self._listed  # only tracked files' pairs help another checkout (where git may vouch for them)
         if remote is None or not self.store.shares or not tracked:
             return
         known = {**self._blob_map(), **blobs}
@@ -224,6 +225,8 @@ class ContentIds:
             for m in _DEBUG_ENTRY.finditer(listed):
                 mode, blob, stage, path, c_s, c_ns, m_s, m_ns, ino, size = m.groups()
                 mtime = int(m_s) * 1_000_000_000 + int(m_ns)
+                if mode in ("100644", "100755") and stage == "0":
+                    self._listed.add(blob)  # racy or not: a pair learnt for it helps another checkout
                 if mode in ("100644", "100755") and stage == "0" and mtime < written:
                     self._git[path] = (blob, (int(ino), int(size), mtime, int(c_s) * 1_000_000_000 + int(c_ns)))
             return self._git
