@@ -148,8 +148,8 @@ class ContentIds:
         if new:
             name = _write_pack(remote, new)
             if name is not None:
-                self.store.put_many(PACK_KIND, [(name, b"1")])
-                self.store.put_many(SHARED_BLOB_KIND, [(blob, b"1") for blob in new])
+                self.store.put_many(_per_tier(PACK_KIND, remote), [(name, b"1")])
+                self.store.put_many(_per_tier(SHARED_BLOB_KIND, remote), [(blob, b"1") for blob in new])
                 shared |= set(new)
 
     # --- what the store and git know, read once per run -------------------------------------------------------------
@@ -176,7 +176,7 @@ class ContentIds:
             names = [entry.name for entry in remote.listing(BLOBS)]
         except Exception:  # unreachable: identify files the slow way, correctly (and add no pack: it may be there)
             return set(blobs)
-        seen = set(self.store.get_all(PACK_KIND, raw=True))
+        seen = set(self.store.get_all(_per_tier(PACK_KIND, remote), raw=True))
         new = [name for name in names if name not in seen]
         learnt: dict[str, str] = {}
         merged = []
@@ -188,9 +188,9 @@ class ContentIds:
         if learnt:
             blobs.update(learnt)
             self.store.put_many(BLOB_KIND, [(blob, sha.encode("ascii")) for blob, sha in learnt.items()])
-            self.store.put_many(SHARED_BLOB_KIND, [(blob, b"1") for blob in learnt])
-        self.store.put_many(PACK_KIND, [(name, b"1") for name in merged])
-        return set(self.store.get_all(SHARED_BLOB_KIND, raw=True)) | set(learnt)
+            self.store.put_many(_per_tier(SHARED_BLOB_KIND, remote), [(blob, b"1") for blob in learnt])
+        self.store.put_many(_per_tier(PACK_KIND, remote), [(name, b"1") for name in merged])
+        return set(self.store.get_all(_per_tier(SHARED_BLOB_KIND, remote), raw=True)) | set(learnt)
 
     def _stat_entry(self, name: str) -> tuple[Stat, str, int] | None:
         """The stat index's entry for a file: single lookups for the first few (a run that needs only the tools' and
@@ -237,6 +237,12 @@ class ContentIds:
         if text.startswith(prefix):
             return text[len(prefix) :].replace(os.sep, "/")
         return None
+
+
+def _per_tier(kind: str, remote: Remote) -> str:
+    """A kind of bookkeeping about one shared tier: a build/ restored on a runner of another tier (another bucket)
+    knows nothing about what that one holds."""
+    return f"{kind}:{hashlib.sha256(remote.describe().encode()).hexdigest()[:16]}"
 
 
 def compact_packs(remote: Remote) -> tuple[int, int]:
