@@ -254,12 +254,10 @@ def compact_packs(remote: Remote) -> tuple[int, int]:
     if len(names) <= 1:
         return len(names), len(names)
     pairs: dict[str, str] = {}
-    kept = []
     for name in names:
         data = remote.read(name)
         if data is not None and name.endswith(f"/{hashlib.sha256(data).hexdigest()}.txt"):
             pairs.update(_parse_pack(data))
-            kept.append(name)
     whole = _write_pack(remote, pairs)
     if whole is None:
         return len(names), len(names)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mediafeed.cache.remote import BLOBS, FILES, VALUES, Entry, Remote, unseal
-from mediafeed.cache.store import Store
+from mediafeed.cache.store import Store, answered
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class LastRun:
     counts: dict[tuple[str, str], int]
 
     def total(self, what: str) -> int:
-        return sum(n for (_, w), n in self.counts.items() if w == what)
+        return answered(self.counts, what)
 
     @property
     def lookups(self) -> int:

@@ -283,21 +283,10 @@ class Store:
         return value
 
     def get_many(self, kind: str, keys: list[str]) -> dict[str, Any]:
-        """get() for many keys in one query per 500 (a catalog of 10,000 episodes asks for 10,000 at once)."""
+        """get() for many keys in one query per 500 (a catalog of 10,000 episodes asks for 10,000 at once), then the
+        shared tier for those build/ lacks."""
         found: dict[str, Any] = {}
-        with self._lock:
-            db = self._connection()
-            if db is None:
-                return found
-            rows: list[tuple[str, bytes]] = []
-            try:
-                for start in range(0, len(keys), 500):
-                    chunk = keys[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    query = f"SELECT key, value FROM entries WHERE kind = ? AND key IN ({marks})"
-                    rows += db.execute(query, (kind, *chunk)).fetchall()
-            except sqlite3.Error:
-                return found
+        rows = self._rows_for(kind, keys, "key, value")
         for key, value in rows:
             with contextlib.suppress(Exception):
                 found[key] = restore(value, self.root)
@@ -396,21 +385,25 @@ class Store:
         return {kind: (int(count), int(size or 0)) for kind, count, size in rows}
 
     def get_all_keys(self, kind: str, keys: list[str]) -> list[str]:
-        """Which of `keys` have an entry of `kind` here (one query per 500)."""
-        found: list[str] = []
+        """Which of `keys` have an entry of `kind` here."""
+        return [row[0] for row in self._rows_for(kind, keys, "key")]
+
+    def _rows_for(self, kind: str, keys: list[str], columns: str) -> list[tuple[Any, ...]]:
+        """`columns` of the entries of `kind` under `keys`, one query per 500 keys; none without a database."""
+        rows: list[tuple[Any, ...]] = []
         with self._lock:
             db = self._connection()
             if db is None:
-                return found
+                return rows
             try:
                 for start in range(0, len(keys), 500):
                     chunk = keys[start : start + 500]
                     marks = ",".join("?" * len(chunk))
-                    rows = db.execute(f"SELECT key FROM entries WHERE kind = ? AND key IN ({marks})", (kind, *chunk))
-                    found += [row[0] for row in rows]
+                    query = f"SELECT {columns} FROM entries WHERE kind = ? AND key IN ({marks})"
+                    rows += db.execute(query, (kind, *chunk)).fetchall()
             except sqlite3.Error:
-                pass
-        return found
+                return []
+        return rows
 
     def put_many(self, kind: str, items: list[tuple[str, bytes]]) -> None:
         """Store already portable values (see `portable`) in one transaction, here only."""
@@ -568,16 +561,6 @@ class Store:
         finally:
             scratch.unlink(missing_ok=True)
 
-    def available(self, sha256: str, suffix: str) -> bool:
-        """Whether a store file is here or in the shared tier, without downloading it."""
-        if self.files is not None and self.trusted(self.file_path(sha256, suffix), sha256):
-            return True
-        if self.remote is None:
-            return False
-        from mediafeed.cache.remote import file_name
-
-        return self.remote.exists(file_name(sha256, suffix))
-
     def trusted(self, path: Path, sha256: str) -> bool:
         """Whether the store file `path` holds the bytes named `sha256`: its stat is the one recorded (cheap), or, when
         it changed, its bytes hash to it again. A file that does not (truncated, overwritten) is removed."""
@@ -662,4 +645,9 @@ class Tally:
                 self.counts[(kind, what)] = self.counts.get((kind, what), 0) + n
 
     def total(self, what: str) -> int:
-        return sum(n for (_, w), n in self.counts.items() if w == what)
+        return answered(self.counts, what)
+
+
+def answered(counts: dict[tuple[str, str], int], what: str) -> int:
+    """How many lookups or writes of every kind came out as `what` ("local", "shared", "missed", ...)."""
+    return sum(n for (_, w), n in counts.items() if w == what)

@@ -97,8 +97,9 @@ def remembered(jobs: list[Job], facts: Facts) -> Work:
         intact = isinstance(known, PreparedEpisode) and _intact(known, facts.store)
         outcomes.append(replace(known, episode=job.episode) if isinstance(known, PreparedEpisode) and intact else None)
     store = facts.store
-    here = [(key, found[key], _store_files(found[key], store)) for key in keys if key is not None and key in found]
-    store.share_known(KIND, [(k, v, files) for k, v, files in here if files is not None])
+    if store.shares:  # a stat per file on every run otherwise, for nothing
+        here = [(key, found[key], _store_files(found[key], store)) for key in keys if key is not None and key in found]
+        store.share_known(KIND, [(k, v, files) for k, v, files in here if files is not None])
     return Work(jobs, keys, outcomes)
 
 
