@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mediafeed.config import AudioProfile
+from mediafeed.content_types import cache_control_for, content_type_for
 
 KINDS = ("podcast", "webinar", "video")
 EPISODE_TYPES = ("full", "trailer", "bonus")
@@ -259,8 +260,6 @@ class RenderedDocument:
 
 # Order of writes: a feed must never point at something not yet uploaded, and the manifest comes last.
 STAGES = ("media", "sidecar", "feed", "index")
-IMMUTABLE = "public, max-age=31536000, immutable"
-SHORT = "public, max-age=300"
 
 
 @dataclass(frozen=True)
@@ -269,7 +268,6 @@ class Write:
     stage: str  # one of STAGES
     size: int
     sha256: str
-    content_type: str
     path: Path | None = None  # file to copy, or
     data: bytes | None = None  # bytes to write
 
@@ -279,5 +277,9 @@ class Write:
         return {"size": self.size, "sha256": self.sha256}
 
     @property
+    def content_type(self) -> str:
+        return content_type_for(self.key)
+
+    @property
     def cache_control(self) -> str:
-        return IMMUTABLE if self.stage in ("media", "sidecar") else SHORT
+        return cache_control_for(self.key)

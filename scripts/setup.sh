@@ -36,3 +36,17 @@ if ! have_ffmpeg; then
   fi
 fi
 have_ffmpeg || { echo "setup: could not install ffmpeg/ffprobe; install them and re-run" >&2; exit 4; }
+
+# 3. with --test: a browser for the page tests. Debian's Chromium (/usr/bin/chromium), driven by Playwright through
+#    executable_path (Playwright's own browser download cannot work offline). Installed with apt-get when we are root;
+#    otherwise the browser tests skip, saying why (MEDIAFEED_CHROMIUM names another Chromium binary).
+if [ -n "$extras" ] && [ -z "${MEDIAFEED_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's chromium for the browser tests with apt-get" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+      || echo "setup: could not install chromium; the browser tests will be skipped" >&2
+  else
+    echo "setup: no chromium and not root; the browser tests will be skipped (install Debian's chromium to run them)" >&2
+  fi
+fi

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from mediafeed.content_types import IMAGE_TYPES
 from mediafeed.digest import sha256_file
 from mediafeed.files import explain
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 MIN_SIZE, MAX_SIZE = 1400, 3000
 FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",)}
-CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+CONTENT_TYPES = IMAGE_TYPES
 MAX_PIXELS = MAX_SIZE * MAX_SIZE * 4  # refuse decompression bombs before decoding (6000×6000 is still fixable)
 MAX_FILE_BYTES = 64 * 1024 * 1024  # no artwork is this big; refuse before Pillow reads it
 FIX_HINT = "or run `mediafeed artwork --fix` to write a compliant copy"

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from mediafeed import content_types
 from mediafeed.models import Chapter
 
 JSON_CHAPTERS_VERSION = "1.2.0"
-JSON_CHAPTERS_TYPE = "application/json+chapters"
+JSON_CHAPTERS_TYPE = content_types.JSON_CHAPTERS_TYPE
 INTRO_TITLE = "Intro"
 MIN_TIMESTAMPS = 3  # Apple shows description chapters only from three on
 

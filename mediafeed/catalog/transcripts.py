@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-VTT_TYPE = "text/vtt"
-SRT_TYPE = "application/x-subrip"
+from mediafeed import content_types
+from mediafeed.content_types import declared
+
+VTT_TYPE = declared(content_types.VTT_TYPE)  # as a feed declares it: no charset
+SRT_TYPE = declared(content_types.SRT_TYPE)
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
 _CUE_TIMING = re.compile(_TIME + r"\s*-->\s*" + _TIME)
 

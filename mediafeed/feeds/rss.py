@@ -18,6 +18,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from mediafeed import content_types
 from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, timestamps_html
 from mediafeed.catalog.transcripts import VTT_TYPE
 from mediafeed.digest import sha256_bytes
@@ -28,7 +29,7 @@ PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RSS_CONTENT_TYPE = "application/rss+xml; charset=utf-8"
+RSS_CONTENT_TYPE = content_types.RSS_TYPE
 
 
 def podcast_guid(feed_url: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from mediafeed.cache.code import code_digest
 from mediafeed.cache.memo import remembered
 from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
-from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, delivered, json_chapters
+from mediafeed.catalog.chapters import delivered, json_chapters
 from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
 from mediafeed.config import Config, Target
 from mediafeed.digest import content_key, sha256_bytes
@@ -53,12 +53,12 @@ def render_all(
     writes: dict[str, Write] = {}
 
     def add_asset(asset: Asset, stage: str) -> None:
-        writes[asset.key] = Write(asset.key, stage, asset.size, asset.sha256, asset.content_type, path=asset.path)
+        writes[asset.key] = Write(asset.key, stage, asset.size, asset.sha256, path=asset.path)
 
-    def add_bytes(key_stem: str, suffix: str, data: bytes, content_type: str) -> str:
+    def add_bytes(key_stem: str, suffix: str, data: bytes) -> str:
         digest = sha256_bytes(data)
         key = content_key(key_stem, digest, suffix)
-        writes[key] = Write(key, "sidecar", len(data), digest, content_type, data=data)
+        writes[key] = Write(key, "sidecar", len(data), digest, data=data)
         return target.url_for(key)
 
     documents: list[RenderedDocument] = []
@@ -110,9 +110,7 @@ def render_all(
     )
     for document in documents:
         stage = "feed" if document.feed_id else "index"
-        writes[document.key] = Write(
-            document.key, stage, len(document.data), document.sha256, document.content_type, data=document.data
-        )
+        writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, data=document.data)
     return Site(list(writes.values()), documents, feed_urls, feed_counts)
 
 
@@ -137,7 +135,7 @@ def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpiso
                 assets.setdefault(other[0].key, other[0])
     for delivery in one_per_episode(prepared):
         assets.setdefault(delivery.main.key, delivery.main)
-    return [Write(a.key, "media", a.size, a.sha256, a.content_type, path=a.path) for a in assets.values()]
+    return [Write(a.key, "media", a.size, a.sha256, path=a.path) for a in assets.values()]
 
 
 def one_per_episode(prepared: dict[tuple[str, str], PreparedEpisode]) -> list[PreparedEpisode]:
@@ -181,14 +179,14 @@ def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes:
     chapters_url = None
     if chapters:
         document = json_chapters(chapters, title=episode.title)
-        chapters_url = add_bytes(f"chapters/{episode.slug}", ".json", document, JSON_CHAPTERS_TYPE)
+        chapters_url = add_bytes(f"chapters/{episode.slug}", ".json", document)
     transcripts: tuple[tuple[str, str], ...] = ()
     if episode.transcript is not None:
         cues = parse_cues(episode.transcript.read_bytes().decode("utf-8-sig"))
         offset = delivery.offset_for(feed.medium)
         transcripts = (
-            (add_bytes(f"transcripts/{episode.slug}", ".vtt", to_vtt(cues, offset), VTT_TYPE), VTT_TYPE),
-            (add_bytes(f"transcripts/{episode.slug}", ".srt", to_srt(cues, offset), SRT_TYPE), SRT_TYPE),
+            (add_bytes(f"transcripts/{episode.slug}", ".vtt", to_vtt(cues, offset)), VTT_TYPE),
+            (add_bytes(f"transcripts/{episode.slug}", ".srt", to_srt(cues, offset)), SRT_TYPE),
         )
     return FeedItem(
         episode=episode,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mediafeed.content_types import MEDIA_TYPES
 from mediafeed.errors import EnvironmentProblem, MediaError
 from mediafeed.media import gating
 from mediafeed.models import MediaInfo
@@ -72,18 +73,7 @@ def meaningful_error(stderr: str) -> str:
     return " / ".join(useful[-3:]) if useful else "no error message"
 
 
-MIME_BY_EXTENSION = {
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/x-m4a",
-    ".aac": "audio/aac",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".mp4": "video/mp4",
-    ".m4v": "video/x-m4v",
-    ".mov": "video/quicktime",
-}
+MIME_BY_EXTENSION = MEDIA_TYPES
 
 
 def probe(path: Path) -> MediaInfo:

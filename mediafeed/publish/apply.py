@@ -297,7 +297,7 @@ def noop_outcome(
     if version is None or parse_manifest(noop.manifest).get("notify_pending"):
         return None  # a notification still owed: the next run must send it
     # A reused outcome only counts its unchanged writes: no bytes, no paths (10,000 paths cost 0.1 s to unpickle).
-    unchanged = tuple(Write(w.key, w.stage, w.size, w.sha256, w.content_type) for w in noop.unchanged)
+    unchanged = tuple(Write(w.key, w.stage, w.size, w.sha256) for w in noop.unchanged)
     slim = replace(noop, unchanged=unchanged, verify=None)
     return replace(published, plan=slim, result=PublishResult((), 0, False)), version
 

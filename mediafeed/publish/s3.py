@@ -27,6 +27,7 @@ import botocore.exceptions as bex
 from boto3.s3.transfer import TransferConfig
 
 from mediafeed.config import Target
+from mediafeed.content_types import NO_CACHE, content_type_for
 from mediafeed.digest import sha256_bytes
 from mediafeed.errors import StorageError
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, PreconditionFailed
@@ -209,7 +210,7 @@ class S3Storage:
         Returns the new manifest's ETag (what `manifest_version` will report while nobody else writes it)."""
         condition = {"IfMatch": expected_version} if expected_version else {"IfNoneMatch": "*"}
         sha256 = sha256_bytes(data)
-        extra = self._extra("application/json", "no-cache", sha256)
+        extra = self._extra(content_type_for(MANIFEST_KEY), NO_CACHE, sha256)
         extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
         try:
             response = self.client.put_object(Bucket=self.bucket, Key=self._key(MANIFEST_KEY), Body=data, **extra, **condition)
@@ -253,7 +254,7 @@ class S3Storage:
         )
 
     def _conditional_put(self, key: str, data: bytes, **condition: str) -> str | None:
-        extra = self._extra("application/json", "no-cache", sha256_bytes(data))
+        extra = self._extra(content_type_for(key), NO_CACHE, sha256_bytes(data))
         response = self._conditionally(
             key,
             f"{key}: the condition {sorted(condition)} did not hold",

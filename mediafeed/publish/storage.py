@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from mediafeed.atomic import TEMP_PREFIX, atomic_file
+from mediafeed.content_types import BOOKKEEPING_PREFIX, NO_CACHE, content_type_for
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import EnvironmentProblem, StorageError
 from mediafeed.files import explain
 
-BOOKKEEPING = "_mediafeed/"  # the manifest, the lease: never public, never listed as content
+BOOKKEEPING = BOOKKEEPING_PREFIX  # the manifest, the lease: never public, never listed as content
 MANIFEST_KEY = BOOKKEEPING + "manifest.json"
 COPY_CHUNK = 1 << 20  # a local put_file copies (and reports) this many bytes at a time
 
@@ -180,7 +181,7 @@ class LocalStorage:
                     "another publish updated this target while this one was running",
                     hint="run the publish again; it will plan from the new state",
                 )
-            self.put_bytes(MANIFEST_KEY, data, "application/json", "no-cache")
+            self.put_bytes(MANIFEST_KEY, data, content_type_for(MANIFEST_KEY), NO_CACHE)
             return sha256_bytes(data)
 
     def read_versioned(self, key: str) -> tuple[bytes | None, str | None]:
@@ -208,7 +209,7 @@ class LocalStorage:
         with self._locked():
             if self.read_versioned(key)[1] != expected_version:
                 raise PreconditionFailed(f"{key} is not the version read")
-            self.put_bytes(key, data, "application/json", "no-cache")
+            self.put_bytes(key, data, content_type_for(key), NO_CACHE)
         return sha256_bytes(data)
 
     def delete_object_if(self, key: str, expected_version: str) -> None:

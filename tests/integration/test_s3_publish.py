@@ -11,7 +11,7 @@ import podcastparser
 from lxml import etree
 
 from mediafeed.catalog.load import load_catalog
-from mediafeed.models import IMMUTABLE, SHORT
+from mediafeed.content_types import IMMUTABLE, SHORT
 from mediafeed.publish.storage import MANIFEST_KEY
 from tests.integration.conftest import FaultProxy, point_target
 

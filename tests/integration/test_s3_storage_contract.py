@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from mediafeed.config import Target
+from mediafeed.content_types import IMMUTABLE, SHORT
 from mediafeed.digest import sha256_bytes, sha256_file
-from mediafeed.models import IMMUTABLE, SHORT
 from mediafeed.publish.s3 import S3Storage
 from mediafeed.publish.storage import MANIFEST_KEY, LocalStorage, ManifestConflict, Storage
 

@@ -24,7 +24,7 @@ from mediafeed.publish.plan import (
 
 
 def write(key: str, stage: str, content: bytes) -> Write:
-    return Write(key, stage, len(content), sha256_bytes(content), "application/octet-stream", data=content)
+    return Write(key, stage, len(content), sha256_bytes(content), data=content)
 
 
 DESIRED = [
@@ -227,11 +227,23 @@ def test_held_back_sorted_and_failures_kept() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stage", "immutable"),
-    [("media", True), ("sidecar", True), ("feed", False), ("index", False)],
+    ("key", "stage", "immutable", "content_type"),
+    [
+        ("media/a-12ab.mp3", "media", True, "audio/mpeg"),
+        ("media/v-12ab.mp4", "media", True, "video/mp4"),
+        ("artwork/show-12ab.png", "sidecar", True, "image/png"),
+        ("chapters/a-12ab.json", "sidecar", True, "application/json+chapters"),
+        ("transcripts/a-12ab.vtt", "sidecar", True, "text/vtt; charset=utf-8"),
+        ("transcripts/a-12ab.srt", "sidecar", True, "application/x-subrip"),
+        ("feeds/podcast.xml", "feed", False, "application/rss+xml; charset=utf-8"),
+        ("feeds.opml", "index", False, "text/x-opml; charset=utf-8"),
+        ("related.json", "index", False, "application/json; charset=utf-8"),
+    ],
 )
-def test_cache_control_by_stage(stage: str, immutable: bool) -> None:
-    control = write("k", stage, b"x").cache_control
+def test_headers_come_from_the_one_table(key: str, stage: str, immutable: bool, content_type: str) -> None:
+    w = write(key, stage, b"x")
+    assert w.content_type == content_type
+    control = w.cache_control
     assert ("immutable" in control) is immutable
     max_age = int(control.split("max-age=")[1].split(",")[0])
     assert max_age >= 86_400 * 365 if immutable else max_age <= 3_600

@@ -80,7 +80,7 @@ def test_an_abandoned_deleting_mark_is_finished_a_recent_one_left_alone() -> Non
 
 
 def write(key: str, sha: str = "b") -> Write:
-    return Write(key, "media" if key.startswith("media/") else "feed", 10, sha * 64, "audio/mpeg", data=b"x")
+    return Write(key, "media" if key.startswith("media/") else "feed", 10, sha * 64, data=b"x")
 
 
 def test_make_plan_marks_stale_since_the_first_publish_that_dropped_them_and_claims_revived_keys() -> None:

@@ -1,0 +1,134 @@
+"""What every published object is served as: one table of Content-Type and Cache-Control by key, and the CORS rule.
+
+The S3 target sets these headers on each object it writes, the preview server (`mediafeed serve`) answers with the
+same ones for the same keys, and `mediafeed target setup` applies the same CORS rule to a bucket, so a feed, page or
+chapters file behaves alike wherever it is read from.
+
+A key's type comes from its suffix (chapters under `chapters/` are JSON chapters). Its caching comes from where it
+lives: keys under a content-addressed folder (their names carry a hash of their bytes, so they never change) are
+cached for a year; everything else (feeds, pages, lists) for five minutes; bookkeeping is never cached and never served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BOOKKEEPING_PREFIX = "_mediafeed/"  # the manifest, the lease, the shared cache: never public, never served
+LOCK_NAMES = (".mediafeed-lock",)  # a local target's lock file: never served
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+NO_CACHE = "no-cache"
+
+# Folders whose keys are content-addressed (a hash of the bytes in the name): safe to cache for ever.
+CONTENT_ADDRESSED = ("media/", "artwork/", "chapters/", "transcripts/", "assets/")
+
+MEDIA_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/x-m4a",
+    ".aac": "audio/aac",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp4": "video/mp4",
+    ".m4v": "video/x-m4v",
+    ".mov": "video/quicktime",
+}
+IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+JSON_TYPE = "application/json; charset=utf-8"
+JSON_CHAPTERS_TYPE = "application/json+chapters"
+VTT_TYPE = "text/vtt; charset=utf-8"
+SRT_TYPE = "application/x-subrip"
+OPML_TYPE = "text/x-opml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+XSL_TYPE = "text/xsl; charset=utf-8"
+DEFAULT_TYPE = "application/octet-stream"
+
+TYPES: dict[str, str] = {
+    **MEDIA_TYPES,
+    **IMAGE_TYPES,
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".xml": RSS_TYPE,
+    ".rss": RSS_TYPE,
+    ".opml": OPML_TYPE,
+    ".json": JSON_TYPE,
+    ".vtt": VTT_TYPE,
+    ".srt": SRT_TYPE,
+    ".html": HTML_TYPE,
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".xsl": XSL_TYPE,
+    ".txt": "text/plain; charset=utf-8",
+    ".woff2": "font/woff2",
+}
+# Types worth compressing in transit (a CDN or the preview server gzips them; media and images are compressed already).
+COMPRESSIBLE = frozenset({RSS_TYPE, OPML_TYPE, JSON_TYPE, JSON_CHAPTERS_TYPE, VTT_TYPE, SRT_TYPE, HTML_TYPE, XSL_TYPE,
+                          "image/svg+xml", "text/css; charset=utf-8", "text/javascript; charset=utf-8",
+                          "text/plain; charset=utf-8"})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Headers:
+    content_type: str
+    cache_control: str
+
+    @property
+    def compressible(self) -> bool:
+        return self.content_type in COMPRESSIBLE
+
+
+def suffix_of(key: str) -> str:
+    name = key.rsplit("/", 1)[-1]
+    return name[name.rfind(".") :].lower() if "." in name else ""
+
+
+def content_type_for(key: str) -> str:
+    suffix = suffix_of(key)
+    if key.startswith("chapters/") and suffix == ".json":
+        return JSON_CHAPTERS_TYPE
+    return TYPES.get(suffix, DEFAULT_TYPE)
+
+
+def cache_control_for(key: str) -> str:
+    if key.startswith(BOOKKEEPING_PREFIX):
+        return NO_CACHE
+    return IMMUTABLE if key.startswith(CONTENT_ADDRESSED) else SHORT
+
+
+def headers_for(key: str) -> Headers:
+    """The Content-Type and Cache-Control of the object at `key` (relative to the target's root)."""
+    return Headers(content_type_for(key), cache_control_for(key))
+
+
+def never_served(key: str) -> bool:
+    """Bookkeeping and lock files: kept out of every listing, refused by the preview server, private in a bucket."""
+    name = key.rsplit("/", 1)[-1]
+    return key.startswith(BOOKKEEPING_PREFIX) or name in LOCK_NAMES or name.startswith(".")
+
+
+# The CORS rule every target should answer with, so browser players on other sites (the publisher's article pages)
+# can read chapters, transcripts and media: any origin may GET or HEAD, send Range, and read the range and size.
+CORS_METHODS = ("GET", "HEAD")
+CORS_ALLOWED_HEADERS = ("Range", "If-None-Match", "If-Modified-Since")
+CORS_EXPOSED_HEADERS = ("Accept-Ranges", "Content-Length", "Content-Range", "Content-Type", "ETag", "Last-Modified")
+CORS_MAX_AGE = 86400  # seconds a browser may remember a preflight's answer
+
+
+def cors_rule() -> dict[str, object]:
+    """The rule in the shape S3's PutBucketCors takes (also what the README shows for MinIO and R2)."""
+    return {
+        "AllowedOrigins": ["*"],
+        "AllowedMethods": list(CORS_METHODS),
+        "AllowedHeaders": list(CORS_ALLOWED_HEADERS),
+        "ExposeHeaders": list(CORS_EXPOSED_HEADERS),
+        "MaxAgeSeconds": CORS_MAX_AGE,
+    }
+
+
+def declared(content_type: str) -> str:
+    """The bare media type, as a feed's type attribute declares it (no charset)."""
+    return content_type.split(";", 1)[0].strip()
