@@ -160,3 +160,47 @@ def test_every_page_type_is_accessible_light_and_quiet(watch: Any, site: Site, n
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=False)
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory: pytest.TempPathFactory, sample_build: Path) -> Any:
+    """The sample with every vector of the hostile-notes corpus in one episode's notes and title, and the show's."""
+    from tests.browser.conftest import publish_and_serve
+    from tests.conftest import copy_build, copy_catalog
+    from tests.integration.test_secrets_and_hostile_content import XSS
+
+    project = copy_catalog(tmp_path_factory.mktemp("hostile") / "project")
+    copy_build(sample_build, project)
+    index = project / "episodes" / AUDIO_WITH_CHAPTERS / "index.md"
+    text = index.read_text()
+    title_line = next(line for line in text.splitlines() if line.startswith("title:"))
+    hostile_title = "ADHD <script>alert('title')</script><img src=x onerror=alert('t')>"
+    text = text.replace(title_line, f"title: {json_string(hostile_title)}", 1)
+    index.write_text(text + "\n\n" + "\n\n".join(XSS) + "\n\nAfter it.\n")
+    yield from publish_and_serve(project)
+
+
+def json_string(value: str) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize("key", ["index.html", "shows/podcast.html", f"episodes/{AUDIO_WITH_CHAPTERS}.html",
+                                 f"embed/{AUDIO_WITH_CHAPTERS}.html", "feeds/podcast.xml"])  # fmt: skip
+def test_hostile_notes_fire_nothing_in_any_page(watch: Any, hostile_site: Site, key: str) -> None:
+    watched = visit(watch, hostile_site, key)
+    page = watched.page
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)  # an onerror or a refresh would have fired by now
+    assert watched.dialogs == []
+    assert watched.errors == []  # a CSP refusal of an injected script would show here
+    assert page.url == hostile_site.url(key)  # no meta refresh, no base hijack
+    scripts = page.locator("script").evaluate_all("ss => ss.map(s => [s.type, s.src])")
+    for kind, src in scripts:
+        assert kind == "application/ld+json" or src.startswith(hostile_site.url("assets/")), (kind, src)
+    handlers = page.evaluate(
+        "() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name))"
+        ".filter(n => n.startsWith('on'))"
+    )
+    assert handlers == []
