@@ -36,7 +36,10 @@ MEDIA_TYPES = {
     ".mov": "video/quicktime",
 }
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
-RSS_TYPE = "application/rss+xml; charset=utf-8"
+# Feeds go out as application/xml, not application/rss+xml: podcast apps and the W3C validator accept both (the
+# validator sniffs <rss> in the first 512 bytes), but browsers show application/rss+xml as plain text or download it,
+# so its xml-stylesheet (the readable page for people who click an RSS link) would never run.
+RSS_TYPE = "application/xml; charset=utf-8"
 JSON_TYPE = "application/json; charset=utf-8"
 JSON_CHAPTERS_TYPE = "application/json+chapters"
 VTT_TYPE = "text/vtt; charset=utf-8"

@@ -51,7 +51,7 @@ def test_publish_to_s3_then_every_feed_and_enclosure_is_served(s3_project: Path,
     for feed in catalog.feeds:
         url = first["feeds"][feed.id]["url"]
         status, headers, body = fetch(url)
-        assert status == 200 and headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+        assert status == 200 and headers["Content-Type"] == "application/xml; charset=utf-8"
         assert headers["Cache-Control"] == SHORT
         parsed = podcastparser.parse(url, __import__("io").BytesIO(body))
         assert len(parsed["episodes"]) == first["feeds"][feed.id]["episodes"] > 0

@@ -235,7 +235,7 @@ def test_held_back_sorted_and_failures_kept() -> None:
         ("chapters/a-12ab.json", "sidecar", True, "application/json+chapters"),
         ("transcripts/a-12ab.vtt", "sidecar", True, "text/vtt; charset=utf-8"),
         ("transcripts/a-12ab.srt", "sidecar", True, "application/x-subrip"),
-        ("feeds/podcast.xml", "feed", False, "application/rss+xml; charset=utf-8"),
+        ("feeds/podcast.xml", "feed", False, "application/xml; charset=utf-8"),
         ("feeds.opml", "index", False, "text/x-opml; charset=utf-8"),
         ("related.json", "index", False, "application/json; charset=utf-8"),
     ],
