@@ -18,7 +18,9 @@ import errno
 import gzip
 import hashlib
 import re
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -404,9 +406,17 @@ def run(
     feeds = tuple(f"{base}/feeds/{p.name}" for p in sorted((folder / "feeds").glob("*.xml")) if not p.name.startswith("."))
     home = f"{base}/" if app.file_for("index.html") is not None else None
     started(Started(folder, address, rewrite, home, feeds))
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None  # `kill`: as quiet as Ctrl-C
     try:
         server.serve_forever()  # returns on KeyboardInterrupt, and closes the socket
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
