@@ -22,7 +22,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -330,7 +330,8 @@ class _Handler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.log_line is not None:
-            self.log_line(f"{self.command} {self.path} {code}")
+            path = "".join(c if c.isprintable() else "?" for c in self.path)  # a request line cannot forge log lines
+            self.log_line(f"{self.command} {path} {code}")
 
     def log(self, type: str, message: str, *args: object) -> None:
         if self.log_line is not None:
@@ -395,8 +396,9 @@ def run(
     folder = target_folder(target)
     if not folder.is_dir():
         raise EnvironmentProblem(f"{folder}: no such folder", hint="publish first (mediafeed publish)")
-    app = Preview(folder, address, rewrite=rewrite)
     sock = listen(address)
+    address = replace(address, port=sock.getsockname()[1])  # --port 0: the one the system picked
+    app = Preview(folder, address, rewrite=rewrite)
     handler = type("Handler", (_Handler,), {"log_line": staticmethod(log_line) if log_line else None})
     try:
         server = make_server(address.host, address.port, app, threaded=True, request_handler=handler, fd=sock.fileno())
