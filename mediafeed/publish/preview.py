@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import gzip
 import hashlib
+import os
 import re
 import signal
 import socket
@@ -176,12 +177,14 @@ class Preview:
 
     def serve_file(self, request: Request, key: str, path: Path) -> Response:
         headers = content_types.headers_for(key)
-        stat = path.stat()
+        handle = path.open("rb")
+        stat = os.fstat(handle.fileno())  # of the bytes sent, even if a publish replaces the file meanwhile
         modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
         if headers.compressible:
-            response = self._text_file(request, key, path, headers.content_type)
+            with handle:
+                response = self._text_file(request, handle.read())
         else:
-            response = Response(wrap_file(request.environ, path.open("rb")), direct_passthrough=True)
+            response = Response(wrap_file(request.environ, handle), direct_passthrough=True)
             response.content_length = stat.st_size
             response.set_etag(f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
         response.headers["Content-Type"] = headers.content_type
@@ -203,10 +206,9 @@ class Preview:
             return unsatisfiable
         return response
 
-    def _text_file(self, request: Request, key: str, path: Path, content_type: str) -> Response:
+    def _text_file(self, request: Request, data: bytes) -> Response:
         """Feeds, pages, lists: read whole (they are small), rewritten and gzipped as asked; the ETag is of the bytes
         sent, so each representation has its own."""
-        data = path.read_bytes()
         if self.rewrite:
             data = data.replace(self.address.public_url.encode(), self._served_base(request).encode())
         response = Response(data)

@@ -24,7 +24,7 @@ from werkzeug.test import Client
 
 from mediafeed import content_types
 from mediafeed.cli import cli
-from mediafeed.publish.preview import Address, Preview
+from mediafeed.publish.preview import NOT_FOUND, Address, Preview
 from tests.conftest import NOW, copy_build, copy_catalog
 from tests.integration.conftest import free_port
 
@@ -288,17 +288,23 @@ def test_bookkeeping_lock_folders_and_traversal_are_404(server: Server, publishe
     connection.close()
 
 
-def test_a_symlink_out_of_the_folder_is_404(published: Path, tmp_path: Path) -> None:
+def test_a_symlink_out_of_the_folder_or_to_bookkeeping_is_404(server: Server, published: Path, tmp_path: Path) -> None:
     outside = tmp_path / "secret.xml"
     outside.write_text("<secret/>")
-    link = published / "public" / "feeds" / "leak.xml"
-    link.symlink_to(outside)
+    links = {published / "public" / "feeds" / "leak.xml": outside,
+             published / "public" / "feeds" / "manifest.json": published / "public" / "_mediafeed" / "manifest.json"}  # fmt: skip
+    for link, to in links.items():
+        link.symlink_to(to)
     try:
+        for link in links:
+            response, body = server.request("GET", f"/feeds/{link.name}")
+            assert (response.status, body) == (404, NOT_FOUND), link.name
         app = Client(Preview(published / "public", Address("127.0.0.1", 8000, PUBLIC_URL)))
         assert app.get("/feeds/leak.xml").status_code == 404
         assert app.get("/feeds/podcast.xml").status_code == 200
     finally:
-        link.unlink()
+        for link in links:
+            link.unlink()
 
 
 def test_home_page_is_index_html_or_a_helpful_404(server: Server, published: Path) -> None:
