@@ -797,7 +797,8 @@ def serve(state: State, target: str | None, host: str | None, port: int | None, 
 def _serving(started: Any) -> None:
     """The start-up lines of `serve`: where, what to open, and whether the feeds' URLs point here."""
     address = started.address
-    click.echo(f"serving {started.folder} at {address.origin}/ (Ctrl-C to stop)")
+    everywhere = " (and on every interface of this machine)" if address.host in ("0.0.0.0", "::") else ""
+    click.echo(f"serving {started.folder} at {address.origin}/{everywhere} (Ctrl-C to stop)")
     if started.rewrite:
         click.echo(f"rewriting {address.public_url} to this server's address in feeds, pages and lists (not on disk)")
     elif not address.matches_public_url:

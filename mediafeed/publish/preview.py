@@ -139,7 +139,10 @@ class Preview:
         path = self.file_for(key) if key is not None else None
         if key is None or path is None:
             return _text(NOT_FOUND, 404)
-        return self.serve_file(request, key, path)
+        try:
+            return self.serve_file(request, key, path)
+        except OSError:  # unreadable (permissions), or removed between the look and the read
+            return _text(b"500 this file cannot be read; check its permissions\n", 500)
 
     def key_for(self, url_path: str) -> str | None:
         """The key a URL path names ('' for the home page), or None when it names nothing this server holds."""
