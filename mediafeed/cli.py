@@ -750,27 +750,68 @@ def cache_verify_command(state: State, target: str | None, sample: int) -> None:
 
 
 @cli.command()
-@click.option("--target", help="A local target from mediafeed.toml. Default: [publish] target.")
-@click.option("--port", type=int, help="Port to listen on. Default: the one in the target's public_url.")
+@click.option("--target", help='A local target (type = "local") from mediafeed.toml. Default: [publish] target.')
+@click.option(
+    "--host", help="Address to listen on. Default: the public_url's host when it is 127.0.0.1/localhost, else 127.0.0.1."
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), help="Port to listen on. Default: the public_url's port when it is local, else 8000."
+)
+@click.option(
+    "--rewrite",
+    is_flag=True,
+    help="Replace the public_url in feeds, pages and lists with this server's address as they are sent.",
+)
 @click.pass_obj
-def serve(state: State, target: str | None, port: int | None) -> None:
-    """Serve a local target over HTTP at its public_url, to test the feeds in a podcast app."""
-    import functools
-    import http.server
-    from urllib.parse import urlparse
+def serve(state: State, target: str | None, host: str | None, port: int | None, rewrite: bool) -> None:
+    """Preview a local target over HTTP, answered the way the real host answers.
 
-    from mediafeed.config_file import load_config
+    \b
+    Serves the target's folder (what `mediafeed publish` wrote) so a podcast
+    app or browser on this machine can subscribe to the feeds before they go
+    live. Each file is sent with the same Content-Type and Cache-Control as
+    the S3 target gives it, with byte ranges (206, 416; Apple's bytes=0-1
+    probe), ETag and Last-Modified (304), HTTP/1.1 keep-alive, the bucket's
+    CORS rule (Access-Control-Allow-Origin: * and preflights), and gzip for
+    feeds, pages and other text when the client asks (never media).
 
-    chosen = load_config(state.project).target(target)
-    if chosen.path is None:
-        raise UsageError(f"target '{chosen.name}' is not a local folder", hint="serve a local target")
-    address = urlparse(chosen.public_url)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(chosen.path))
-    handler.extensions_map = {".xml": "application/rss+xml", ".opml": "text/x-opml", ".json": "application/json"}  # type: ignore[attr-defined]
-    listen = (address.hostname or "127.0.0.1", port or address.port or 8000)
-    with http.server.ThreadingHTTPServer(listen, handler) as server:
-        click.echo(f"serving {chosen.path} at http://{listen[0]}:{listen[1]}/ (Ctrl-C to stop)")
-        server.serve_forever()
+    \b
+    Never served (404): _mediafeed/ bookkeeping, the lock file, dot files,
+    folders (no listings; / is index.html when there is one) and anything
+    outside the folder. Only GET, HEAD and OPTIONS (others: 405).
+
+    \b
+    The feeds' URLs start with the target's public_url. When that is not this
+    server's address (another --port, or a CDN URL), apps would fetch the
+    media from there: --rewrite replaces the public_url with this server's
+    address in every text response as it is sent (nothing on disk changes).
+    Ctrl-C stops the server. -v logs one line per request on stderr.
+    A port already in use exits 4 with a message; choose another with --port N.
+    """
+    from mediafeed.pipeline import serve as serve_target
+
+    log = (lambda line: click.echo(line, err=True)) if state.verbosity >= 1 else None
+    serve_target(state.project, target, host=host, port=port, rewrite=rewrite, started=_serving, log_line=log)
+
+
+def _serving(started: Any) -> None:
+    """The start-up lines of `serve`: where, what to open, and whether the feeds' URLs point here."""
+    address = started.address
+    everywhere = " (and on every interface of this machine)" if address.host in ("0.0.0.0", "::") else ""
+    click.echo(f"serving {started.folder} at {address.origin}/{everywhere} (Ctrl-C to stop)")
+    if started.rewrite:
+        click.echo(f"rewriting {address.public_url} to this server's address in feeds, pages and lists (not on disk)")
+    elif not address.matches_public_url:
+        click.echo(
+            f"warning: the feeds' URLs point at {address.public_url}, not at this server: podcast apps will fetch "
+            f"the feeds' media and artwork from there; use --rewrite to point them here while previewing",
+            err=True,
+        )
+    if started.home:
+        click.echo(f"  home page: {started.home}")
+    for url in started.feeds:
+        click.echo(f"  feed: {url}")
+    sys.stdout.flush()
 
 
 # --- lint and artwork (issue 5) ------------------------------------------------------------------------------------

@@ -936,3 +936,24 @@ def write_schemas(folder: Path) -> list[Path]:
             write_atomically(path, data, 0o644)
             written.append(path)
     return written
+
+
+def serve(
+    project: Path,
+    target_name: str | None,
+    *,
+    host: str | None,
+    port: int | None,
+    rewrite: bool,
+    started: Callable[[Any], None],
+    log_line: Callable[[str], None] | None = None,
+) -> None:
+    """Serve a local target's folder the way its real host would (publish/preview.py) until Ctrl-C. `started` is
+    given a preview.Started (folder, address, feed URLs) once the server listens; port in use → EnvironmentProblem."""
+    from mediafeed.config_file import load_config
+    from mediafeed.publish import preview
+
+    target = load_config(project).target(target_name)
+    preview.target_folder(target)
+    address = preview.default_address(target.public_url, host, port)
+    preview.run(target, address, rewrite=rewrite, started=started, log_line=log_line)
