@@ -9,6 +9,7 @@ is checked by what the command writes to the public access block configuration.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -191,3 +192,12 @@ def test_a_store_without_block_public_access_still_gets_its_policy(sample_projec
     result = mediafeed(sample_project, "target", "setup", "s3")
     assert result.exit_code == 0, result.output
     assert ours(policy_of(s3, bucket))
+
+
+def test_the_readme_shows_the_documents_the_command_applies() -> None:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text[text.index("### Bucket set-up") :]
+    blocks = [json.loads(b) for b in re.findall(r"^```json\n(.*?)^```", section, flags=re.MULTILINE | re.DOTALL)[:2]]
+    policy, cors = blocks
+    assert ours(policy)["Resource"] == public_resources("media", "")
+    assert cors["CORSRules"] == [{"ID": CORS_ID, **cors_rule()}]
