@@ -157,3 +157,12 @@ def test_hostile_titles_and_notes_stay_text_in_the_page(sample_project: Path, me
     assert title in [h.text_content() for h in page.iter("h3")]  # shown as the text it is
     assert_inert(page)
     assert len(page.xpath("//img")) == 1  # the show's artwork, nothing from the notes
+
+
+def test_the_stylesheet_is_plain_xslt_1_with_no_escape_hatch() -> None:
+    xsl = etree.fromstring(feed_stylesheet(), SAFE)
+    assert xsl.get("version") == "1.0"
+    for element in xsl.iter(etree.Element):
+        assert "disable-output-escaping" not in element.attrib, element.tag
+        assert etree.QName(element).localname not in ("script", "copy-of")  # no script, no feed markup copied through
+    assert not xsl.xpath("//*[local-name()='value-of' or local-name()='copy-of'][contains(@select, 'content:encoded')]")
