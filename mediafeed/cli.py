@@ -933,6 +933,43 @@ def schema(state: State, folder: Path | None) -> None:
         click.echo(f"up to date: {target}")
 
 
+@cli.group(name="target")
+def target_group() -> None:
+    """Set up where a target publishes (an S3 bucket's access and CORS)."""
+
+
+@target_group.command(name="setup")
+@click.argument("name")
+@click.option("--public-read/--no-public-read", default=True, show_default=True,
+              help="Let anyone GET the published keys (a bucket policy; _mediafeed/ stays private).")  # fmt: skip
+@click.option("--cors/--no-cors", default=True, show_default=True, help="Apply the CORS rule browsers' players need.")
+@click.option("--dry-run", is_flag=True, help="Print the JSON that would be applied, and change nothing.")
+@click.pass_obj
+def target_setup(state: State, name: str, public_read: bool, cors: bool, dry_run: bool) -> None:
+    """Make the S3 target NAME's bucket serve what a publish writes.
+
+    \b
+    Adds (or replaces) the bucket policy statement mediafeedPublicRead: anonymous
+    s3:GetObject on media/, artwork/, chapters/, transcripts/, assets/, feeds/,
+    shows/, episodes/, embed/, index.html, feeds.opml and related.json only; other
+    statements are kept. When the bucket's Block Public Access refuses public
+    policies, that part of it (not the ACL part) is turned off first. Then sets
+    the CORS rule. Settings already in place are not written again. A local
+    target has no bucket: serve it with `mediafeed serve` or a web server.
+    """
+    from mediafeed.pipeline import setup_target
+
+    result = setup_target(state.project, name, public_read=public_read, cors=cors, dry_run=dry_run, progress=state.report)
+    state.close()
+    if dry_run:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    for step in result.steps:
+        click.echo(f"{result.where}: {step.what}: {'applied' if step.changed else 'already in place'} ({step.note})")
+    if not result.steps:
+        click.echo(f"{result.where}: nothing asked (--no-public-read --no-cors)")
+
+
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     cli(prog_name="mediafeed")

@@ -957,3 +957,14 @@ def serve(
     preview.target_folder(target)
     address = preview.default_address(target.public_url, host, port)
     preview.run(target, address, rewrite=rewrite, started=started, log_line=log_line)
+
+
+def setup_target(project: Path, target_name: str, *, public_read: bool, cors: bool, dry_run: bool, progress: Progress) -> Any:
+    """`mediafeed target setup`: public read of the published keys and the CORS rule on an S3 target's bucket
+    (publish/bucket.py); each change is announced on `progress` before it is made."""
+    from mediafeed.config_file import load_config
+    from mediafeed.progress import Note
+    from mediafeed.publish.bucket import setup_bucket
+
+    target = load_config(project).target(target_name)
+    return setup_bucket(target, public_read=public_read, cors=cors, dry_run=dry_run, say=lambda message: progress(Note(message)))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
+from importlib.resources import files
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -30,6 +31,21 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RSS_CONTENT_TYPE = content_types.RSS_TYPE
+
+
+STYLESHEET_KEY_STEM = "assets/feed"  # published as assets/feed-<sha8>.xsl (content-addressed, cached for a year)
+
+
+def feed_stylesheet() -> bytes:
+    """The XSLT 1.0 stylesheet a browser applies to our feeds (static/feed.xsl): a readable page saying how to
+    subscribe, instead of raw XML. Podcast apps ignore it."""
+    return files("mediafeed.feeds").joinpath("static/feed.xsl").read_bytes()
+
+
+def stylesheet_instruction(url: str) -> etree._ProcessingInstruction:
+    """<?xml-stylesheet type="text/xsl" href="URL"?>: pseudo-attribute values take XML's predefined entities."""
+    href = url.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{href}"')
 
 
 def podcast_guid(feed_url: str) -> str:
@@ -192,11 +208,16 @@ def render_feed_pages(
     guid: str,
     url_for: Callable[[str], str],
     hubs: Sequence[str] = (),
+    stylesheet_url: str | None = None,
 ) -> list[RenderedDocument]:
     """The feed's documents: one, or with `page_size` set, RFC 5005 pages linked first/previous/next/last."""
     ordered = sorted(items, key=lambda i: (i.episode.published, i.episode.slug), reverse=True)
     if not feed.page_size or len(ordered) <= feed.page_size:
-        return [render_feed(feed, ordered, feed_url=feed_url, artwork_url=artwork_url, guid=guid, hubs=hubs)]
+        return [
+            render_feed(
+                feed, ordered, feed_url=feed_url, artwork_url=artwork_url, guid=guid, hubs=hubs, stylesheet_url=stylesheet_url
+            )
+        ]
     size = feed.page_size
     chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
@@ -214,6 +235,7 @@ def render_feed_pages(
             key=page_key(feed, n),
             all_items=ordered,
             hubs=hubs,
+            stylesheet_url=stylesheet_url,
         )
         for n, chunk in enumerate(chunks, start=1)
     ]
@@ -230,8 +252,12 @@ def render_feed(
     key: str | None = None,
     all_items: Sequence[FeedItem] | None = None,
     hubs: Sequence[str] = (),
+    stylesheet_url: str | None = None,
 ) -> RenderedDocument:
-    """One RSS document: newest episode first, everything deterministic for the same input."""
+    """One RSS document: newest episode first, everything deterministic for the same input.
+
+    With `stylesheet_url`, the xml-stylesheet instruction follows the XML declaration, so a browser shows the feed
+    as a page (feeds/static/feed.xsl); the stylesheet must be served from the feed's own origin."""
     ordered = sorted(items, key=lambda i: (i.episode.published, i.episode.slug), reverse=True)
     everything = list(all_items) if all_items is not None else ordered
     newest = everything[0].episode.published if everything else EPOCH
@@ -270,7 +296,9 @@ def render_feed(
     if page is not None:
         _page_links(root, page)
     _hub_links(root, hubs)
-    data = etree.tostring(root, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+    if stylesheet_url:
+        root.addprevious(stylesheet_instruction(stylesheet_url))
+    data = etree.tostring(root.getroottree(), pretty_print=True, encoding="UTF-8", xml_declaration=True)
     return RenderedDocument(
         key=key or feed.key,
         data=data,

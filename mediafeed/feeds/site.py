@@ -19,7 +19,7 @@ from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt
 from mediafeed.config import Config, Target
 from mediafeed.digest import content_key, sha256_bytes
 from mediafeed.feeds.indexes import render_opml, render_related
-from mediafeed.feeds.rss import FeedItem, podcast_guid, render_feed_pages
+from mediafeed.feeds.rss import STYLESHEET_KEY_STEM, FeedItem, feed_stylesheet, podcast_guid, render_feed_pages
 from mediafeed.media.encode import Profile
 from mediafeed.media.prepare import sidecar_asset
 from mediafeed.media.probe import Facts
@@ -65,6 +65,7 @@ def render_all(
     feed_urls: dict[str, str] = {}
     feed_counts: dict[str, int] = {}
     feeds_by_episode: dict[str, list[tuple[Feed, str]]] = {}
+    stylesheet_url = add_bytes(STYLESHEET_KEY_STEM, ".xsl", feed_stylesheet())  # a browser's view of each feed
     for feed in catalog.feeds:
         artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
         add_asset(artwork, "sidecar")
@@ -76,7 +77,7 @@ def render_all(
             feeds_by_episode.setdefault(delivery.episode.guid, []).append((feed, url))
         guid = channel_guid(feed, url, stored_guids or {})
         artwork_url = target.url_for(artwork.key)
-        arguments = (feed, items, url, artwork_url, guid, target, config.websub_hubs)
+        arguments = (feed, items, url, artwork_url, guid, target, config.websub_hubs, stylesheet_url)
         pages = remembered(
             facts.store,
             f"{target.name}-feed-{feed.id}",
@@ -91,6 +92,7 @@ def render_all(
                 guid=guid,
                 url_for=target.url_for,
                 hubs=config.websub_hubs,
+                stylesheet_url=stylesheet_url,
             ),
         )
         documents.extend(pages)

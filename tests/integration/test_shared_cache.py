@@ -213,12 +213,16 @@ def test_a_truncated_or_altered_entry_is_made_again_never_published(runners: Run
     assert built.returncode == 0, built.stderr
     shared = objects(s3, bucket, CACHE)
     files = sorted(k for k in shared if "/files/" in k and k.endswith(".mp3"))
-    truncated = files[0]
+    # Damage entries the publish will read: the prepared values of two published episodes (not the scheduled one,
+    # which `build` prepares and `publish` leaves alone; its keys sort anywhere), one altered and the other's
+    # delivery file truncated. Picking by key order alone sometimes chose entries no publish reads.
+    values = {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in sorted(shared) if "/values/prepared/" in k}
+    published = [k for k, v in values.items() if b"delirium-or-dementia" not in v]  # the sample's scheduled episode
+    altered, intact = published[0], published[1]
+    truncated = next(f for f in files if f.rsplit("/", 1)[-1].removesuffix(".mp3").encode() in values[intact])
     body = s3.get_object(Bucket=bucket, Key=truncated)["Body"].read()
     s3.put_object(Bucket=bucket, Key=truncated, Body=body[: len(body) // 2])
-    prepared = sorted(k for k in shared if "/values/prepared/" in k)
-    altered = prepared[0]
-    value = bytearray(s3.get_object(Bucket=bucket, Key=altered)["Body"].read())
+    value = bytearray(values[altered])
     value[-5] ^= 0xFF
     s3.put_object(Bucket=bucket, Key=altered, Body=bytes(value))
 
