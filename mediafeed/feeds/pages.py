@@ -16,7 +16,6 @@ thumbnails (stage "sidecar").
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -38,13 +37,11 @@ from mediafeed.catalog.notes import notes_without_related
 from mediafeed.catalog.transcripts import parse_cues, to_vtt
 from mediafeed.config import Config, Target
 from mediafeed.digest import content_key, sha256_bytes
+from mediafeed.feeds.page_files import STATIC, TEMPLATES, templates_digest
 from mediafeed.media.prepare import sidecar_asset
 from mediafeed.media.probe import Facts
 from mediafeed.models import DIRECTORIES, Asset, Feed, PreparedEpisode, Write
 
-HERE = Path(__file__).resolve().parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
 PLYR = STATIC / "vendor" / "plyr-3.8.4"
 PAGE_SIZE = 20
 HOME_KEY = "index.html"
@@ -67,16 +64,6 @@ def episode_key(slug: str) -> str:
 
 def embed_key(slug: str) -> str:
     return f"embed/{slug}.html"
-
-
-@cache
-def templates_digest() -> str:
-    """The bytes of every template and static file: part of every page's key (code_digest covers Python only)."""
-    digest = hashlib.sha256()
-    for folder in (TEMPLATES, STATIC):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(path.relative_to(HERE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
 
 
 @cache
@@ -259,8 +246,13 @@ def render_pages(
             directories=tuple((DIRECTORIES[name][0], DIRECTORIES[name][1].format(id=value)) for name, value in feed.directories),
         )
 
-    def page(key: str, stage: str, inputs: tuple[Any, ...], make: Callable[[], bytes]) -> None:
-        data = remembered(facts.store, f"{target.name}-page-{key}", inputs, code, make)
+    def page(key: str, stage: str, name: str, context: dict[str, Any]) -> None:
+        """Render (or recall) one page: its key in the store is everything render_page is given, and the code."""
+        arguments = (name, tuple(sorted(context.items())), assets, home_url, config.site_title, config.site_url)
+        data = remembered(
+            facts.store, f"{target.name}-page-{key}", arguments, code,
+            lambda: render_page(name, context, assets, home_url, config.site_title, config.site_url),
+        )  # fmt: skip
         add(key, stage, data)
 
     home_url = target.url_for(HOME_KEY)
@@ -270,9 +262,8 @@ def render_pages(
         carried = [shows[f.id] for f, _ in feeds_by_episode.get(delivery.episode.guid, []) if f.id in shows]
         episodes.append(_episode_page(delivery, carried, config, target, add_asset, addressed, thumbnail))
     for item in episodes:
-        common = (item, assets, home_url, config.site_title, config.site_url)
-        page(episode_key(item.listed.slug), "page", common, partial_render("episode.html", item, assets, home_url, config))
-        page(embed_key(item.listed.slug), "page", common, partial_render("embed.html", item, assets, home_url, config))
+        page(episode_key(item.listed.slug), "page", "episode.html", {"item": item, "url": item.page_url})
+        page(embed_key(item.listed.slug), "page", "embed.html", {"item": item, "url": item.embed_url})
     by_show: dict[str, list[Listed]] = {}
     for item in episodes:
         for show in item.shows:
@@ -285,7 +276,7 @@ def render_pages(
             next_url = target.url_for(show_key(show.id, number + 1)) if number < len(chunks) else None
             context = {
                 "show": show,
-                "episodes": chunk,
+                "episodes": tuple(chunk),
                 "number": number,
                 "count": len(chunks),
                 "total": len(listed),
@@ -294,24 +285,10 @@ def render_pages(
                 "url": target.url_for(show_key(show.id, number)),
                 "opml_url": opml_url,
             }
-            inputs = (tuple(sorted(context.items(), key=lambda kv: kv[0])), assets, home_url, config.site_title)
-            page(show_key(show.id, number), "page", inputs, _renderer("show.html", context, assets, home_url, config))
-    home = {"shows": list(shows.values()), "opml_url": opml_url, "url": home_url}
-    page(HOME_KEY, "index", (tuple(shows.values()), opml_url, assets, config.site_title, config.site_url),
-         _renderer("home.html", home, assets, home_url, config))  # fmt: skip
+            page(show_key(show.id, number), "page", "show.html", context)
+    home = {"shows": tuple(shows.values()), "opml_url": opml_url, "url": home_url}
+    page(HOME_KEY, "index", "home.html", home)
     return list(writes.values())
-
-
-def partial_render(name: str, item: EpisodePage, assets: Assets, home_url: str, config: Config) -> Callable[[], bytes]:
-    data = {"item": item, "url": item.page_url if name == "episode.html" else item.embed_url}
-    return _renderer(name, data, assets, home_url, config)
-
-
-def _renderer(name: str, context: dict[str, Any], assets: Assets, home_url: str, config: Config) -> Callable[[], bytes]:
-    def make() -> bytes:
-        return render_page(name, context, assets, home_url, config.site_title, config.site_url)
-
-    return make
 
 
 def render_page(name: str, context: dict[str, Any], assets: Assets, home_url: str, site_title: str, site_url: str) -> bytes:
