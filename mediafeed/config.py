@@ -85,6 +85,7 @@ class Config:
     websub_hubs: tuple[str, ...] = ()  # [notify] websub_hubs: announced in every feed, pinged when a feed changes
     podping_url: str | None = None  # [notify] podping_url: GET ?url=<feed>&reason=update when a feed changes
     cache: SharedCache = field(default_factory=SharedCache)
+    pages: bool = True  # [site] pages: web pages (home, shows, episodes, embeds) beside the feeds
 
     def target(self, name: str | None) -> Target:
         from mediafeed.errors import UsageError

@@ -90,6 +90,7 @@ def load_config(project: Path) -> Config:
         project=project,
         site_title=settings.site.title.strip(),
         site_url=settings.site.url.rstrip("/"),
+        pages=settings.site.pages,
         default_target=default_target,
         targets=targets,
         media_roots=tuple((project / r).resolve() for r in settings.media.roots),
@@ -189,6 +190,10 @@ class SiteSettings(Schema):
     url: HttpUrl = Field(
         description="The publisher's website; related articles and relative links in show notes live here.",
         json_schema_extra={"hint": 'use the website address, e.g. url = "https://www.example.org"'},
+    )
+    pages: Flag = Field(
+        True,
+        description="Publish web pages (home, show, episode and embed pages) beside the feeds; false publishes feeds only.",
     )
 
 

@@ -16,6 +16,17 @@ FEED_TYPES = ("episodic", "serial")
 MEDIUMS = ("audio", "video")
 PERSON_ROLES = ("host", "co-host", "guest", "producer", "editor", "reporter", "narrator")
 
+# Podcast directories a feed may be listed in (`directories:` in a feed definition): name → (label, page URL of the
+# show from its id there). The web pages link them as "listen on ..." buttons.
+DIRECTORIES = {
+    "apple": ("Apple Podcasts", "https://podcasts.apple.com/podcast/id{id}"),
+    "spotify": ("Spotify", "https://open.spotify.com/show/{id}"),
+    "youtube": ("YouTube", "https://www.youtube.com/playlist?list={id}"),
+    "pocketcasts": ("Pocket Casts", "https://pca.st/{id}"),
+    "overcast": ("Overcast", "https://overcast.fm/itunes{id}"),
+    "amazon": ("Amazon Music", "https://music.amazon.com/podcasts/{id}"),
+}
+
 
 @dataclass(frozen=True)
 class Person:
@@ -88,6 +99,7 @@ class Feed:
     new_feed_url: str | None = None  # the feed moved: itunes:new-feed-url tells apps where
     enclosure_prefix: str | None = None  # analytics redirect prefix (OP3, Podtrac, Chartable style)
     page_size: int | None = None  # RFC 5005 paging; None = every episode in one document
+    directories: tuple[tuple[str, str], ...] = ()  # (name in DIRECTORIES, the show's id there), in DIRECTORIES order
 
     @property
     def key(self) -> str:
@@ -259,7 +271,8 @@ class RenderedDocument:
 
 
 # Order of writes: a feed must never point at something not yet uploaded, and the manifest comes last.
-STAGES = ("media", "sidecar", "feed", "index")
+# Web pages (episode, embed and show pages) link media and feeds, so they come after both; the home page is an index.
+STAGES = ("media", "sidecar", "feed", "page", "index")
 
 
 @dataclass(frozen=True)

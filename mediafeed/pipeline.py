@@ -30,6 +30,7 @@ from mediafeed.cache.identity import ContentIds
 from mediafeed.cache.memo import record, still_valid
 from mediafeed.cache.store import Store, key_of, portable
 from mediafeed.config import CONFIG_FILE, Config, Target
+from mediafeed.feeds.page_files import templates_digest
 from mediafeed.models import Catalog, Episode, EpisodeFailure, RenderedDocument
 from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
 from mediafeed.publish.plan import HeldBack, Manifest, PublishOptions, PublishOutcome, PublishPlan, PublishResult
@@ -805,7 +806,8 @@ def probe_masters(project: Path, catalog: Catalog, target_name: str | None = Non
 def receipt_key(run: Run) -> str:
     """What a receipt is valid for besides its files: the publishing code, the tools, the target's settings."""
     facts = run.facts
-    code = (code_digest(__name__), code_digest(receipts.__name__))  # the walk, and how a receipt is checked
+    # The walk, how a receipt is checked, and the web pages' templates (code digests cover Python sources only).
+    code = (code_digest(__name__), code_digest(receipts.__name__), templates_digest())
     return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
 
 

@@ -239,3 +239,23 @@ def embedded_artwork(path: Path) -> tuple[bytes, str]:
         buffer = io.BytesIO()
         image.save(buffer, format="JPEG", quality=85, optimize=True)
     return buffer.getvalue(), "image/jpeg"
+
+
+THUMBNAIL_SIZE = 320
+
+
+def thumbnail_jpeg(path: Path, size: int = THUMBNAIL_SIZE) -> bytes:
+    """A small square JPEG of artwork for web pages (deterministic: no metadata, fixed quality)."""
+    import io
+
+    with _open(path) as opened:
+        _decode(opened)
+        image = _to_rgb(ImageOps.exif_transpose(opened))
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    if side > size:
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80, optimize=True, progressive=True)
+    return buffer.getvalue()

@@ -39,6 +39,7 @@ from mediafeed.config import Config
 from mediafeed.config_file import load_config
 from mediafeed.errors import CatalogError, Problem
 from mediafeed.models import (
+    DIRECTORIES,
     Article,
     Catalog,
     Chapter,
@@ -375,6 +376,9 @@ def _feed_from(
         new_feed_url=f.new_feed_url,
         enclosure_prefix=f.enclosure_prefix,
         page_size=f.page_size,
+        directories=tuple(
+            (name, str(getattr(f.directories, name))) for name in DIRECTORIES if f.directories and getattr(f.directories, name)
+        ),
     )
 
 

@@ -148,3 +148,13 @@ def plain_text(html: str) -> str:
     """A one-line plain-text rendering (for tags, OPML and JSON): tags removed, blocks kept apart by a space."""
     spaced = _BLOCK_END.sub(lambda m: m.group(0) + " ", html)
     return clean_line(unescape(nh3.clean(spaced, tags=set())))
+
+
+def notes_without_related(content_html: str, articles: Iterable[Article], site_url: str) -> tuple[str, bool]:
+    """The rich show notes without the "Related articles" list render_notes appends, and whether it was taken off
+    (a web page lists the articles in a section of its own). The result is a prefix of already sanitized HTML that
+    ends where a sanitized block of its own begins, so it is as safe as the whole."""
+    related = _sanitize(_related_html(list(articles)), RICH_TAGS, site_url)
+    if related and content_html.endswith(related):
+        return content_html[: -len(related)].rstrip(), True
+    return content_html, not related

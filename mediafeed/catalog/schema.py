@@ -252,6 +252,41 @@ class UpdateFrequencyIn(Schema):
     complete: Flag = Field(False, description="true when no more episodes will come.")
 
 
+def _directory_id(value: str, pattern: str, what: str) -> str:
+    if not re.fullmatch(pattern, value.strip()):
+        raise bad(f"not a directory id ({value!r})", f"write only {what}, not the whole address")
+    return value.strip()
+
+
+def _shaped(pattern: str, what: str) -> AfterValidator:
+    """The id of a show in one directory, checked against the shape of that directory's ids."""
+    return AfterValidator(lambda v: _directory_id(v, pattern, what))
+
+
+AppleId = Annotated[Text, _shaped(r"\d{5,15}", "the number after /id in its URL")]
+SpotifyId = Annotated[Text, _shaped(r"[A-Za-z0-9]{22}", "the 22 characters after /show/")]
+YoutubeId = Annotated[Text, _shaped(r"[A-Za-z0-9_-]{10,64}", "the list= value of the playlist URL")]
+PocketCastsId = Annotated[Text, _shaped(r"[A-Za-z0-9]{4,32}", "the code after pca.st/")]
+AmazonId = Annotated[Text, _shaped(r"[A-Za-z0-9-]{8,64}", "the id after /podcasts/")]
+
+
+class DirectoriesIn(Schema):
+    """Where the show is listed besides its feed: each is the show's id in that directory (the web pages link them)."""
+
+    apple: AppleId | None = Field(
+        None, description="Apple Podcasts id: the digits after `id` in the show's URL.", examples=["1234567890"]
+    )
+    spotify: SpotifyId | None = Field(
+        None, description="Spotify show id: the 22 characters after /show/ in its URL.", examples=["4rOoJ6Egrf8K2IrywzwOMk"]
+    )
+    youtube: YoutubeId | None = Field(None, description="YouTube (Music) podcast playlist id: the list= value of its URL.")
+    pocketcasts: PocketCastsId | None = Field(
+        None, description="Pocket Casts share code: what follows pca.st/ in its share link."
+    )
+    overcast: AppleId | None = Field(None, description="Overcast: the show's Apple Podcasts id (Overcast links by it).")
+    amazon: AmazonId | None = Field(None, description="Amazon Music podcast id: what follows /podcasts/ in its URL.")
+
+
 class FeedFile(Schema):
     """feeds/<feed-id>.yaml: one podcast feed (RSS 2.0 + iTunes + Podcasting 2.0)."""
 
@@ -310,6 +345,11 @@ class FeedFile(Schema):
         None,
         description="Episodes per feed page; leave out to publish every episode in one feed.",
         json_schema_extra=_hint("remove it to publish every episode in one feed"),
+    )
+    directories: DirectoriesIn | None = Field(
+        None,
+        description="The show's ids in podcast directories (Apple, Spotify, ...): the web pages link them.",
+        json_schema_extra=_hint('e.g. directories: {apple: "1234567890", spotify: 4rOoJ6Egrf8K2IrywzwOMk}'),
     )
 
 

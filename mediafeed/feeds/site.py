@@ -1,5 +1,6 @@
 """The render stage: everything the target should hold besides media files being made — each feed (RSS + iTunes +
-Podcasting 2.0, paged when asked), their artwork, chapters and transcripts, feeds.opml and related.json.
+Podcasting 2.0, paged when asked), their artwork, chapters and transcripts, feeds.opml, related.json and the web
+pages (feeds/pages.py).
 
 Rendering is pure: the same inputs give the same bytes. Feed documents and related.json are remembered in the store
 by their inputs and the renderer's code digest, so an unchanged feed of 10,000 items is not rendered again.
@@ -19,6 +20,7 @@ from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt
 from mediafeed.config import Config, Target
 from mediafeed.digest import content_key, sha256_bytes
 from mediafeed.feeds.indexes import render_opml, render_related
+from mediafeed.feeds.pages import render_pages
 from mediafeed.feeds.rss import STYLESHEET_KEY_STEM, FeedItem, feed_stylesheet, podcast_guid, render_feed_pages
 from mediafeed.media.encode import Profile
 from mediafeed.media.prepare import sidecar_asset
@@ -113,6 +115,8 @@ def render_all(
     for document in documents:
         stage = "feed" if document.feed_id else "index"
         writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, data=document.data)
+    for write in render_pages(config, catalog.feeds, feed_urls, firsts, feeds_by_episode, target, facts):
+        writes.setdefault(write.key, write)  # web pages (feeds/pages.py) and what only they need
     return Site(list(writes.values()), documents, feed_urls, feed_counts)
 
 

@@ -41,7 +41,8 @@ from mediafeed.publish.plan import (
 )
 from mediafeed.publish.storage import BOOKKEEPING, ManifestConflict, Storage
 
-EPISODE_PREFIXES = ("media", "artwork", "chapters", "transcripts")  # where an episode's own files live (gc's too)
+EPISODE_PREFIXES = ("media", "artwork", "artwork/thumbs", "chapters", "transcripts")  # an episode's own files (gc's too)
+EPISODE_PAGES = ("episodes", "embed")  # its web pages (`episodes/<slug>.html`), gone with it when it is withdrawn
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
 REPLANS = 3
 READ_WHOLE = 8 * 1024 * 1024  # files up to this size are read into memory once, checked and sent from there
@@ -100,12 +101,13 @@ def annotate(previous: dict[str, Any], desired: Desired) -> dict[str, Any]:
 
 def withdrawn_keys(objects: Any, slugs: Any) -> frozenset[str]:
     """The files of withdrawn episodes among `objects`: media, artwork, chapters and transcripts keyed by their slug
-    (`media/<slug>-<sha8>.mp3`: every version, current and stale)."""
+    (`media/<slug>-<sha8>.mp3`: every version, current and stale), and its episode and embed pages."""
     if not slugs:
         return frozenset()
     names = "|".join(re.escape(s) for s in sorted(slugs))
     pattern = re.compile(rf"^(?:{'|'.join(EPISODE_PREFIXES)})/(?:{names})-[0-9a-f]{{8}}(?:\.[A-Za-z0-9]+)?$")
-    return frozenset(k for k in objects if pattern.match(k))
+    pages = re.compile(rf"^(?:{'|'.join(EPISODE_PAGES)})/(?:{names})\.html$")
+    return frozenset(k for k in objects if pattern.match(k) or pages.match(k))
 
 
 def plan_for(

@@ -265,7 +265,11 @@ def test_unchanged_feeds_are_not_rendered_again(
 ) -> None:
     publish_json(mediafeed, sample_project)
     feeds = len(list((sample_project / "feeds").glob("*.yaml")))
-    assert held(sample_project, "remembered") == feeds + 1  # one slot per feed, and related.json
+    public = sample_project / "public"
+    pages = len(list(public.rglob("*.html")))
+    thumbnails = len(list((public / "artwork" / "thumbs").iterdir()))
+    # one slot per feed, related.json, each web page and each page thumbnail
+    assert held(sample_project, "remembered") == feeds + 1 + pages + thumbnails
     feeds_rendered.clear()
     forget_receipt(sample_project)
     assert publish_json(mediafeed, sample_project)["written"] == 0
@@ -273,7 +277,7 @@ def test_unchanged_feeds_are_not_rendered_again(
     edit_notes(sample_project)  # a podcast episode on general psychiatry: the podcast feed carries it
     assert publish_json(mediafeed, sample_project)["written"] > 0
     assert feeds_rendered == ["podcast"]
-    assert held(sample_project, "remembered") == feeds + 1  # the feed's slot was replaced, not added to
+    assert held(sample_project, "remembered") == feeds + 1 + pages + thumbnails  # the slots were replaced, not added to
 
 
 def test_unchanged_deliveries_are_not_prepared_again(

@@ -149,7 +149,8 @@ def test_editing_one_episode_rewrites_only_its_feeds(published: Path, mediafeed)
     notes.write_text(notes.read_text().replace("with a\nprintable table", "with a\nprintable chart"))
     report = json.loads(mediafeed(published, "publish", "--json").stdout)
     # show notes live in the feed only (the media's tags carry the front matter's summary): no media re-upload
-    assert sorted(w["key"] for w in report["uploads"]) == ["feeds/podcast.xml"]
+    # ... and on the episode's own web page (the show pages list titles and dates, not notes)
+    assert sorted(w["key"] for w in report["uploads"]) == ["episodes/lithium-levels-in-practice.html", "feeds/podcast.xml"]
     assert report["manifest_changed"] is True
 
 

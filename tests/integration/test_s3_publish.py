@@ -104,7 +104,8 @@ def test_editing_one_episodes_notes_rewrites_only_the_feeds_that_carry_it(s3_pro
         f"feeds/{f.id}.xml" for f in catalog.feeds if any(e.slug == "melatonin-for-children" for e in catalog.episodes_for(f))
     }
     assert set(second["feeds_to_write"]) == carrying and 0 < len(carrying) < len(catalog.feeds)
-    assert {u["key"] for u in second["uploads"]} <= carrying | {"related.json", "feeds.opml"}
+    pages = {"episodes/melatonin-for-children.html"}  # its web page shows the notes; no other page does
+    assert {u["key"] for u in second["uploads"]} <= carrying | pages | {"related.json", "feeds.opml"}
     assert second["manifest_changed"] is True
 
 

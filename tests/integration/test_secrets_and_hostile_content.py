@@ -108,3 +108,12 @@ def test_hostile_show_notes_titles_and_links_stay_inert(sample_project: Path, me
     assert any(t.startswith("Welcome & <b>") for t in titles)  # the title is text for apps, never markup
     for name in ("feeds.opml", "related.json"):
         assert b"<script" not in (public / name).read_bytes().lower()
+    # The web pages show the same sanitized notes, and the title only as text.
+    page = lxml.html.document_fromstring((public / "episodes" / "welcome-to-northfield-rounds.html").read_bytes())
+    notes = page.xpath("//section[@class='notes']")[0]
+    assert_inert(lxml.html.tostring(notes, encoding="unicode"))
+    assert (page.findtext(".//h1") or "").startswith("Welcome & <b>")
+    for key in ("episodes/welcome-to-northfield-rounds.html", "embed/welcome-to-northfield-rounds.html", "shows/podcast.html"):
+        tree = lxml.html.document_fromstring((public / key).read_bytes())
+        assert all(s.get("src") or s.get("type") == "application/ld+json" for s in tree.iter("script")), key
+        assert not [a for e in tree.iter() if isinstance(e.tag, str) for a in e.attrib if a.lower().startswith("on")], key

@@ -89,7 +89,7 @@ def test_withdrawn_episode_leaves_every_document_and_its_files_are_deleted(sampl
     result = mediafeed(sample_project, "publish", "--json")  # no --allow-removal: the withdrawal is the allow
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert sorted(payload["deletions"]) == own
+    assert sorted(payload["deletions"]) == sorted([*own, f"episodes/{SLUG}.html", f"embed/{SLUG}.html"])  # + its pages
     for key, data in documents(public).items():
         assert guid.encode() not in data and SLUG.encode() not in data, key
     for key in own:
