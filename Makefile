@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test test-slow lint bench clean setup setup-test serve
+.PHONY: demo test test-slow lint bench clean setup setup-test serve screenshots
 
 setup:
 	@bash scripts/setup.sh
@@ -26,6 +26,10 @@ test: setup-test
 test-slow: setup-test
 	MEDIAFEED_KILL_TRIALS=20 $(BIN)/python -m pytest -q tests/integration/test_interrupted_publish.py
 	MEDIAFEED_LEASE_ROUNDS=20 $(BIN)/python -m pytest -q tests/integration/test_lease_publishers.py -k two_clones
+
+# The README's screenshots, taken by the browser tests (Chromium) of every page type.
+screenshots: setup-test
+	MEDIAFEED_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser -k accessible
 
 lint: setup-test
 	$(BIN)/ruff check mediafeed tests scripts benchmarks

@@ -25,6 +25,7 @@ PAGES = {
     "embed": f"embed/{AUDIO_WITH_CHAPTERS}.html",
     "feed": "feeds/podcast.xml",
 }
+pytestmark = pytest.mark.timeout(180)  # a browser call that never returns fails the test, not the run
 SCREENSHOTS = os.environ.get("MEDIAFEED_SCREENSHOTS")  # a folder: save a screenshot of every page type there
 
 

@@ -11,7 +11,7 @@ import podcastparser
 from lxml import etree
 
 from mediafeed.catalog.load import load_catalog
-from mediafeed.content_types import IMMUTABLE, SHORT
+from mediafeed.content_types import IMMUTABLE, SHORT, headers_for, never_served
 from mediafeed.publish.storage import MANIFEST_KEY
 from tests.integration.conftest import FaultProxy, point_target
 
@@ -197,3 +197,22 @@ def test_a_missing_master_in_object_storage_fails_only_its_episode(
     result = mediafeed(s3_project, "publish", "--target", "s3")
     assert result.exit_code == 1, result.output
     assert "s3://no-such-masters-bucket/x.mp3" in result.stderr and "episodes/lithium-monitoring-essentials" in result.stderr
+
+
+def test_every_object_carries_the_tables_headers_as_the_preview_server_does(
+    s3_project: Path, mediafeed: Any, bucket: str, s3: Any
+) -> None:
+    """The S3 target and `mediafeed serve` answer from one table (content_types.headers_for): pages, feeds, the
+    stylesheet, chapters, transcripts, artwork and media alike (test_serve checks the server against the same)."""
+    publish_json(mediafeed, s3_project)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    kinds = set()
+    for key in keys:
+        if never_served(key):
+            continue  # bookkeeping and the shared cache: private, read only by mediafeed
+        head = s3.head_object(Bucket=bucket, Key=key)
+        expected = headers_for(key)
+        assert (head["ContentType"], head["CacheControl"]) == (expected.content_type, expected.cache_control), key
+        kinds.add(expected.content_type)
+    assert {"text/html; charset=utf-8", "application/xml; charset=utf-8", "text/xsl; charset=utf-8", "audio/mpeg",
+            "video/mp4", "application/json+chapters", "text/vtt; charset=utf-8", "image/jpeg"} <= kinds  # fmt: skip
