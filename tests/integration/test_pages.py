@@ -84,7 +84,7 @@ def test_every_page_is_published_and_links_only_existing_files(published: Path) 
         assert not tree.xpath("//style|//*[@style]"), key
     assets = sorted(p.name for p in (published / "assets").iterdir())
     assert sorted(re.sub(r"-[0-9a-f]{8}\.", ".", a) for a in assets) == [
-        "plyr-3.8.4.css", "plyr-3.8.4.js", "plyr-3.8.4.svg", "site.css", "site.js"
+        "feed.xsl", "plyr-3.8.4.css", "plyr-3.8.4.js", "plyr-3.8.4.svg", "site.css", "site.js"
     ]  # fmt: skip
     video = lxml.html.document_fromstring((published / "episodes" / "melatonin-for-children.html").read_bytes())
     assert video.get_element_by_id("player").tag == "video"
@@ -170,7 +170,8 @@ def test_pages_can_be_turned_off(sample_project: Path, mediafeed) -> None:
     config.write_text(config.read_text().replace("[site]\n", "[site]\npages = false\n", 1))
     assert mediafeed(sample_project, "publish").exit_code == 0
     public = sample_project / "public"
-    assert not list(public.rglob("*.html")) and not (public / "assets").exists()
+    assert not list(public.rglob("*.html"))
+    assert [p.name[:5] for p in (public / "assets").iterdir()] == ["feed-"]  # only the feeds' stylesheet
     assert (public / "feeds" / "podcast.xml").is_file()
 
 
