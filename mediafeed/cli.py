@@ -455,6 +455,8 @@ def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
             f"{where}: {verb} {len(plan.uploads)} file(s), {_size(plan.upload_bytes)}; "
             f"{len(plan.unchanged)} unchanged; {len(feeds)} feed(s) rewritten"
         )
+    if any(w.key == "index.html" for w in (*plan.uploads, *plan.unchanged)):
+        click.echo(f"Web pages: {target.url_for('index.html')}")
     click.echo("Feeds:")
     for feed_id, url in outcome.feed_urls.items():
         local = f"  {target.path}/feeds/{feed_id}.xml" if target.path else ""

@@ -23,7 +23,7 @@ gc lists the target is never deleted by that same run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,9 +32,15 @@ from mediafeed.progress import Note, Reporter
 from mediafeed.publish.plan import encode_manifest, parse_manifest, stale_marks
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, Storage
 
-PREFIXES = ("media/", "artwork/", "chapters/", "transcripts/")  # what gc may delete: content-addressed files only
-DOCUMENTS = re.compile(r"^(?:feeds/.+\.xml|related\.json|feeds\.opml)$")  # what references them
-REFERENCE = re.compile(r"(?:media|artwork|chapters|transcripts)/[A-Za-z0-9._~%-]+")
+# What gc may delete: content-addressed files, and the web pages a publish no longer wants (an episode page of a
+# feed that was removed, a show's last page after it shrank, every page after `[site] pages = false`).
+PREFIXES = ("media/", "artwork/", "chapters/", "transcripts/", "assets/", "shows/", "episodes/", "embed/", "index.html")
+# What references them: feeds, the indexes, the home page and the show pages (episode and embed pages are not read:
+# there is one per episode, and what they link is what the show pages and feeds link).
+DOCUMENTS = re.compile(r"^(?:feeds/.+\.xml|related\.json|feeds\.opml|index\.html|shows/.+\.html)$")
+_NAME = r"[A-Za-z0-9._~%-]+"
+_FOLDER = rf"media|artwork(?:/thumbs)?|chapters|transcripts|assets|shows(?:/{_NAME}(?=/))?|episodes|embed"
+REFERENCE = re.compile(rf"(?:{_FOLDER})/{_NAME}")
 ATTEMPTS = 4
 ABANDONED = timedelta(minutes=15)  # a `deleting` mark this old is a gc that died: finish its work
 
@@ -131,11 +137,12 @@ def without_marks(manifest: dict[str, Any], keys: set[str]) -> dict[str, Any]:
     return content
 
 
-def live_references(storage: Storage, listing: list[ObjectStat]) -> set[str]:
-    """Every content-addressed key a feed (any page), feeds.opml or related.json in the target mentions now."""
+def live_references(storage: Storage, listing: list[ObjectStat], stale: Collection[str] = ()) -> set[str]:
+    """Every key a feed (any page), feeds.opml, related.json, the home page or a show page in the target mentions now
+    (documents a publish no longer wants, marked stale, are not live: their links keep nothing)."""
     found: set[str] = set()
     for item in listing:
-        if DOCUMENTS.match(item.key):
+        if DOCUMENTS.match(item.key) and item.key not in stale:
             data = storage.read(item.key)
             if data is not None:
                 found.update(REFERENCE.findall(data.decode("utf-8", "replace")))
@@ -191,7 +198,7 @@ def collect(
             return GcResult(target, now, grace, dry_run, GcPlan(), retries=attempt)
         manifest = parse_manifest(data)
         listing = [o for o in storage.list() if o.key != MANIFEST_KEY]
-        plan = plan_gc(manifest, listing, now, grace, live_references(storage, listing))
+        plan = plan_gc(manifest, listing, now, grace, live_references(storage, listing, set(stale_marks(manifest))))
         if dry_run or (not plan.delete and not plan.adopt):
             return GcResult(target, now, grace, dry_run, plan, retries=attempt)
         guard()

@@ -301,3 +301,26 @@ def test_s3_readers_never_see_a_feed_pointing_at_a_missing_object(
     for key in (k for k in present if k.startswith("feeds/")):
         body = feed(key)
         assert body is not None and references(body) <= present, key
+
+
+def test_gc_deletes_pages_no_longer_published_after_the_grace_period(sample_project: Path, mediafeed: Any) -> None:
+    """Pages turned off (or a show that shrank, a feed removed): stale from that publish, gone after the grace
+    period; the feeds' stylesheet, still named by every feed, stays."""
+    public = sample_project / "public"
+    assert mediafeed(sample_project, "publish").exit_code == 0
+    pages = sorted(str(p.relative_to(public)) for p in public.rglob("*.html"))
+    assert "index.html" in pages and any(p.startswith("episodes/") for p in pages)
+    config = sample_project / "mediafeed.toml"
+    config.write_text(config.read_text().replace("[site]\n", "[site]\npages = false\n", 1))
+    assert mediafeed(sample_project, "publish").exit_code == 0
+    stale = manifest_of(public)["stale"]
+    assert set(pages) <= set(stale)
+    soon = json.loads(mediafeed(sample_project, "gc", "--json", now=SOON).stdout)
+    assert soon["deleted"] == [] and all((public / p).is_file() for p in pages)
+    done = json.loads(mediafeed(sample_project, "gc", "--json", now=LATER).stdout)
+    deleted = (
+        {g["key"] for g in done["deleted"]} if done["deleted"] and isinstance(done["deleted"][0], dict) else set(done["deleted"])
+    )
+    assert set(pages) <= deleted and not list(public.rglob("*.html"))
+    assert [p.name[:5] for p in (public / "assets").iterdir()] == ["feed-"]  # the feeds' stylesheet stays
+    assert feed_problems(public) == []
