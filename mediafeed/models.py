@@ -264,8 +264,7 @@ class RenderedDocument:
 
     key: str
     data: bytes
-    content_type: str
-    sha256: str
+    sha256: str  # (its Content-Type and Cache-Control come from its key: content_types.headers_for)
     feed_id: str | None = None
     episode_guids: tuple[str, ...] = field(default=())
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from lxml import etree
 
-from mediafeed.content_types import JSON_TYPE, OPML_TYPE
 from mediafeed.digest import sha256_bytes
 from mediafeed.models import Feed, PreparedEpisode, RenderedDocument
 
@@ -25,7 +24,7 @@ def render_opml(title: str, feeds: Sequence[tuple[Feed, str]]) -> RenderedDocume
     for feed, url in sorted(feeds, key=lambda pair: pair[0].id):
         etree.SubElement(body, "outline", type="rss", text=feed.title, title=feed.title, xmlUrl=url, htmlUrl=feed.link)
     data = etree.tostring(opml, pretty_print=True, xml_declaration=True, encoding="UTF-8")
-    return RenderedDocument(OPML_KEY, data, OPML_TYPE, sha256_bytes(data))
+    return RenderedDocument(OPML_KEY, data, sha256_bytes(data))
 
 
 def render_related(
@@ -57,4 +56,4 @@ def render_related(
     # The same data, but safe to paste into a web page: no raw <, > or & (a title is text, never markup).
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     data = (text + "\n").encode()
-    return RenderedDocument(RELATED_KEY, data, JSON_TYPE, sha256_bytes(data))
+    return RenderedDocument(RELATED_KEY, data, sha256_bytes(data))

@@ -19,7 +19,6 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from mediafeed import content_types
 from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, timestamps_html
 from mediafeed.catalog.transcripts import VTT_TYPE
 from mediafeed.digest import sha256_bytes
@@ -30,7 +29,6 @@ PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-RSS_CONTENT_TYPE = content_types.RSS_TYPE
 
 
 STYLESHEET_KEY_STEM = "assets/feed"  # published as assets/feed-<sha8>.xsl (content-addressed, cached for a year)
@@ -302,7 +300,6 @@ def render_feed(
     return RenderedDocument(
         key=key or feed.key,
         data=data,
-        content_type=RSS_CONTENT_TYPE,
         sha256=sha256_bytes(data),
         feed_id=feed.id,
         episode_guids=tuple(i.episode.guid for i in ordered),
