@@ -108,9 +108,10 @@ def headers_for(key: str) -> Headers:
 
 
 def never_served(key: str) -> bool:
-    """Bookkeeping and lock files: kept out of every listing, refused by the preview server, private in a bucket."""
-    name = key.rsplit("/", 1)[-1]
-    return key.startswith(BOOKKEEPING_PREFIX) or name in LOCK_NAMES or name.startswith(".")
+    """Bookkeeping, lock files, dot files and anything in a dot folder: refused by the preview server, private in a
+    bucket."""
+    parts = key.split("/")
+    return key.startswith(BOOKKEEPING_PREFIX) or parts[-1] in LOCK_NAMES or any(p.startswith(".") for p in parts)
 
 
 # The CORS rule every target should answer with, so browser players on other sites (the publisher's article pages)

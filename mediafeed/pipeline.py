@@ -956,7 +956,6 @@ def serve(
     from mediafeed.publish import preview
 
     target = load_config(project).target(target_name)
-    preview.target_folder(target)
     address = preview.default_address(target.public_url, host, port)
     preview.run(target, address, rewrite=rewrite, started=started, log_line=log_line)
 

@@ -161,7 +161,7 @@ class Preview:
 
     def file_for(self, key: str) -> Path | None:
         """The regular file inside the folder that `key` names, or None (missing, a folder, never served, outside)."""
-        if _hidden(key) or "\\" in key or "\x00" in key:
+        if content_types.never_served(key) or "\\" in key or "\x00" in key:
             return None
         joined = safe_join(str(self._root), key)  # refuses `..`, absolute paths and Windows separators
         if joined is None:
@@ -172,7 +172,7 @@ class Preview:
             return None
         if not path.is_relative_to(self._root) or not path.is_file():
             return None
-        if _hidden(path.relative_to(self._root).as_posix()):  # a link from a public name to bookkeeping
+        if content_types.never_served(path.relative_to(self._root).as_posix()):  # a link from a public name to bookkeeping
             return None
         return path
 
@@ -190,8 +190,7 @@ class Preview:
             response = Response(wrap_file(request.environ, handle), direct_passthrough=True)
             response.content_length = stat.st_size
             response.set_etag(f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
-        response.headers["Content-Type"] = headers.content_type
-        response.headers["Cache-Control"] = headers.cache_control
+        _describe(response, headers)
         response.last_modified = modified
         length = response.content_length or 0
         if "," in request.headers.get("Range", ""):
@@ -202,8 +201,7 @@ class Preview:
         except RequestedRangeNotSatisfiable:
             response.close()
             unsatisfiable = Response(b"", 416)
-            unsatisfiable.headers["Content-Type"] = headers.content_type
-            unsatisfiable.headers["Cache-Control"] = headers.cache_control
+            _describe(unsatisfiable, headers)
             unsatisfiable.headers["Content-Range"] = f"bytes */{length}"
             unsatisfiable.accept_ranges = "bytes"
             return unsatisfiable
@@ -231,15 +229,14 @@ class Preview:
         return f"http://{host}{self.address.prefix}"
 
 
-def _hidden(key: str) -> bool:
-    """Never served: bookkeeping, the lock file, and dot files or anything inside a dot folder."""
-    return content_types.never_served(key) or any(part.startswith(".") for part in key.split("/"))
+def _describe(response: Response, headers: content_types.Headers) -> None:
+    response.headers["Content-Type"] = headers.content_type
+    response.headers["Cache-Control"] = headers.cache_control
 
 
 def _text(body: bytes, status: int) -> Response:
     response = Response(body, status)
-    response.headers["Content-Type"] = TEXT_PLAIN
-    response.headers["Cache-Control"] = content_types.NO_CACHE
+    _describe(response, content_types.Headers(TEXT_PLAIN, content_types.NO_CACHE))
     return response
 
 
