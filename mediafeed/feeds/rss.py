@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate
-from importlib.resources import files
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -22,6 +21,7 @@ from lxml import etree
 from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, timestamps_html
 from mediafeed.catalog.transcripts import VTT_TYPE
 from mediafeed.digest import sha256_bytes
+from mediafeed.feeds.page_files import STATIC
 from mediafeed.models import Asset, Chapter, Episode, Feed, MediaInfo, Person, RenderedDocument
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -37,7 +37,7 @@ STYLESHEET_KEY_STEM = "assets/feed"  # published as assets/feed-<sha8>.xsl (cont
 def feed_stylesheet() -> bytes:
     """The XSLT 1.0 stylesheet a browser applies to our feeds (static/feed.xsl): a readable page saying how to
     subscribe, instead of raw XML. Podcast apps ignore it."""
-    return files("mediafeed.feeds").joinpath("static/feed.xsl").read_bytes()
+    return (STATIC / "feed.xsl").read_bytes()
 
 
 def stylesheet_instruction(url: str) -> etree._ProcessingInstruction:
