@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from mediafeed.cli import cli
 from tests.conftest import NOW, copy_build, copy_catalog
+from tests.integration.conftest import free_port
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # root in CI containers; the pages are our own, on loopback
@@ -39,12 +40,6 @@ CHROMIUM_FLAGS = [
 
 def chromium_path() -> str | None:
     return os.environ.get("MEDIAFEED_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

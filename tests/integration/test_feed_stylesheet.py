@@ -15,9 +15,8 @@ from lxml import etree
 
 from mediafeed.content_types import IMMUTABLE, XSL_TYPE, headers_for
 from mediafeed.feeds.rss import feed_stylesheet, render_feed_pages
-from mediafeed.models import Feed, Owner
 from tests.conftest import LOCAL_BASE
-from tests.integration.test_feed_tags import _items
+from tests.integration.test_feed_tags import _items, big_feed
 from tests.integration.test_secrets_and_hostile_content import XSS
 
 PROLOGUE = re.compile(
@@ -58,11 +57,7 @@ def transform(feed: Path, public: Path) -> tuple[str, str]:
 
 
 def test_every_page_of_a_paged_feed_names_the_stylesheet() -> None:
-    definition = Feed(
-        id="big", file="feeds/big.yaml", title="Big", description="d", link="https://www.example.org", language="en",
-        author="a", owner=Owner("o", "o@example.org"), image=Path("a.png"), category="Science", subcategory=None,
-        explicit=False, type="episodic", medium="audio", page_size=10,
-    )  # fmt: skip
+    definition = big_feed()
     xsl = "https://m.example.org/assets/feed-0123abcd.xsl?a=1&b=2"
     pages = render_feed_pages(
         definition, _items(25), feed_url="https://m.example.org/feeds/big.xml", artwork_url="https://m.example.org/a.png",

@@ -158,6 +158,15 @@ def test_show_notes_with_hostile_text_stay_well_formed(published: Path, mediafee
     assert not feedparser.parse(path.read_bytes()).bozo
 
 
+def big_feed() -> Feed:
+    """A feed definition paged by 10 (for documents of many items)."""
+    return Feed(
+        id="big", file="feeds/big.yaml", title="Big", description="d", link="https://www.example.org", language="en",
+        author="a", owner=Owner("o", "o@example.org"), image=Path("a.png"), category="Science", subcategory=None,
+        explicit=False, type="episodic", medium="audio", page_size=10,
+    )  # fmt: skip
+
+
 def _items(count: int) -> list[FeedItem]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     info = MediaInfo(Path("x.mp3"), 1000, 60.0, "audio/mpeg", "mp3", "mp3", 1, 44100, 64000)
@@ -173,11 +182,7 @@ def _items(count: int) -> list[FeedItem]:
 
 
 def test_paging_links_every_page_rfc5005() -> None:
-    definition = Feed(
-        id="big", file="feeds/big.yaml", title="Big", description="d", link="https://www.example.org", language="en",
-        author="a", owner=Owner("o", "o@example.org"), image=Path("a.png"), category="Science", subcategory=None,
-        explicit=False, type="episodic", medium="audio", page_size=10,
-    )  # fmt: skip
+    definition = big_feed()
     pages = render_feed_pages(
         definition, _items(25), feed_url="https://m.example.org/feeds/big.xml", artwork_url="https://m.example.org/a.png",
         guid=str(uuid.uuid4()), url_for=lambda key: f"https://m.example.org/{key}",
