@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from mediafeed import __version__
+from mediafeed.content_types import HOME_PAGE
 from mediafeed.errors import CatalogError, EnvironmentProblem, MediaError, MediafeedError, StorageError, UsageError
 from mediafeed.models import KINDS
 from mediafeed.progress import Note, Reporter
@@ -455,8 +456,8 @@ def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
             f"{where}: {verb} {len(plan.uploads)} file(s), {_size(plan.upload_bytes)}; "
             f"{len(plan.unchanged)} unchanged; {len(feeds)} feed(s) rewritten"
         )
-    if any(w.key == "index.html" for w in (*plan.uploads, *plan.unchanged)):
-        click.echo(f"Web pages: {target.url_for('index.html')}")
+    if any(w.key == HOME_PAGE for w in (*plan.uploads, *plan.unchanged)):
+        click.echo(f"Web pages: {target.url_for(HOME_PAGE)}")
     click.echo("Feeds:")
     for feed_id, url in outcome.feed_urls.items():
         local = f"  {target.path}/feeds/{feed_id}.xml" if target.path else ""

@@ -22,6 +22,9 @@ NO_CACHE = "no-cache"
 
 # Folders whose keys are content-addressed (a hash of the bytes in the name): safe to cache for ever.
 CONTENT_ADDRESSED = ("media/", "artwork/", "chapters/", "transcripts/", "assets/")
+# The web pages (feeds/pages.py): the home page, and a folder per kind of page.
+HOME_PAGE = "index.html"
+PAGE_FOLDERS = ("shows/", "episodes/", "embed/")
 
 MEDIA_TYPES = {
     ".mp3": "audio/mpeg",

@@ -36,6 +36,7 @@ from mediafeed.catalog.chapters import delivered
 from mediafeed.catalog.notes import notes_without_related
 from mediafeed.catalog.transcripts import parse_cues, to_vtt
 from mediafeed.config import Config, Target
+from mediafeed.content_types import HOME_PAGE
 from mediafeed.digest import content_key, sha256_bytes
 from mediafeed.feeds.page_files import STATIC, TEMPLATES, templates_digest
 from mediafeed.media.prepare import sidecar_asset
@@ -44,7 +45,7 @@ from mediafeed.models import DIRECTORIES, Asset, Feed, PreparedEpisode, Write
 
 PLYR = STATIC / "vendor" / "plyr-3.8.4"
 PAGE_SIZE = 20
-HOME_KEY = "index.html"
+HOME_KEY = HOME_PAGE
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'"
