@@ -280,10 +280,10 @@ def test_s3_readers_never_see_a_feed_pointing_at_a_missing_object(
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     command = [sys.executable, "-m", "mediafeed", "--project", str(s3_project), "-q", "--now", LATER]
-    env = dict(os.environ)
     procs = [
-        subprocess.Popen([*command, "publish", "--target", "s3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-        subprocess.Popen([*command, "gc", "--target", "s3"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE),
+        # each waits for the other's lease: whichever starts second must not give up with exit 4
+        subprocess.Popen([*command, verb, "--target", "s3", "--wait=240"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for verb in ("publish", "gc")
     ]
     outcomes = [(p.wait(timeout=300), p.stderr.read().decode()) for p in procs]  # type: ignore[union-attr]
     time.sleep(1.0)
