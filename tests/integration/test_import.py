@@ -1,0 +1,175 @@
+"""`mediafeed import`: a podcast feed served with its media from a local HTTP server (127.0.0.1, a random port)
+becomes a catalog that passes `check`, keeps GUIDs, dates and titles, and changes nothing when run again; unsafe and
+non-podcast documents are refused with nothing written; a failed download leaves the other episodes intact."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from lxml import etree
+from PIL import Image
+
+from tests.conftest import Invoke
+
+FEEDS = Path(__file__).parent / "import_feeds"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    make_tone(root / "media" / "keepers-log.mp3", seconds=3.0)
+    make_tone(root / "media" / "welcome.mp3", seconds=2.0)
+    (root / "art").mkdir()
+    Image.new("RGB", (1400, 1400), (20, 60, 120)).save(root / "art" / "show.png")
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    text = (FEEDS / "show.xml").read_text(encoding="utf-8")
+    text = text.replace("{base}", base)
+    text = text.replace("{len1}", str((root / "media" / "keepers-log.mp3").stat().st_size))
+    text = text.replace("{len2}", str((root / "media" / "welcome.mp3").stat().st_size))
+    (root / "feed.xml").write_text(text, encoding="utf-8")
+    try:
+        yield base, root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def project(tmp_path: Path, mediafeed: Invoke) -> Path:
+    folder = tmp_path / "show"
+    result = mediafeed(tmp_path, "init", str(folder), "--title", "Harbour")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "build" not in p.relative_to(folder).parts
+    }
+
+
+def front(path: Path) -> dict[str, object]:
+    return yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+
+
+def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert "feeds/harbour.yaml" in report["written"]
+    assert sorted(report["downloaded"]) == [
+        "artwork/harbour.png",
+        "episodes/the-keeper-s-log/keepers-log.mp3",
+        "episodes/welcome-to-harbour-lights/welcome.mp3",
+    ]
+    not_carried = {(n["where"], n["field"]) for n in report["not_carried"]}
+    assert ("channel", "{http://www.google.com/schemas/play-podcasts/1.0}block") in not_carried
+    assert ("channel", "category") in not_carried  # the second category
+
+    check = mediafeed(project, "check")
+    assert check.exit_code == 0, check.output
+
+    source = etree.parse(str(root / "feed.xml")).getroot().find("channel")
+    for item in source.findall("item"):
+        title = item.findtext("title")
+        slug = "the-keeper-s-log" if title.startswith("The") else "welcome-to-harbour-lights"
+        episode = front(project / "episodes" / slug / "index.md")
+        assert episode["title"] == title
+        assert episode["guid"] == item.findtext("guid")
+        published = episode["published"]
+        published = published if isinstance(published, datetime) else datetime.fromisoformat(str(published))
+        original = parsedate_to_datetime(item.findtext("pubDate"))
+        assert published == original and published.utcoffset() == original.utcoffset()
+        media = project / "episodes" / slug / str(episode["media"])
+        assert media.read_bytes() == (root / "media" / media.name).read_bytes()
+    keeper = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
+    assert "**keeper's log**" in keeper and "alert" not in keeper and "- Storms" in keeper
+    assert front(project / "episodes" / "welcome-to-harbour-lights" / "index.md")["episode_type"] == "trailer"
+    feed = yaml.safe_load((project / "feeds" / "harbour.yaml").read_text())
+    assert feed["title"] == "Harbour Lights Radio" and feed["guid"] == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    assert feed["owner"] == {"name": "Ada Lane", "email": "ada@harbour.example.net"}
+
+    # Re-import: nothing changes, not even a modification time.
+    before = snapshot(project)
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["written"] == [] and json.loads(again.output)["downloaded"] == []
+    assert snapshot(project) == before
+
+    # A producer's edit is kept, and reported.
+    index = project / "episodes" / "the-keeper-s-log" / "index.md"
+    edited = index.read_text().replace("from 1891", "from 1891, with corrections")
+    index.write_text(edited)
+    third = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(third.output)["kept"] == ["episodes/the-keeper-s-log/index.md"]
+    assert index.read_text() == edited
+
+
+def test_a_failed_download_leaves_the_others(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    (root / "media" / "welcome.mp3").unlink()  # the host answers 404
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["failed"] == ["episodes/welcome-to-harbour-lights/welcome.mp3"]
+    assert any("HTTP 404" in n["message"] for n in report["not_carried"])
+    assert (project / "episodes" / "the-keeper-s-log" / "keepers-log.mp3").is_file()
+    assert not (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").exists()
+    assert (project / "episodes" / "welcome-to-harbour-lights" / "index.md").is_file()
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;">]>
+<rss version="2.0"><channel><title>&c;</title><item><title>x</title><enclosure url="http://127.0.0.1:9/a.mp3"/>
+</item></channel></rss>"""
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>&secret;</title><item><title>x</title><enclosure url="http://127.0.0.1:9/a.mp3"/>
+</item></channel></rss>"""
+NOT_A_PODCAST = """<?xml version="1.0"?><html><body><p>hello</p></body></html>"""
+RSS_WITHOUT_MEDIA = """<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title><item><title>Post</title>
+<guid>1</guid></item></channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (BILLION_LAUGHS, "entities"),
+        (XXE, "entities"),
+        (NOT_A_PODCAST, "not an RSS podcast feed"),
+        (RSS_WITHOUT_MEDIA, "not a podcast"),
+        ("not xml at all <", "not well-formed"),
+    ],
+    ids=["billion-laughs", "xxe", "html", "rss-without-enclosures", "not-xml"],
+)
+def test_unsafe_or_non_podcast_documents_are_refused(
+    tmp_path: Path, project: Path, mediafeed: Invoke, document: str, words: str
+) -> None:
+    source = tmp_path / "bad.xml"
+    source.write_text(document)
+    before = snapshot(project)
+    result = mediafeed(project, "import", str(source))
+    assert result.exit_code == 2, result.output
+    assert str(source) in result.output and words in result.output
+    assert snapshot(project) == before
