@@ -191,8 +191,13 @@ def _not_carried(element: Any, carried: set[str], where: str, notes: list[Note])
             notes.append(Note(where, child.tag, "the content format has no field for it; not carried"))
 
 
-def import_feed(data: bytes, source: str, *, feed_id: str | None, kind: str) -> ImportedFeed:
-    """Parse and map one feed. Raises ImportError_ (nothing to write) for anything that is not a podcast feed."""
+def import_feed(
+    data: bytes, source: str, *, feed_id: str | None, kind: str, existing: dict[str, str | None] | None = None
+) -> ImportedFeed:
+    """Parse and map one feed. Raises ImportError_ (nothing to write) for anything that is not a podcast feed.
+    `existing`: the project's episode folders (slug → the GUID its index.md records, or None): an item goes into the
+    folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...)."""
+    existing = existing or {}
     channel = _parse(data, source)
     notes: list[Note] = []
     title = _text(channel, "title") or ""
@@ -251,24 +256,44 @@ def import_feed(data: bytes, source: str, *, feed_id: str | None, kind: str) -> 
     episodes: list[ImportedEpisode] = []
     seen: set[str] = set()
     for item in channel.findall("item"):
-        episode = _episode(item, kind, seen, notes)
+        episode = _episode(item, kind, seen, existing, notes)
         if episode is not None:
             episodes.append(episode)
     return ImportedFeed(fid, "\n".join(lines) + "\n", image_url, image_file, tuple(episodes), tuple(notes))
 
 
-def _episode(item: Any, kind: str, seen: set[str], notes: list[Note]) -> ImportedEpisode | None:
+GUID_COMMENT = "# guid as published (not a UUID, which the front matter's guid: needs): "
+
+
+def recorded_guid(index_text: str) -> str | None:
+    """The GUID an index.md records: its guid: line, or the comment import writes for a GUID guid: cannot hold."""
+    for line in index_text.splitlines()[1:]:
+        if line.strip() == "---":
+            break
+        if line.startswith(GUID_COMMENT):
+            return str(json.loads(line.removeprefix(GUID_COMMENT)))
+        if line.startswith("guid:"):
+            value = line.removeprefix("guid:").split("#", 1)[0].strip()
+            return str(json.loads(value)) if value.startswith('"') else value
+    return None
+
+
+def _episode(item: Any, kind: str, seen: set[str], existing: dict[str, str | None], notes: list[Note]) -> ImportedEpisode | None:
     title = " ".join((_text(item, "title") or _text(item, f"{{{ITUNES}}}title") or "").split())
-    slug = slugify(title) or "episode"
-    base, n = slug, 2
-    while slug in seen:
-        slug, n = f"{base}-{n}", n + 1
-    where = slug
     guid_el = item.find("guid")
     guid = (guid_el.text or "").strip() if guid_el is not None and guid_el.text else ""
     if not guid:
-        notes.append(Note(where, "guid", "the item has no <guid>; skipped (apps identify episodes by it)"))
+        notes.append(Note(slugify(title) or "episode", "guid", "the item has no <guid>; skipped (apps identify episodes by it)"))
         return None
+    mine = [slug for slug, recorded in existing.items() if recorded == guid and slug not in seen]
+    if mine:
+        slug = mine[0]
+    else:
+        slug = slugify(title) or "episode"
+        base, n = slug, 2
+        while slug in seen or slug in existing:
+            slug, n = f"{base}-{n}", n + 1
+    where = slug
     seen.add(slug)
     _not_carried(item, _ITEM_CARRIED, where, notes)
     permalink = (guid_el.get("isPermaLink") or "true").strip().lower()
@@ -301,7 +326,15 @@ def _episode(item: Any, kind: str, seen: set[str], notes: list[Note]) -> Importe
     if is_uuid(guid):
         lines.append(f"guid: {_yaml(guid)}")
     else:
-        notes.append(Note(where, "guid", f"{guid!r} is not a UUID and the front matter holds only UUIDs; not carried (issue 17)"))
+        lines.append(GUID_COMMENT + _yaml(guid))
+        notes.append(
+            Note(
+                where,
+                "guid",
+                f"{guid!r} is not a UUID and the front matter's guid: holds only UUIDs; kept as a comment, NOT "
+                "published (apps would see a new episode): the schema needs to accept published GUIDs first",
+            )
+        )
     lines += [f"kind: {kind}", "topics: []", f"published: {published.isoformat()}"]
     lines.append(f"media: {_yaml(enclosure.file_name if enclosure else 'media.mp3')}")
     for tag, key in (("season", "season"), ("episode", "episode")):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mediafeed.atomic import write_atomically
-from mediafeed.catalog.importer import MAX_FEED_BYTES, ImportedFeed, ImportError_, Note, import_feed
+from mediafeed.catalog.importer import MAX_FEED_BYTES, ImportedFeed, ImportError_, Note, import_feed, recorded_guid
 
 TIMEOUT = 30.0
 CONCURRENCY = 4
@@ -89,7 +89,7 @@ def _write_if(project: Path, rel: str, text: str, report: ImportReport, *, produ
 
 def download(url: str, dest: Path, length: int | None) -> str | None:
     """Fetch url into dest (resuming dest.part with Range). Returns None when done, else why it failed."""
-    if dest.is_file() and (length is None or dest.stat().st_size == length):
+    if dest.is_file():  # only ever renamed into place once whole (a length mismatch was reported then)
         return None
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
@@ -123,7 +123,15 @@ def download(url: str, dest: Path, length: int | None) -> str | None:
 
 def run_import(project: Path, source: str, *, feed_id: str | None, kind: str, dry_run: bool) -> ImportReport:
     data = read_source(source)
-    imported: ImportedFeed = import_feed(data, source, feed_id=feed_id, kind=kind)
+    existing: dict[str, str | None] = {}
+    episodes_dir = project / "episodes"
+    if episodes_dir.is_dir():
+        for index in sorted(episodes_dir.glob("*/index.md")):
+            try:
+                existing[index.parent.name] = recorded_guid(index.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):
+                existing[index.parent.name] = None
+    imported: ImportedFeed = import_feed(data, source, feed_id=feed_id, kind=kind, existing=existing)
     feed_rel = f"feeds/{imported.feed_id}.yaml"
     report = ImportReport(imported.feed_id, feed_rel, notes=list(imported.notes), dry_run=dry_run)
     _write_if(project, feed_rel, imported.feed_text, report, producer_file=True)

@@ -23,9 +23,29 @@ from tests.conftest import Invoke
 FEEDS = Path(__file__).parent / "import_feeds"
 
 
+RANGES: list[str] = []  # every Range header the server was sent
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, quietly, with `Range: bytes=N-` answered 206 (what a resumed download asks)."""
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def do_GET(self) -> None:
+        wanted = self.headers.get("Range", "")
+        path = Path(self.translate_path(self.path))
+        if not wanted.startswith("bytes=") or not path.is_file():
+            super().do_GET()
+            return
+        RANGES.append(wanted)
+        data = path.read_bytes()
+        start = int(wanted.removeprefix("bytes=").split("-")[0])
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
 
 
 @pytest.fixture
@@ -173,3 +193,54 @@ def test_unsafe_or_non_podcast_documents_are_refused(
     assert result.exit_code == 2, result.output
     assert str(source) in result.output and words in result.output
     assert snapshot(project) == before
+
+
+def test_dry_run_writes_nothing(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, _root = served
+    before = snapshot(project)
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would write feeds/harbour.yaml" in result.output
+    assert "would write episodes/the-keeper-s-log/index.md" in result.output
+    assert snapshot(project) == before
+
+
+def test_a_partial_download_resumes_with_range(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    whole = (root / "media" / "keepers-log.mp3").read_bytes()
+    bundle = project / "episodes" / "the-keeper-s-log"
+    bundle.mkdir(parents=True)
+    (bundle / "keepers-log.mp3.part").write_bytes(whole[:1000])
+    RANGES.clear()
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    assert result.exit_code == 0, result.output
+    assert RANGES == ["bytes=1000-"]
+    assert (bundle / "keepers-log.mp3").read_bytes() == whole
+    assert not (bundle / "keepers-log.mp3.part").exists()
+
+
+def test_a_local_episode_with_the_same_slug_is_not_taken_over(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, _root = served
+    theirs = project / "episodes" / "welcome-to-harbour-lights"
+    theirs.mkdir(parents=True)
+    (theirs / "index.md").write_text("---\ntitle: Mine\nguid: 0b0b0b0b-0000-4000-8000-000000000000\n---\nnotes\n")
+    before = (theirs / "index.md").read_bytes()
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    assert "episodes/welcome-to-harbour-lights-2/index.md" in json.loads(result.output)["written"]
+    assert (theirs / "index.md").read_bytes() == before
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.output)["written"] == []
+
+
+def test_a_guid_that_is_not_a_uuid_is_recorded_and_reported(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    feed = root / "feed.xml"
+    feed.write_text(feed.read_text().replace("3f2a9c1e-7d4b-4e8a-9b1c-2d3e4f5a6b7c", "tag:harbour,2024:log"))
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(result.output)
+    assert any(n["field"] == "guid" and "tag:harbour,2024:log" in n["message"] for n in report["not_carried"])
+    index = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
+    assert '"tag:harbour,2024:log"' in index
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.output)["written"] == []
