@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -129,6 +130,21 @@ def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], proj
     feed = yaml.safe_load((project / "feeds" / "harbour.yaml").read_text())
     assert feed["title"] == "Harbour Lights Radio" and feed["guid"] == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
     assert feed["owner"] == {"name": "Ada Lane", "email": "ada@harbour.example.net"}
+
+    # Published, the feed carries the source's GUIDs, dates, titles, numbers and enclosure bytes, item by item.
+    publish = mediafeed(project, "publish")
+    assert publish.exit_code == 0, publish.output
+    ours = etree.parse(str(project / "public" / "feeds" / "harbour.xml")).getroot().find("channel")
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+    theirs = {i.findtext("guid"): i for i in source.findall("item")}
+    assert {i.findtext("guid") for i in ours.findall("item")} == set(theirs)
+    for item in ours.findall("item"):
+        original_item = theirs[item.findtext("guid")]
+        assert item.findtext("title") == original_item.findtext("title")
+        assert parsedate_to_datetime(item.findtext("pubDate")) == parsedate_to_datetime(original_item.findtext("pubDate"))
+        for tag in ("season", "episode", "episodeType"):
+            assert item.findtext(itunes + tag) == original_item.findtext(itunes + tag)
+    shutil.rmtree(project / "public")
 
     # Re-import: nothing changes, not even a modification time.
     before = snapshot(project)
