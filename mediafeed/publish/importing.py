@@ -5,6 +5,7 @@ file, checked against the enclosure's declared length. Bytes are kept exactly as
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -87,6 +88,12 @@ def _write_if(project: Path, rel: str, text: str, report: ImportReport, *, produ
         write_atomically(path, data)
 
 
+def _total_size(headers: Any, resumed: bool) -> int | None:
+    """The whole file's size the host announces: Content-Range's total for a 206, else Content-Length."""
+    text = (headers.get("Content-Range") or "").rpartition("/")[2] if resumed else (headers.get("Content-Length") or "")
+    return int(text) if text.strip().isdigit() else None
+
+
 def download(url: str, dest: Path, length: int | None) -> str | None:
     """Fetch url into dest (resuming dest.part with Range). Returns None when done, else why it failed."""
     if dest.is_file():  # only ever renamed into place once whole (a length mismatch was reported then)
@@ -99,25 +106,25 @@ def download(url: str, dest: Path, length: int | None) -> str | None:
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            mode = "ab" if have and response.status == 206 else "wb"
-            with part.open(mode) as out:
-                while chunk := response.read(1 << 20):
+            resumed = bool(have) and response.status == 206
+            total = _total_size(response.headers, resumed)
+            with part.open("ab" if resumed else "wb") as out:
+                while chunk := response.read(1 << 20):  # read(n) returns b"" when the host hangs up early
                     out.write(chunk)
     except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have and length == have:
-            pass  # the .part is already whole
-        else:
+        whole = (exc.headers.get("Content-Range") or "").rpartition("/")[2]
+        if not (exc.code == 416 and have and whole == str(have)):  # else the .part was whole already
             return f"HTTP {exc.code} from {url}"
-    except (urllib.error.URLError, OSError) as exc:
-        return f"cannot download {url} ({exc})"
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        return f"cannot download {url} ({exc!r}); run the import again to resume"
+    else:
+        size = part.stat().st_size
+        if total is not None and size < total:
+            return f"cut off after {size} of {total} bytes from {url}; run the import again to resume"
     size = part.stat().st_size
+    os.replace(part, dest)  # the host sent all it has (a cut-off transfer raised above and keeps its .part)
     if length is not None and size != length:
-        if size < length:
-            return f"{size} of {length} bytes downloaded from {url}; run the import again to resume"
-        note = f"the feed says {length} bytes, the host sent {size}"
-        os.replace(part, dest)
-        return "mismatch:" + note
-    os.replace(part, dest)
+        return f"mismatch:the feed says {length} bytes, the host sent {size}; kept what the host sent"
     return None
 
 

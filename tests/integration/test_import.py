@@ -25,6 +25,7 @@ FEEDS = Path(__file__).parent / "import_feeds"
 
 
 RANGES: list[str] = []  # every Range header the server was sent
+CUT_ONCE: set[str] = set()  # paths whose next GET sends half the bytes and hangs up
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -34,8 +35,22 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.startswith("/moved/"):
+            self.send_response(301)
+            self.send_header("Location", self.path.removeprefix("/moved"))
+            self.end_headers()
+            return
         wanted = self.headers.get("Range", "")
         path = Path(self.translate_path(self.path))
+        if self.path in CUT_ONCE:
+            CUT_ONCE.discard(self.path)
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
         if not wanted.startswith("bytes=") or not path.is_file():
             super().do_GET()
             return
@@ -260,3 +275,42 @@ def test_a_guid_that_is_not_a_uuid_is_recorded_and_reported(served: tuple[str, P
     assert '"tag:harbour,2024:log"' in index
     again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert json.loads(again.output)["written"] == []
+
+
+def test_redirects_are_followed_and_a_wrong_length_is_reported(
+    served: tuple[str, Path], project: Path, mediafeed: Invoke
+) -> None:
+    base, root = served
+    feed = root / "feed.xml"
+    size = (root / "media" / "welcome.mp3").stat().st_size
+    text = feed.read_text().replace(f'length="{size}"', f'length="{size + 500}"')
+    feed.write_text(text.replace(f"{base}/media/keepers-log.mp3", f"{base}/moved/media/keepers-log.mp3"))
+    result = mediafeed(project, "import", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["failed"] == []
+    [mismatch] = [n for n in report["not_carried"] if n["field"] == "enclosure length"]
+    assert mismatch["where"] == "welcome-to-harbour-lights" and f"{size + 500}" in mismatch["message"]
+    assert (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").read_bytes() == (
+        root / "media" / "welcome.mp3"
+    ).read_bytes()
+    assert (project / "episodes" / "the-keeper-s-log" / "keepers-log.mp3").is_file()
+    again = mediafeed(project, "import", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.output)["downloaded"] == []
+
+
+def test_a_cut_off_download_is_reported_and_resumed_next_time(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    CUT_ONCE.add("/media/keepers-log.mp3")
+    first = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert first.exit_code == 1, first.output
+    assert json.loads(first.output)["failed"] == ["episodes/the-keeper-s-log/keepers-log.mp3"]
+    bundle = project / "episodes" / "the-keeper-s-log"
+    whole = (root / "media" / "keepers-log.mp3").read_bytes()
+    assert (bundle / "keepers-log.mp3.part").stat().st_size == len(whole) // 2
+    assert (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").is_file()
+    RANGES.clear()
+    second = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert second.exit_code == 0, second.output
+    assert [f"bytes={len(whole) // 2}-"] == RANGES
+    assert (bundle / "keepers-log.mp3").read_bytes() == whole
