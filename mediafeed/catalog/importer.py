@@ -152,6 +152,8 @@ def _file_name(url: str, mime: str) -> str:
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
     if not name or not _MEDIA_EXT.search(name):
         name = (name or "media") + _MIME_EXT.get(mime.lower(), ".mp3")
+    if name.lower() in ("index.md", "chapters.json") or name.lower().endswith((".md", ".part", ".yaml", ".json")):
+        name = "media-" + name + _MIME_EXT.get(mime.lower(), ".mp3")  # never over the bundle's own files
     return name
 
 

@@ -98,6 +98,8 @@ def download(url: str, dest: Path, length: int | None) -> str | None:
     """Fetch url into dest (resuming dest.part with Range). Returns None when done, else why it failed."""
     if dest.is_file():  # only ever renamed into place once whole (a length mismatch was reported then)
         return None
+    if not is_url(url):
+        return f"{url!r} is not an http(s) URL; not fetched"
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": USER_AGENT}

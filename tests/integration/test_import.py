@@ -314,3 +314,14 @@ def test_a_cut_off_download_is_reported_and_resumed_next_time(served: tuple[str,
     assert second.exit_code == 0, second.output
     assert [f"bytes={len(whole) // 2}-"] == RANGES
     assert (bundle / "keepers-log.mp3").read_bytes() == whole
+
+
+def test_an_enclosure_that_is_not_http_is_not_fetched(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    feed = root / "feed.xml"
+    feed.write_text(feed.read_text().replace(f"{base}/media/welcome.mp3", "file:///etc/passwd"))
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["failed"] == ["episodes/welcome-to-harbour-lights/passwd.mp3"]
+    assert not (project / "episodes" / "welcome-to-harbour-lights" / "passwd.mp3").exists()

@@ -78,3 +78,9 @@ def test_a_guid_that_is_not_a_uuid_is_recorded_in_a_comment() -> None:
 def test_refused_documents(document: bytes) -> None:
     with pytest.raises(ImportError_, match=r"f\.xml"):
         import_feed(document, "f.xml", feed_id=None, kind="podcast")
+
+
+def test_an_enclosure_never_lands_on_the_bundles_own_files() -> None:
+    data = feed(item("Sneaky").replace("Sneaky.mp3", "index.md"))
+    [episode] = import_feed(data, "f.xml", feed_id="show", kind="podcast").episodes
+    assert episode.enclosure is not None and episode.enclosure.file_name == "media-index.md.mp3"
