@@ -325,3 +325,23 @@ def test_an_enclosure_that_is_not_http_is_not_fetched(served: tuple[str, Path], 
     report = json.loads(result.output)
     assert report["failed"] == ["episodes/welcome-to-harbour-lights/passwd.mp3"]
     assert not (project / "episodes" / "welcome-to-harbour-lights" / "passwd.mp3").exists()
+
+
+def test_a_new_item_upstream_adds_one_episode(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    first = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    assert first.exit_code == 0, first.output
+    shutil.copy(root / "media" / "welcome.mp3", root / "media" / "fog.mp3")
+    feed = root / "feed.xml"
+    new_item = (
+        '<item><title>Fog Signals</title><guid isPermaLink="false">c0ffee00-0000-4000-8000-000000000003</guid>'
+        "<pubDate>Tue, 12 Mar 2024 07:30:00 +0100</pubDate><description>Horns.</description>"
+        f'<enclosure url="{base}/media/fog.mp3" type="audio/mpeg"/></item>'
+    )
+    feed.write_text(feed.read_text().replace("<item>", new_item + "<item>", 1))
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(again.output)
+    assert report["written"] == ["episodes/fog-signals/index.md"]
+    assert report["downloaded"] == ["episodes/fog-signals/fog.mp3"]
+    check = mediafeed(project, "check")
+    assert check.exit_code == 0, check.output
