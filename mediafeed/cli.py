@@ -976,3 +976,45 @@ def target_setup(state: State, name: str, public_read: bool, cors: bool, dry_run
 def main() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     cli(prog_name="mediafeed")
+
+
+@cli.command(name="import")
+@click.argument("source", metavar="FILE_OR_URL")
+@click.option("--feed", "feed_id", help="Feed id (feeds/<ID>.yaml). Default: made from the show's title.")
+@click.option("--kind", type=click.Choice(KINDS), default="podcast", show_default=True, help="The episodes' kind.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written and write nothing (downloads nothing).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def import_command(state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool) -> None:
+    """Import an existing podcast from its RSS feed (a file or an http(s) URL).
+
+    \b
+    Writes feeds/<id>.yaml and episodes/<slug>/index.md per item, downloads each
+    enclosure into its episode folder (byte-for-byte) and the show artwork into
+    artwork/. Running it again changes nothing; an episode you edited is kept.
+    Whatever the content format cannot hold is listed, never dropped silently.
+    """
+    from mediafeed.pipeline import import_show
+
+    report = import_show(state.project, source, feed_id=feed_id, kind=kind, dry_run=dry_run)
+    state.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        verb = "would write" if dry_run else "wrote"
+        for rel in report.written:
+            click.echo(f"{verb} {rel}")
+        for rel in report.downloaded:
+            click.echo(f"downloaded {rel}")
+        for rel in report.kept:
+            click.echo(f"kept {rel} (edited locally; not overwritten)")
+        for rel in report.failed:
+            click.echo(f"failed {rel}")
+        for note in report.notes:
+            click.echo(f"not carried: {note}")
+        click.echo(
+            f"{report.feed_file}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+            f"{len(report.kept)} kept, {len(report.downloaded)} downloaded, {len(report.failed)} failed"
+        )
+    if report.failed:
+        sys.exit(EXIT_PARTIAL)

@@ -969,3 +969,11 @@ def setup_target(project: Path, target_name: str, *, public_read: bool, cors: bo
 
     target = load_config(project).target(target_name)
     return setup_bucket(target, public_read=public_read, cors=cors, dry_run=dry_run, say=lambda message: progress(Note(message)))
+
+
+def import_show(project: Path, source: str, *, feed_id: str | None, kind: str, dry_run: bool) -> Any:
+    """`mediafeed import`: an existing podcast's RSS feed (file or URL) → feeds/<id>.yaml, one episode bundle per
+    item and the enclosures downloaded into them (publish/importing.py); returns its ImportReport."""
+    from mediafeed.publish.importing import run_import
+
+    return run_import(project, source, feed_id=feed_id, kind=kind, dry_run=dry_run)

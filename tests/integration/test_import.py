@@ -1,0 +1,347 @@
+"""`mediafeed import`: a podcast feed served with its media from a local HTTP server (127.0.0.1, a random port)
+becomes a catalog that passes `check`, keeps GUIDs, dates and titles, and changes nothing when run again; unsafe and
+non-podcast documents are refused with nothing written; a failed download leaves the other episodes intact."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from lxml import etree
+from PIL import Image
+
+from tests.conftest import Invoke
+
+FEEDS = Path(__file__).parent / "import_feeds"
+
+
+RANGES: list[str] = []  # every Range header the server was sent
+CUT_ONCE: set[str] = set()  # paths whose next GET sends half the bytes and hangs up
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files, quietly, with `Range: bytes=N-` answered 206 (what a resumed download asks)."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/moved/"):
+            self.send_response(301)
+            self.send_header("Location", self.path.removeprefix("/moved"))
+            self.end_headers()
+            return
+        wanted = self.headers.get("Range", "")
+        path = Path(self.translate_path(self.path))
+        if self.path in CUT_ONCE:
+            CUT_ONCE.discard(self.path)
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
+        if not wanted.startswith("bytes=") or not path.is_file():
+            super().do_GET()
+            return
+        RANGES.append(wanted)
+        data = path.read_bytes()
+        start = int(wanted.removeprefix("bytes=").split("-")[0])
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+
+@pytest.fixture
+def served(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    make_tone(root / "media" / "keepers-log.mp3", seconds=3.0)
+    make_tone(root / "media" / "welcome.mp3", seconds=2.0)
+    (root / "art").mkdir()
+    Image.new("RGB", (1400, 1400), (20, 60, 120)).save(root / "art" / "show.png")
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    text = (FEEDS / "show.xml").read_text(encoding="utf-8")
+    text = text.replace("{base}", base)
+    text = text.replace("{len1}", str((root / "media" / "keepers-log.mp3").stat().st_size))
+    text = text.replace("{len2}", str((root / "media" / "welcome.mp3").stat().st_size))
+    (root / "feed.xml").write_text(text, encoding="utf-8")
+    try:
+        yield base, root
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def project(tmp_path: Path, mediafeed: Invoke) -> Path:
+    folder = tmp_path / "show"
+    result = mediafeed(tmp_path, "init", str(folder), "--title", "Harbour")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "build" not in p.relative_to(folder).parts
+    }
+
+
+def front(path: Path) -> dict[str, object]:
+    return yaml.safe_load(path.read_text(encoding="utf-8").split("---")[1])
+
+
+def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert "feeds/harbour.yaml" in report["written"]
+    assert sorted(report["downloaded"]) == [
+        "artwork/harbour.png",
+        "episodes/the-keeper-s-log/keepers-log.mp3",
+        "episodes/welcome-to-harbour-lights/welcome.mp3",
+    ]
+    not_carried = {(n["where"], n["field"]) for n in report["not_carried"]}
+    assert ("channel", "{http://www.google.com/schemas/play-podcasts/1.0}block") in not_carried
+    assert ("channel", "category") in not_carried  # the second category
+
+    check = mediafeed(project, "check")
+    assert check.exit_code == 0, check.output
+
+    source = etree.parse(str(root / "feed.xml")).getroot().find("channel")
+    for item in source.findall("item"):
+        title = item.findtext("title")
+        slug = "the-keeper-s-log" if title.startswith("The") else "welcome-to-harbour-lights"
+        episode = front(project / "episodes" / slug / "index.md")
+        assert episode["title"] == title
+        assert episode["guid"] == item.findtext("guid")
+        published = episode["published"]
+        published = published if isinstance(published, datetime) else datetime.fromisoformat(str(published))
+        original = parsedate_to_datetime(item.findtext("pubDate"))
+        assert published == original and published.utcoffset() == original.utcoffset()
+        media = project / "episodes" / slug / str(episode["media"])
+        assert media.read_bytes() == (root / "media" / media.name).read_bytes()
+    keeper = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
+    assert "**keeper's log**" in keeper and "alert" not in keeper and "- Storms" in keeper
+    assert front(project / "episodes" / "welcome-to-harbour-lights" / "index.md")["episode_type"] == "trailer"
+    feed = yaml.safe_load((project / "feeds" / "harbour.yaml").read_text())
+    assert feed["title"] == "Harbour Lights Radio" and feed["guid"] == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    assert feed["owner"] == {"name": "Ada Lane", "email": "ada@harbour.example.net"}
+
+    # Published, the feed carries the source's GUIDs, dates, titles, numbers and enclosure bytes, item by item.
+    publish = mediafeed(project, "publish")
+    assert publish.exit_code == 0, publish.output
+    ours = etree.parse(str(project / "public" / "feeds" / "harbour.xml")).getroot().find("channel")
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+    theirs = {i.findtext("guid"): i for i in source.findall("item")}
+    assert {i.findtext("guid") for i in ours.findall("item")} == set(theirs)
+    for item in ours.findall("item"):
+        original_item = theirs[item.findtext("guid")]
+        assert item.findtext("title") == original_item.findtext("title")
+        assert parsedate_to_datetime(item.findtext("pubDate")) == parsedate_to_datetime(original_item.findtext("pubDate"))
+        for tag in ("season", "episode", "episodeType"):
+            assert item.findtext(itunes + tag) == original_item.findtext(itunes + tag)
+    shutil.rmtree(project / "public")
+
+    # Re-import: nothing changes, not even a modification time.
+    before = snapshot(project)
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output)["written"] == [] and json.loads(again.output)["downloaded"] == []
+    assert snapshot(project) == before
+
+    # A producer's edit is kept, and reported.
+    index = project / "episodes" / "the-keeper-s-log" / "index.md"
+    edited = index.read_text().replace("from 1891", "from 1891, with corrections")
+    index.write_text(edited)
+    third = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(third.output)["kept"] == ["episodes/the-keeper-s-log/index.md"]
+    assert index.read_text() == edited
+
+
+def test_a_failed_download_leaves_the_others(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    (root / "media" / "welcome.mp3").unlink()  # the host answers 404
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["failed"] == ["episodes/welcome-to-harbour-lights/welcome.mp3"]
+    assert any("HTTP 404" in n["message"] for n in report["not_carried"])
+    assert (project / "episodes" / "the-keeper-s-log" / "keepers-log.mp3").is_file()
+    assert not (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").exists()
+    assert (project / "episodes" / "welcome-to-harbour-lights" / "index.md").is_file()
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;">]>
+<rss version="2.0"><channel><title>&c;</title><item><title>x</title><enclosure url="http://127.0.0.1:9/a.mp3"/>
+</item></channel></rss>"""
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>&secret;</title><item><title>x</title><enclosure url="http://127.0.0.1:9/a.mp3"/>
+</item></channel></rss>"""
+NOT_A_PODCAST = """<?xml version="1.0"?><html><body><p>hello</p></body></html>"""
+RSS_WITHOUT_MEDIA = """<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title><item><title>Post</title>
+<guid>1</guid></item></channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (BILLION_LAUGHS, "entities"),
+        (XXE, "entities"),
+        (NOT_A_PODCAST, "not an RSS podcast feed"),
+        (RSS_WITHOUT_MEDIA, "not a podcast"),
+        ("not xml at all <", "not well-formed"),
+    ],
+    ids=["billion-laughs", "xxe", "html", "rss-without-enclosures", "not-xml"],
+)
+def test_unsafe_or_non_podcast_documents_are_refused(
+    tmp_path: Path, project: Path, mediafeed: Invoke, document: str, words: str
+) -> None:
+    source = tmp_path / "bad.xml"
+    source.write_text(document)
+    before = snapshot(project)
+    result = mediafeed(project, "import", str(source))
+    assert result.exit_code == 2, result.output
+    assert str(source) in result.output and words in result.output
+    assert snapshot(project) == before
+
+
+def test_dry_run_writes_nothing(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, _root = served
+    before = snapshot(project)
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would write feeds/harbour.yaml" in result.output
+    assert "would write episodes/the-keeper-s-log/index.md" in result.output
+    assert snapshot(project) == before
+
+
+def test_a_partial_download_resumes_with_range(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    whole = (root / "media" / "keepers-log.mp3").read_bytes()
+    bundle = project / "episodes" / "the-keeper-s-log"
+    bundle.mkdir(parents=True)
+    (bundle / "keepers-log.mp3.part").write_bytes(whole[:1000])
+    RANGES.clear()
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    assert result.exit_code == 0, result.output
+    assert RANGES == ["bytes=1000-"]
+    assert (bundle / "keepers-log.mp3").read_bytes() == whole
+    assert not (bundle / "keepers-log.mp3.part").exists()
+
+
+def test_a_local_episode_with_the_same_slug_is_not_taken_over(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, _root = served
+    theirs = project / "episodes" / "welcome-to-harbour-lights"
+    theirs.mkdir(parents=True)
+    (theirs / "index.md").write_text("---\ntitle: Mine\nguid: 0b0b0b0b-0000-4000-8000-000000000000\n---\nnotes\n")
+    before = (theirs / "index.md").read_bytes()
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    assert "episodes/welcome-to-harbour-lights-2/index.md" in json.loads(result.output)["written"]
+    assert (theirs / "index.md").read_bytes() == before
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.output)["written"] == []
+
+
+def test_a_guid_that_is_not_a_uuid_is_recorded_and_reported(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    feed = root / "feed.xml"
+    feed.write_text(feed.read_text().replace("3f2a9c1e-7d4b-4e8a-9b1c-2d3e4f5a6b7c", "tag:harbour,2024:log"))
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(result.output)
+    assert any(n["field"] == "guid" and "tag:harbour,2024:log" in n["message"] for n in report["not_carried"])
+    index = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
+    assert '"tag:harbour,2024:log"' in index
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.output)["written"] == []
+
+
+def test_redirects_are_followed_and_a_wrong_length_is_reported(
+    served: tuple[str, Path], project: Path, mediafeed: Invoke
+) -> None:
+    base, root = served
+    feed = root / "feed.xml"
+    size = (root / "media" / "welcome.mp3").stat().st_size
+    text = feed.read_text().replace(f'length="{size}"', f'length="{size + 500}"')
+    feed.write_text(text.replace(f"{base}/media/keepers-log.mp3", f"{base}/moved/media/keepers-log.mp3"))
+    result = mediafeed(project, "import", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["failed"] == []
+    [mismatch] = [n for n in report["not_carried"] if n["field"] == "enclosure length"]
+    assert mismatch["where"] == "welcome-to-harbour-lights" and f"{size + 500}" in mismatch["message"]
+    assert (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").read_bytes() == (
+        root / "media" / "welcome.mp3"
+    ).read_bytes()
+    assert (project / "episodes" / "the-keeper-s-log" / "keepers-log.mp3").is_file()
+    again = mediafeed(project, "import", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.output)["downloaded"] == []
+
+
+def test_a_cut_off_download_is_reported_and_resumed_next_time(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    CUT_ONCE.add("/media/keepers-log.mp3")
+    first = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert first.exit_code == 1, first.output
+    assert json.loads(first.output)["failed"] == ["episodes/the-keeper-s-log/keepers-log.mp3"]
+    bundle = project / "episodes" / "the-keeper-s-log"
+    whole = (root / "media" / "keepers-log.mp3").read_bytes()
+    assert (bundle / "keepers-log.mp3.part").stat().st_size == len(whole) // 2
+    assert (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").is_file()
+    RANGES.clear()
+    second = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert second.exit_code == 0, second.output
+    assert [f"bytes={len(whole) // 2}-"] == RANGES
+    assert (bundle / "keepers-log.mp3").read_bytes() == whole
+
+
+def test_an_enclosure_that_is_not_http_is_not_fetched(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    feed = root / "feed.xml"
+    feed.write_text(feed.read_text().replace(f"{base}/media/welcome.mp3", "file:///etc/passwd"))
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["failed"] == ["episodes/welcome-to-harbour-lights/passwd.mp3"]
+    assert not (project / "episodes" / "welcome-to-harbour-lights" / "passwd.mp3").exists()
+
+
+def test_a_new_item_upstream_adds_one_episode(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    first = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    assert first.exit_code == 0, first.output
+    shutil.copy(root / "media" / "welcome.mp3", root / "media" / "fog.mp3")
+    feed = root / "feed.xml"
+    new_item = (
+        '<item><title>Fog Signals</title><guid isPermaLink="false">c0ffee00-0000-4000-8000-000000000003</guid>'
+        "<pubDate>Tue, 12 Mar 2024 07:30:00 +0100</pubDate><description>Horns.</description>"
+        f'<enclosure url="{base}/media/fog.mp3" type="audio/mpeg"/></item>'
+    )
+    feed.write_text(feed.read_text().replace("<item>", new_item + "<item>", 1))
+    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(again.output)
+    assert report["written"] == ["episodes/fog-signals/index.md"]
+    assert report["downloaded"] == ["episodes/fog-signals/fog.mp3"]
+    check = mediafeed(project, "check")
+    assert check.exit_code == 0, check.output
