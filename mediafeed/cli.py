@@ -984,8 +984,16 @@ def main() -> None:
 @click.option("--kind", type=click.Choice(KINDS), default="podcast", show_default=True, help="The episodes' kind.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written and write nothing (downloads nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    envvar="MEDIAFEED_IMPORT_ALLOW_PRIVATE",
+    help="Fetch from private, loopback and link-local addresses too (a host on your own network).",
+)
 @click.pass_obj
-def import_command(state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool) -> None:
+def import_command(
+    state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool, allow_private: bool
+) -> None:
     """Import an existing podcast from its RSS feed (a file or an http(s) URL).
 
     \b
@@ -996,7 +1004,9 @@ def import_command(state: State, source: str, feed_id: str | None, kind: str, dr
     """
     from mediafeed.pipeline import import_show
 
-    report = import_show(state.project, source, feed_id=feed_id, kind=kind, dry_run=dry_run)
+    report = import_show(
+        state.project, source, feed_id=feed_id, kind=kind, dry_run=dry_run, allow_private=allow_private, progress=state.report
+    )
     state.close()
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))

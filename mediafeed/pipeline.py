@@ -971,9 +971,20 @@ def setup_target(project: Path, target_name: str, *, public_read: bool, cors: bo
     return setup_bucket(target, public_read=public_read, cors=cors, dry_run=dry_run, say=lambda message: progress(Note(message)))
 
 
-def import_show(project: Path, source: str, *, feed_id: str | None, kind: str, dry_run: bool) -> Any:
+def import_show(
+    project: Path,
+    source: str,
+    *,
+    feed_id: str | None,
+    kind: str,
+    dry_run: bool,
+    allow_private: bool = False,
+    progress: Reporter = silent,
+) -> Any:
     """`mediafeed import`: an existing podcast's RSS feed (file or URL) → feeds/<id>.yaml, one episode bundle per
     item and the enclosures downloaded into them (publish/importing.py); returns its ImportReport."""
     from mediafeed.publish.importing import run_import
 
-    return run_import(project, source, feed_id=feed_id, kind=kind, dry_run=dry_run)
+    return run_import(
+        project, source, feed_id=feed_id, kind=kind, dry_run=dry_run, allow_private=allow_private, progress=progress
+    )

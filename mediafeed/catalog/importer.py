@@ -1,33 +1,43 @@
 """`mediafeed import`, the pure part: a podcast RSS document (bytes) → the catalog files it becomes (feeds/<id>.yaml
-and one episodes/<slug>/index.md per item), plus a report of everything the content format cannot carry.
+and one episodes/<slug>/index.md per item), the files to download into them (enclosure, artwork, chapters,
+transcript), plus a report of everything the content format cannot carry.
 
-No I/O here: fetching the feed and downloading enclosures is the pipeline edge's job (publish/download.py). The XML
-parser is lxml with entity resolution, network access and huge trees off; a document that declares entities in its
-DOCTYPE is refused before parsing (XXE, billion laughs)."""
+No I/O here: fetching the feed and downloading files is the pipeline edge's job (publish/importing.py). The XML is
+read with lxml's iterparse, item by item (each item is cleared once mapped), so a feed of 10,000 items never becomes
+one tree: a first pass reads the channel (items skipped and cleared), a second maps the items one at a time
+(`open_feed` yields them). Entity resolution, network access, DTD loading and huge trees are off, and a document
+that declares entities in its DOCTYPE is refused before parsing (XXE, billion laughs)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 from mediafeed.catalog.load import SLUG, slugify
-from mediafeed.catalog.schema import is_uuid
+from mediafeed.catalog.schema import CATEGORY_NAMES, is_uuid
 from mediafeed.errors import UsageError
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
-_KNOWN_NS = {ITUNES, CONTENT, PODCAST, ATOM, ""}
+PSC = "http://podlove.org/simple-chapters"
 MAX_FEED_BYTES = 64 << 20
 _DOCTYPE_ENTITY = re.compile(rb"<!DOCTYPE[^>\[]*\[[^\]]*<!ENTITY", re.IGNORECASE | re.DOTALL)
+_DECLARED = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([A-Za-z0-9._-]+)(["'])""")
 _MEDIA_EXT = re.compile(r"\.[A-Za-z0-9]{2,5}$")
 _MIME_EXT = {"audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/x-m4a": ".m4a", "audio/mp4": ".m4a", "video/mp4": ".mp4"}
+_ROLES = ("host", "co-host", "guest", "producer", "editor", "reporter", "narrator")
+_TRANSCRIPTS = {"text/vtt": ".vtt", "application/x-subrip": ".srt", "application/srt": ".srt", "text/srt": ".srt"}
+_CHAPTERS_JSON = "application/json+chapters"
+SUMMARY_MAX = 1000
 
 
 class ImportError_(UsageError):
@@ -41,12 +51,24 @@ class Note:
     where: str  # "channel" or the item's slug
     field: str
     message: str
+    hint: str = ""  # how to fix it, when the producer can
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.field}: {self.message}"
+        return f"{self.where}: {self.field}: {self.message}" + (f"; {self.hint}" if self.hint else "")
 
     def as_dict(self) -> dict[str, str]:
-        return {"where": self.where, "field": self.field, "message": self.message}
+        return {"where": self.where, "field": self.field, "message": self.message, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file import fetches: from `url` to `dest` (relative to the project), checked against `length` when the
+    feed declares one. `what` says which field it fills (enclosure, image, chapters, transcript, artwork)."""
+
+    what: str
+    url: str
+    dest: str
+    length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,21 +86,64 @@ class ImportedEpisode:
     title: str
     index_text: str  # the whole index.md import writes
     enclosure: Enclosure | None
+    downloads: tuple[Download, ...] = ()  # enclosure, image, chapters, transcript: into episodes/<slug>/
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportedChannel:
+    feed_id: str
+    feed_text: str  # the whole feeds/<id>.yaml
+    image_url: str | None
+    image_file: str | None  # relative to the project (artwork/<id>.<ext>)
+    downloads: tuple[Download, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
 class ImportedFeed:
     feed_id: str
-    feed_text: str  # the whole feeds/<id>.yaml
+    feed_text: str
     image_url: str | None
-    image_file: str | None  # relative to the project (artwork/<id>.<ext>)
+    image_file: str | None
     episodes: tuple[ImportedEpisode, ...]
     notes: tuple[Note, ...] = field(default_factory=tuple)
+    downloads: tuple[Download, ...] = ()  # the channel's (show artwork); each episode lists its own
 
 
-def _parse(data: bytes, source: str) -> Any:
-    from lxml import etree
+# ---- reading the document ----
 
+
+def recover_encoding(data: bytes) -> tuple[bytes, Note | None]:
+    """The document as UTF-8 with a truthful declaration, and a Note when the declared encoding was wrong: declared
+    ISO-8859-1/Windows-1252 but the bytes are UTF-8, or UTF-8 (declared or by default) but the bytes are not."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00<", b"<\x00")):
+        return data, None  # UTF-16 (BOM or not): lxml reads it as declared
+    match = _DECLARED.match(data[:200])
+    declared = match.group(2).decode("ascii").lower() if match else "utf-8"
+    try:
+        text = data.decode("utf-8-sig")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if declared.replace("_", "-") in ("utf-8", "utf8"):
+        if utf8:
+            return data, None
+        text = data.decode("cp1252", errors="replace")
+        how = "declares UTF-8" if match else "declares no encoding (so UTF-8)"
+        note = Note("channel", "encoding", f"the document {how} but is not UTF-8; read as Windows-1252 (Latin-1)")
+    elif utf8 and any(b > 127 for b in data) and declared in ("iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"):
+        note = Note("channel", "encoding", f"the document declares {declared} but its bytes are UTF-8; read as UTF-8")
+    else:
+        return data, None  # what it declares (lxml decodes it)
+    body = text.encode("utf-8")
+    if match:
+        body = _DECLARED.sub(rb"\1UTF-8\3", body, count=1)
+    hint = "check the notes' accented letters; ask the old host to serve the feed as UTF-8"
+    return body, Note(note.where, note.field, note.message, hint)
+
+
+def _safe(data: bytes, source: str) -> None:
     if len(data) > MAX_FEED_BYTES:
         raise ImportError_(f"{source}: larger than {MAX_FEED_BYTES >> 20} MB; is this a podcast feed?")
     if _DOCTYPE_ENTITY.search(data[:65536]) or b"<!ENTITY" in data:
@@ -86,25 +151,76 @@ def _parse(data: bytes, source: str) -> Any:
             f"{source}: declares XML entities (a DOCTYPE with <!ENTITY>); refused as unsafe (XXE, entity expansion)",
             hint="podcast feeds never need them; ask the host for its plain RSS feed",
         )
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False)
+
+
+def _events(data: bytes, events: tuple[str, ...]) -> Any:
+    from lxml import etree
+
+    return etree.iterparse(
+        io.BytesIO(data),
+        events=events,
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        dtd_validation=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _not_xml(source: str, exc: Exception) -> ImportError_:
+    return ImportError_(f"{source}: not well-formed XML ({exc})", hint="pass the URL or file of an RSS podcast feed")
+
+
+def _read_channel(data: bytes, source: str) -> tuple[Any, int]:
+    """Pass one: the <channel> element with its items removed (each cleared as it ends), and the number of items
+    with an enclosure. Raises ImportError_ for anything that is not an RSS podcast feed."""
+    from lxml import etree
+
+    channel = None
+    with_media = 0
     try:
-        root = etree.fromstring(data, parser)
+        for event, element in _events(data, ("start", "end")):
+            if event == "start":
+                if channel is None and element.getparent() is None and element.tag != "rss":
+                    raise ImportError_(
+                        f"{source}: not an RSS podcast feed (root element <{element.tag}>, expected <rss><channel>)",
+                        hint="pass the URL or file of an RSS podcast feed",
+                    )
+                if element.tag == "channel" and channel is None and element.getparent() is not None:
+                    channel = element
+                continue
+            if element.tag == "item" and element.getparent() is channel:
+                with_media += element.find("enclosure") is not None
+                element.clear()
+                channel.remove(element)
     except etree.XMLSyntaxError as exc:
-        raise ImportError_(f"{source}: not well-formed XML ({exc})", hint="pass the URL or file of an RSS podcast feed") from exc
-    if root is None or root.tag != "rss" or root.find("channel") is None:  # also an RSS 1.0/Atom document
-        tag = getattr(root, "tag", "?")
+        raise _not_xml(source, exc) from exc
+    if channel is None:
         raise ImportError_(
-            f"{source}: not an RSS podcast feed (root element <{tag}>, expected <rss><channel>)",
-            hint="pass the URL or file of an RSS podcast feed",
+            f"{source}: not an RSS podcast feed (no <channel>)", hint="pass the URL or file of an RSS podcast feed"
         )
-    channel = root.find("channel")
-    items = channel.findall("item") if channel is not None else []
-    if channel is None or not any(item.find("enclosure") is not None for item in items):
+    if not with_media:
         raise ImportError_(
             f"{source}: an RSS feed with no enclosures: not a podcast",
             hint="pass the URL or file of a podcast feed (items with <enclosure>)",
         )
-    return channel
+    return channel, with_media
+
+
+def _items(data: bytes) -> Iterator[Any]:
+    """Pass two: each <item> of the channel, complete, then cleared once the caller has mapped it."""
+    for _event, element in _events(data, ("end",)):
+        if element.tag == "item":
+            parent = element.getparent()
+            if parent is not None and parent.tag == "channel":
+                yield element
+                element.clear()
+                parent.remove(element)
+
+
+# ---- small helpers ----
 
 
 def _text(element: Any, tag: str) -> str | None:
@@ -125,6 +241,13 @@ def _yaml(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)  # JSON strings, numbers and booleans are valid YAML
 
 
+def _is_http(url: str | None) -> bool:
+    if not url:
+        return False
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and not any(c.isspace() for c in url)
+
+
 def html_to_markdown(html: str) -> str:
     import nh3
     from markdownify import markdownify
@@ -134,17 +257,32 @@ def html_to_markdown(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _duration(value: str | None) -> float | None:
-    if not value:
-        return None
+def site_links(html: str, site: str | None) -> list[dict[str, str]]:
+    """Links in the notes to the publisher's own site (the host of the channel's <link>): `articles:` entries."""
+    if not html or not site or "<a" not in html.lower():
+        return []
+    import lxml.html
+
+    host = (urlparse(site).hostname or "").lower().removeprefix("www.")
+    if not host:
+        return []
     try:
-        parts = [float(p) for p in value.strip().split(":")]
-    except ValueError:
-        return None
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + part
-    return seconds
+        fragments = lxml.html.fragments_fromstring(html)
+    except Exception:  # noqa: BLE001 - lxml raises several types for garbage; no links then
+        return []
+    found: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for fragment in fragments:
+        if not hasattr(fragment, "iter"):
+            continue
+        for anchor in fragment.iter("a"):
+            url = urljoin(site, (anchor.get("href") or "").strip())
+            title = " ".join(anchor.text_content().split())
+            link_host = (urlparse(url).hostname or "").lower().removeprefix("www.")
+            if title and _is_http(url) and link_host == host and url not in seen:
+                seen.add(url)
+                found.append({"title": title, "url": url})
+    return found
 
 
 def _file_name(url: str, mime: str) -> str:
@@ -154,79 +292,143 @@ def _file_name(url: str, mime: str) -> str:
         name = (name or "media") + _MIME_EXT.get(mime.lower(), ".mp3")
     if name.lower() in ("index.md", "chapters.json") or name.lower().endswith((".md", ".part", ".yaml", ".json")):
         name = "media-" + name + _MIME_EXT.get(mime.lower(), ".mp3")  # never over the bundle's own files
+    if re.fullmatch(r"(cover|transcript)\.[a-z]+", name.lower()):
+        name = "media-" + name  # nor over the other files import downloads
     return name
 
 
-def _category(channel: Any) -> list[str]:
+def _image_ext(url: str) -> str:
+    path = urlparse(url).path.lower()
+    return ".png" if path.endswith(".png") else ".jpg"
+
+
+def _resolve(url: str | None, base: str | None, where: str, what: str, notes: list[Note]) -> str | None:
+    """An absolute URL: relative ones are resolved against the feed's URL (reported), or reported and dropped."""
+    url = (url or "").strip()
+    if not url:
+        return None
+    if urlparse(url).scheme:
+        return url
+    if base and _is_http(base):
+        resolved = urljoin(base, url)
+        notes.append(Note(where, what, f"relative URL {url!r} resolved against the feed's URL: {resolved}"))
+        return resolved
+    notes.append(
+        Note(where, what, f"relative URL {url!r} and no feed URL to resolve it against; not carried",
+             "import from the feed's http(s) URL instead of a saved file")  # fmt: skip
+    )
+    return None
+
+
+def _persons(element: Any, where: str, notes: list[Note]) -> list[dict[str, str]]:
+    persons = []
+    for person in element.findall(f"{{{PODCAST}}}person"):
+        name = " ".join((person.text or "").split())
+        role = (person.get("role") or "host").strip().lower()
+        if not name:
+            notes.append(Note(where, "podcast:person", "a person without a name; not carried"))
+            continue
+        if role not in _ROLES:
+            notes.append(
+                Note(where, "podcast:person", f"{name}: role {role!r} is not one the content format has; not carried",
+                     f"add them by hand with one of: {', '.join(_ROLES)}")  # fmt: skip
+            )
+            continue
+        entry = {"name": name, "role": role}
+        for attr in ("href", "img"):
+            value = (person.get(attr) or "").strip()
+            if _is_http(value):
+                entry[attr] = value
+            elif value:
+                notes.append(Note(where, "podcast:person", f"{name}: {attr} {value!r} is not an http(s) URL; dropped"))
+        persons.append(entry)
+    return persons
+
+
+def _flow(entries: list[dict[str, str]]) -> str:
+    return "[" + ", ".join("{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in e.items()) + "}" for e in entries) + "]"
+
+
+def _unhandled(element: Any, handled: set[str], where: str, notes: list[Note]) -> None:
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in handled:
+            ns = child.tag[1:].split("}")[0] if child.tag.startswith("{") else ""
+            known = ns in (ITUNES, CONTENT, PODCAST, ATOM, PSC, "")
+            why = "the content format has no field for it" if known else "unknown namespace"
+            notes.append(Note(where, child.tag, f"{why}; not carried"))
+
+
+# ---- the channel ----
+
+_CHANNEL_HANDLED = {
+    "title", "description", "link", "language", "copyright", "image", "generator", "lastBuildDate", "pubDate", "docs",
+    f"{{{ITUNES}}}author", f"{{{ITUNES}}}owner", f"{{{ITUNES}}}category", f"{{{ITUNES}}}explicit", f"{{{ITUNES}}}type",
+    f"{{{ITUNES}}}image", f"{{{PODCAST}}}guid", f"{{{PODCAST}}}locked", f"{{{ATOM}}}link", f"{{{PODCAST}}}person",
+    f"{{{PODCAST}}}funding", f"{{{PODCAST}}}txt", f"{{{PODCAST}}}medium", f"{{{PODCAST}}}trailer",
+    f"{{{PODCAST}}}updateFrequency",
+}  # fmt: skip
+
+
+@dataclass
+class _Context:
+    source: str
+    base: str | None  # the feed's URL, for relative URLs
+    site: str | None  # the channel's <link>
+    kind: str
+    trailers: set[str]  # enclosure URLs the channel's podcast:trailer names
+    existing: dict[str, str | None]
+    by_guid: dict[str, list[str]]
+    seen_slugs: set[str] = field(default_factory=set)
+    seen_guids: set[str] = field(default_factory=set)
+
+
+def _categories(channel: Any, notes: list[Note]) -> str | None:
     found: list[str] = []
     for top in channel.findall(f"{{{ITUNES}}}category"):
-        name = top.get("text") or ""
+        name = " ".join((top.get("text") or "").split())
         subs = top.findall(f"{{{ITUNES}}}category")
-        found += [f"{name} > {s.get('text')}" for s in subs] if subs else [name]
-    return [c for c in found if c.strip()]
+        found += [f"{name} > {' '.join((s.get('text') or '').split())}" for s in subs] if subs else [name]
+    found = [c for c in found if c.strip()]
+    usable = [c for c in found if c in CATEGORY_NAMES]
+    chosen = usable[0] if usable else None
+    dropped = [c for c in found if c != chosen]
+    if dropped:
+        notes.append(
+            Note("channel", "category", f"the content format holds one Apple category; kept {chosen!r}, "
+                 f"not carried: {', '.join(dropped)}", "" if chosen else "add category: with an Apple category")  # fmt: skip
+        )
+    elif chosen is None:
+        notes.append(Note("channel", "category", "no itunes:category", "add category: with an Apple category"))
+    return chosen
 
 
-def _unknown(element: Any, where: str, notes: list[Note]) -> None:
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        ns = child.tag[1:].split("}")[0] if child.tag.startswith("{") else ""
-        if ns not in _KNOWN_NS:
-            notes.append(Note(where, child.tag, "unknown namespace; not carried"))
-
-
-_CHANNEL_CARRIED = {
-    "title", "description", "link", "language", "copyright", "item", "image", "generator", "lastBuildDate", "pubDate",
-    f"{{{ITUNES}}}author", f"{{{ITUNES}}}owner", f"{{{ITUNES}}}category", f"{{{ITUNES}}}explicit", f"{{{ITUNES}}}type",
-    f"{{{ITUNES}}}image", f"{{{PODCAST}}}guid", f"{{{PODCAST}}}locked", f"{{{ATOM}}}link",
-}  # fmt: skip
-_ITEM_CARRIED = {
-    "title", "guid", "pubDate", "description", "enclosure", "link", f"{{{CONTENT}}}encoded",
-    f"{{{ITUNES}}}season", f"{{{ITUNES}}}episode", f"{{{ITUNES}}}episodeType", f"{{{ITUNES}}}explicit",
-    f"{{{ITUNES}}}duration", f"{{{ITUNES}}}title", f"{{{ITUNES}}}summary", f"{{{ITUNES}}}author",
-}  # fmt: skip
-
-
-def _not_carried(element: Any, carried: set[str], where: str, notes: list[Note]) -> None:
-    for child in element:
-        if isinstance(child.tag, str) and child.tag not in carried:
-            notes.append(Note(where, child.tag, "the content format has no field for it; not carried"))
-
-
-def import_feed(
-    data: bytes, source: str, *, feed_id: str | None, kind: str, existing: dict[str, str | None] | None = None
-) -> ImportedFeed:
-    """Parse and map one feed. Raises ImportError_ (nothing to write) for anything that is not a podcast feed.
-    `existing`: the project's episode folders (slug → the GUID its index.md records, or None): an item goes into the
-    folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...)."""
-    existing = existing or {}
-    channel = _parse(data, source)
-    notes: list[Note] = []
+def _channel(channel: Any, source: str, feed_id: str | None, kind: str, notes: list[Note]) -> tuple[ImportedChannel, _Context]:
+    base = source if _is_http(source) else None
     title = _text(channel, "title") or ""
     fid = feed_id or slugify(title) or "imported"
     if not SLUG.match(fid):
         raise ImportError_(f"--feed: {fid!r} is not a feed id", hint="use lowercase letters, digits and hyphens")
-    _not_carried(channel, _CHANNEL_CARRIED, "channel", notes)
+    _unhandled(channel, _CHANNEL_HANDLED, "channel", notes)
 
     image_el = channel.find(f"{{{ITUNES}}}image")
-    image_url = image_el.get("href") if image_el is not None else None
-    image_url = image_url or _text(channel, "image/url")
+    image_url = _resolve(image_el.get("href") if image_el is not None else None, base, "channel", "itunes:image", notes)
+    image_url = image_url or _resolve(_text(channel, "image/url"), base, "channel", "image", notes)
     image_file = None
+    downloads: list[Download] = []
     if image_url:
-        ext = ".png" if urlparse(image_url).path.lower().endswith(".png") else ".jpg"
-        image_file = f"artwork/{fid}{ext}"
+        image_file = f"artwork/{fid}{_image_ext(image_url)}"
+        downloads.append(Download("artwork", image_url, image_file))
     else:
-        notes.append(Note("channel", "image", "no show artwork in the feed; add image: to the feed file"))
+        notes.append(Note("channel", "image", "no show artwork in the feed", "add image: to the feed file"))
 
+    site = _text(channel, "link") or ""
     owner = channel.find(f"{{{ITUNES}}}owner")
-    categories = _category(channel)
-    if len(categories) > 1:
-        notes.append(Note("channel", "category", f"only the first category is kept; dropped: {', '.join(categories[1:])}"))
+    category = _categories(channel, notes)
     lines = [
         f"# imported from {source} by `mediafeed import`",
         f"title: {_yaml(title)}",
         f"description: {_yaml(html_to_markdown(_text(channel, 'description') or '') or title)}",
-        f"link: {_yaml(_text(channel, 'link') or '')}",
+        f"link: {_yaml(site)}",
         f"language: {_yaml((_text(channel, 'language') or 'en').lower())}",
         f"author: {_yaml(_text(channel, f'{{{ITUNES}}}author') or title)}",
     ]
@@ -236,14 +438,21 @@ def import_feed(
             f"email: {_yaml(_text(owner, f'{{{ITUNES}}}email') or '')}}}"
         )
     else:
-        notes.append(Note("channel", "owner", "no itunes:owner in the feed; add owner: {name, email}"))
+        notes.append(Note("channel", "owner", "no itunes:owner in the feed", "add owner: {name, email}"))
     if image_file:
         lines.append(f"image: {_yaml(image_file)}")
-    if categories:
-        lines.append(f"category: {_yaml(categories[0])}")
+    if category:
+        lines.append(f"category: {_yaml(category)}")
     lines.append(f"explicit: {_yaml(bool(_flag(_text(channel, f'{{{ITUNES}}}explicit'))))}")
-    lines.append(f"type: {_yaml(_text(channel, f'{{{ITUNES}}}type') or 'episodic')}")
-    lines.append("medium: audio")
+    show_type = (_text(channel, f"{{{ITUNES}}}type") or "episodic").lower()
+    if show_type not in ("episodic", "serial"):
+        notes.append(Note("channel", "itunes:type", f"{show_type!r} is not episodic or serial; written as episodic"))
+        show_type = "episodic"
+    lines.append(f"type: {show_type}")
+    medium = (_text(channel, f"{{{PODCAST}}}medium") or "audio").lower()
+    if medium not in ("audio", "video", "podcast"):
+        notes.append(Note("channel", "podcast:medium", f"{medium!r} has no equivalent; written as audio"))
+    lines.append(f"medium: {'video' if medium == 'video' else 'audio'}")
     lines.append(f"select: {{kinds: [{kind}], topics: []}}")
     if copyright_ := _text(channel, "copyright"):
         lines.append(f"copyright: {_yaml(copyright_)}")
@@ -254,15 +463,56 @@ def import_feed(
             lines.append(f"guid: {_yaml(guid)}")
         else:
             notes.append(Note("channel", "podcast:guid", f"{guid!r} is not a UUID; the schema holds only UUIDs"))
+    if persons := _persons(channel, "channel", notes):
+        lines.append(f"persons: {_flow(persons)}")
+    funding = []
+    for fund in channel.findall(f"{{{PODCAST}}}funding"):
+        url, text = (fund.get("url") or "").strip(), " ".join((fund.text or "").split())[:128]
+        if _is_http(url):
+            funding.append({"url": url, **({"text": text} if text else {})})
+        else:
+            notes.append(Note("channel", "podcast:funding", f"{url!r} is not an http(s) URL; not carried"))
+    if funding:
+        lines.append(f"funding: {_flow(funding)}")
+    txt = []
+    for record in channel.findall(f"{{{PODCAST}}}txt"):
+        text = (record.text or "").strip()
+        if text and len(text) <= 4000:
+            txt.append({**({"purpose": record.get("purpose", "")[:128]} if record.get("purpose") else {}), "text": text})
+        else:
+            notes.append(Note("channel", "podcast:txt", "empty or longer than 4000 characters; not carried"))
+    if txt:
+        lines.append(f"txt: {_flow(txt)}")
+    frequency = channel.find(f"{{{PODCAST}}}updateFrequency")
+    if frequency is not None:
+        entry: dict[str, Any] = {}
+        if rrule := (frequency.get("rrule") or "").strip():
+            entry["rrule"] = rrule
+        if label := " ".join((frequency.text or "").split())[:128]:
+            entry["label"] = label
+        if dtstart := (frequency.get("dtstart") or "").strip():
+            entry["dtstart"] = dtstart
+        if _flag(frequency.get("complete")):
+            entry["complete"] = True
+        if entry:
+            lines.append("update_frequency: {" + ", ".join(f"{k}: {_yaml(v)}" for k, v in entry.items()) + "}")
+    trailers = set()
+    for trailer in channel.findall(f"{{{PODCAST}}}trailer"):
+        if url := _resolve(trailer.get("url"), base, "channel", "podcast:trailer", notes):
+            trailers.add(url)
+    header = ImportedChannel(fid, "\n".join(lines) + "\n", image_url, image_file, tuple(downloads), tuple(notes))
+    return header, _Context(source, base, site or None, kind, trailers, {}, {})
 
-    episodes: list[ImportedEpisode] = []
-    seen: set[str] = set()
-    for item in channel.findall("item"):
-        episode = _episode(item, kind, seen, existing, notes)
-        if episode is not None:
-            episodes.append(episode)
-    return ImportedFeed(fid, "\n".join(lines) + "\n", image_url, image_file, tuple(episodes), tuple(notes))
 
+# ---- the items ----
+
+_ITEM_HANDLED = {
+    "title", "guid", "pubDate", "description", "enclosure", "link", f"{{{CONTENT}}}encoded",
+    f"{{{ITUNES}}}season", f"{{{ITUNES}}}episode", f"{{{ITUNES}}}episodeType", f"{{{ITUNES}}}explicit",
+    f"{{{ITUNES}}}duration", f"{{{ITUNES}}}title", f"{{{ITUNES}}}summary", f"{{{ITUNES}}}subtitle",
+    f"{{{ITUNES}}}author", f"{{{ITUNES}}}image", f"{{{ITUNES}}}keywords", f"{{{PODCAST}}}person",
+    f"{{{PODCAST}}}chapters", f"{{{PODCAST}}}transcript", f"{{{PSC}}}chapters",
+}  # fmt: skip
 
 GUID_COMMENT = "# guid as published (not a UUID, which the front matter's guid: needs): "
 
@@ -280,27 +530,84 @@ def recorded_guid(index_text: str) -> str | None:
     return None
 
 
-def _episode(item: Any, kind: str, seen: set[str], existing: dict[str, str | None], notes: list[Note]) -> ImportedEpisode | None:
-    title = " ".join((_text(item, "title") or _text(item, f"{{{ITUNES}}}title") or "").split())
+def _npt(value: str) -> float | None:
+    """A Podlove Simple Chapters start (normal play time: [HH:]MM:SS[.mmm], or seconds)."""
+    parts = value.strip().split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if not 1 <= len(numbers) <= 3 or any(n < 0 for n in numbers):
+        return None
+    seconds = 0.0
+    for number in numbers:
+        seconds = seconds * 60 + number
+    return seconds
+
+
+def _timestamp(seconds: float) -> str:
+    whole = int(seconds)
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    millis = round((seconds - whole) * 1000)
+    return text + (f".{millis:03d}" if millis else "")
+
+
+def _psc_chapters(element: Any, where: str, notes: list[Note]) -> list[dict[str, str]] | None:
+    chapters: list[dict[str, str]] = []
+    last = -1.0
+    for chapter in element.findall(f"{{{PSC}}}chapter"):
+        start = _npt(chapter.get("start") or "")
+        title = " ".join((chapter.get("title") or "").split())
+        if start is None or not title or start <= last:
+            notes.append(
+                Note(where, "psc:chapters", f"chapter {chapter.get('start')!r} {title!r}: no title, not a time, or not "
+                     "after the previous one; no chapters carried", "write chapters: by hand")  # fmt: skip
+            )
+            return None
+        last = start
+        entry = {"start": _timestamp(start), "title": title}
+        for attr, key in (("href", "url"), ("image", "img")):
+            if _is_http(chapter.get(attr)):
+                entry[key] = str(chapter.get(attr)).strip()
+        chapters.append(entry)
+    if chapters and chapters[0]["start"] != "00:00:00":
+        notes.append(
+            Note(where, "psc:chapters", "the first chapter does not start at 00:00; no chapters carried",
+                 'write chapters: by hand, starting with {start: "00:00", title: Introduction}')  # fmt: skip
+        )
+        return None
+    return chapters or None
+
+
+def _item_guid(item: Any, title: str, context: _Context) -> tuple[str, Note | None]:
     guid_el = item.find("guid")
     guid = (guid_el.text or "").strip() if guid_el is not None and guid_el.text else ""
+    where = slugify(title) or "episode"
     if not guid:
-        notes.append(Note(slugify(title) or "episode", "guid", "the item has no <guid>; skipped (apps identify episodes by it)"))
-        return None
-    mine = [slug for slug, recorded in existing.items() if recorded == guid and slug not in seen]
-    if mine:
-        slug = mine[0]
-    else:
-        slug = slugify(title) or "episode"
-        base, n = slug, 2
-        while slug in seen or slug in existing:
-            slug, n = f"{base}-{n}", n + 1
-    where = slug
-    seen.add(slug)
-    _not_carried(item, _ITEM_CARRIED, where, notes)
-    permalink = (guid_el.get("isPermaLink") or "true").strip().lower()
-    if permalink != "false":
-        notes.append(Note(where, "guid", 'isPermaLink is true; the content format publishes GUIDs as isPermaLink="false"'))
+        return "", Note(where, "guid", f"{title!r} has no <guid>; skipped (apps identify episodes by it)",
+                        "ask the old host for the GUID it publishes, then write the episode with `mediafeed new`")  # fmt: skip
+    if guid in context.seen_guids:
+        return "", Note(where, "guid", f"{title!r} repeats the GUID {guid!r} of an earlier item; skipped "
+                        "(apps keep only one)", "if it is a different episode, give it its own GUID at the old host")  # fmt: skip
+    return guid, None
+
+
+def _slug_for(guid: str, title: str, context: _Context) -> str:
+    for slug in context.by_guid.get(guid, ()):
+        if slug not in context.seen_slugs:
+            return slug
+    slug = base = slugify(title) or "episode"
+    n = 2
+    while slug in context.seen_slugs or slug in context.existing:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
+    title = " ".join((_text(item, "title") or _text(item, f"{{{ITUNES}}}title") or "").split())
+    guid, problem = _item_guid(item, title, context)
+    if problem is not None:
+        return problem
     raw_date = _text(item, "pubDate")
     published: datetime | None = None
     if raw_date:
@@ -308,52 +615,161 @@ def _episode(item: Any, kind: str, seen: set[str], existing: dict[str, str | Non
             published = parsedate_to_datetime(raw_date)
         except (TypeError, ValueError):
             published = None
+    where = slugify(title) or "episode"
     if published is None or published.tzinfo is None:
-        notes.append(Note(where, "pubDate", f"missing or not an RFC 822 date ({raw_date!r}); skipped"))
-        return None
-    html = _text(item, f"{{{CONTENT}}}encoded") or _text(item, "description") or ""
-    body = html_to_markdown(html) if html else ""
-    if not body:
-        body = title
+        return Note(where, "pubDate", f"{title!r}: missing or not an RFC 822 date ({raw_date!r}); skipped",
+                    "fix the date at the old host, or write the episode by hand with `mediafeed new`")  # fmt: skip
     enc_el = item.find("enclosure")
-    enclosure = None
-    if enc_el is not None and enc_el.get("url"):
-        length_text = (enc_el.get("length") or "").strip()
-        length = int(length_text) if length_text.isdigit() and int(length_text) > 0 else None
-        mime = enc_el.get("type") or ""
-        enclosure = Enclosure(enc_el.get("url", ""), length, mime, _file_name(enc_el.get("url", ""), mime))
-    else:
-        notes.append(Note(where, "enclosure", "no enclosure: the episode has no media"))
+    notes: list[Note] = []
+    enc_url = _resolve(enc_el.get("url") if enc_el is not None else None, context.base, where, "enclosure", notes)
+    if enc_el is None or not enc_url:
+        return Note(where, "enclosure", f"{title!r} has no enclosure (no media); skipped",
+                    "add the media at the old host, or write the episode by hand with `mediafeed new --media FILE`")  # fmt: skip
+    slug = _slug_for(guid, title, context)
+    context.seen_slugs.add(slug)
+    context.seen_guids.add(guid)
+    notes = [Note(slug, n.field, n.message, n.hint) for n in notes]
+    _unhandled(item, _ITEM_HANDLED, slug, notes)
+    guid_el = item.find("guid")
+    if (guid_el.get("isPermaLink") or "true").strip().lower() != "false":
+        notes.append(Note(slug, "guid", 'isPermaLink is true; the content format publishes GUIDs as isPermaLink="false"'))
+
+    length_text = (enc_el.get("length") or "").strip()
+    length = int(length_text) if length_text.isdigit() and int(length_text) > 0 else None
+    mime = enc_el.get("type") or ""
+    enclosure = Enclosure(enc_url, length, mime, _file_name(enc_url, mime))
+    bundle = f"episodes/{slug}"
+    downloads = [Download("enclosure", enc_url, f"{bundle}/{enclosure.file_name}", length)]
+
+    html = _text(item, f"{{{CONTENT}}}encoded") or _text(item, "description") or ""
+    body = (html_to_markdown(html) if html else "") or title
     lines = ["---", f"title: {_yaml(title)}"]
     if is_uuid(guid):
         lines.append(f"guid: {_yaml(guid)}")
     else:
         lines.append(GUID_COMMENT + _yaml(guid))
         notes.append(
-            Note(
-                where,
-                "guid",
-                f"{guid!r} is not a UUID and the front matter's guid: holds only UUIDs; kept as a comment, NOT "
-                "published (apps would see a new episode): the schema needs to accept published GUIDs first",
-            )
+            Note(slug, "guid", f"{guid!r} is not a UUID and the front matter's guid: holds only UUIDs; kept as a "
+                 "comment, NOT published (apps would see a new episode)",
+                 "do not publish this show until the schema accepts published GUIDs")  # fmt: skip
         )
-    lines += [f"kind: {kind}", "topics: []", f"published: {published.isoformat()}"]
-    lines.append(f"media: {_yaml(enclosure.file_name if enclosure else 'media.mp3')}")
-    for tag, key in (("season", "season"), ("episode", "episode")):
+    lines += [f"kind: {context.kind}", "topics: []", f"published: {published.isoformat()}"]
+    lines.append(f"media: {_yaml(enclosure.file_name)}")
+
+    image_el = item.find(f"{{{ITUNES}}}image")
+    if image_url := _resolve(image_el.get("href") if image_el is not None else None, context.base, slug, "itunes:image", notes):
+        name = "cover" + _image_ext(image_url)
+        downloads.append(Download("image", image_url, f"{bundle}/{name}"))
+        lines.append(f"image: {_yaml(name)}")
+
+    for tag in ("season", "episode"):
         value = _text(item, f"{{{ITUNES}}}{tag}")
         if value and value.isdigit():
-            lines.append(f"{key}: {int(value)}")
+            lines.append(f"{tag}: {int(value)}")
         elif value:
-            notes.append(Note(where, f"itunes:{tag}", f"{value!r} is not a whole number; not carried"))
+            notes.append(Note(slug, f"itunes:{tag}", f"{value!r} is not a whole number; not carried"))
     episode_type = (_text(item, f"{{{ITUNES}}}episodeType") or "full").lower()
     if episode_type not in ("full", "trailer", "bonus"):
-        notes.append(Note(where, "itunes:episodeType", f"{episode_type!r} unknown; written as full"))
+        notes.append(Note(slug, "itunes:episodeType", f"{episode_type!r} unknown; written as full"))
         episode_type = "full"
+    if enc_url in context.trailers and episode_type != "trailer":
+        episode_type = "trailer"
+        notes.append(Note(slug, "podcast:trailer", "the channel names this episode as its trailer; written as trailer"))
     lines.append(f"episode_type: {episode_type}")
     lines.append(f"explicit: {_yaml(bool(_flag(_text(item, f'{{{ITUNES}}}explicit'))))}")
-    if summary := _text(item, f"{{{ITUNES}}}summary"):
-        lines.append(f"summary: {_yaml(summary[:1000])}")
+
+    summary = _text(item, f"{{{ITUNES}}}summary") or _text(item, f"{{{ITUNES}}}subtitle")
+    if summary:
+        summary = " ".join(html_to_markdown(summary).split())
+        if len(summary) > SUMMARY_MAX:
+            notes.append(Note(slug, "itunes:summary", f"longer than {SUMMARY_MAX} characters; cut"))
+            summary = summary[: SUMMARY_MAX - 1].rstrip() + "…"
+        if summary:
+            lines.append(f"summary: {_yaml(summary)}")
+    if keywords := [k.strip() for k in (_text(item, f"{{{ITUNES}}}keywords") or "").split(",") if k.strip()]:
+        lines.append(f"keywords: {_yaml(keywords)}")
+    if persons := _persons(item, slug, notes):
+        lines.append(f"persons: {_flow(persons)}")
+    if articles := site_links(html, context.site):
+        lines.append(f"articles: {_flow(articles)}")
+
+    chapters_el = item.find(f"{{{PODCAST}}}chapters")
+    psc = item.find(f"{{{PSC}}}chapters")
+    chapters_url = _resolve(chapters_el.get("url") if chapters_el is not None else None, context.base, slug,
+                            "podcast:chapters", notes)  # fmt: skip
+    if chapters_url and (chapters_el.get("type") or _CHAPTERS_JSON).strip().lower() == _CHAPTERS_JSON:
+        downloads.append(Download("chapters", chapters_url, f"{bundle}/chapters.json"))
+        lines.append('chapters: "chapters.json"')
+        if psc is not None:
+            notes.append(Note(slug, "psc:chapters", "the Podcasting 2.0 chapters file is carried instead"))
+    else:
+        if chapters_url:
+            notes.append(Note(slug, "podcast:chapters", f"type {chapters_el.get('type')!r} is not {_CHAPTERS_JSON}; not carried"))
+        if psc is not None and (chapters := _psc_chapters(psc, slug, notes)):
+            lines.append(f"chapters: {_flow(chapters)}")
+
+    transcripts = []
+    for transcript in item.findall(f"{{{PODCAST}}}transcript"):
+        kind = (transcript.get("type") or "").strip().lower()
+        url = _resolve(transcript.get("url"), context.base, slug, "podcast:transcript", notes)
+        if url:
+            transcripts.append((kind, url))
+    ranked = sorted((t for t in transcripts if t[0] in _TRANSCRIPTS), key=lambda t: list(_TRANSCRIPTS).index(t[0]))
+    if ranked:
+        kind, url = ranked[0]
+        name = "transcript" + _TRANSCRIPTS[kind]
+        downloads.append(Download("transcript", url, f"{bundle}/{name}"))
+        lines.append(f"transcript: {_yaml(name)}")
+    for kind, url in transcripts:
+        if not ranked or (kind, url) != ranked[0]:
+            notes.append(Note(slug, "podcast:transcript", f"{url} ({kind or 'no type'}): the content format holds one "
+                              "transcript, WebVTT or SubRip; not carried"))  # fmt: skip
     if _text(item, f"{{{ITUNES}}}duration"):
-        notes.append(Note(where, "itunes:duration", "not written: the duration is measured from the downloaded media (ffprobe)"))
+        notes.append(Note(slug, "itunes:duration", "not written: the duration is measured from the downloaded media"))
     lines += ["---", body, ""]
-    return ImportedEpisode(slug, guid, title, "\n".join(lines), enclosure)
+    return ImportedEpisode(slug, guid, title, "\n".join(lines), enclosure, tuple(downloads), tuple(notes))
+
+
+# ---- entry points ----
+
+
+def open_feed(
+    data: bytes, source: str, *, feed_id: str | None, kind: str, existing: dict[str, str | None] | None = None
+) -> tuple[ImportedChannel, Iterator[ImportedEpisode | Note]]:
+    """The channel, and the items one at a time (an episode, or the Note saying why the item was skipped).
+    Raises ImportError_ (nothing to write) for anything that is not a podcast feed, before any item is yielded.
+    `existing`: the project's episode folders (slug → the GUID its index.md records, or None): an item goes into the
+    folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...)."""
+    _safe(data, source)
+    data, encoding_note = recover_encoding(data)
+    notes = [encoding_note] if encoding_note else []
+    channel_el, _count = _read_channel(data, source)
+    header, context = _channel(channel_el, source, feed_id, kind, notes)
+    context.existing = existing or {}
+    for slug, guid in context.existing.items():
+        if guid is not None:
+            context.by_guid.setdefault(guid, []).append(slug)
+
+    def items() -> Iterator[ImportedEpisode | Note]:
+        for item in _items(data):
+            yield _episode(item, context)
+
+    return header, items()
+
+
+def import_feed(
+    data: bytes, source: str, *, feed_id: str | None, kind: str, existing: dict[str, str | None] | None = None
+) -> ImportedFeed:
+    """The whole feed at once (for small feeds and tests; `open_feed` streams)."""
+    header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=existing)
+    notes = list(header.notes)
+    episodes = []
+    for entry in items:
+        if isinstance(entry, Note):
+            notes.append(entry)
+        else:
+            episodes.append(entry)
+            notes += entry.notes
+    return ImportedFeed(
+        header.feed_id, header.feed_text, header.image_url, header.image_file, tuple(episodes), tuple(notes), header.downloads
+    )

@@ -1,25 +1,37 @@
 """`mediafeed import`, the I/O edge: fetch the feed (a file, or HTTP with redirects, a timeout and a size limit),
-write the catalog files catalog/importer.py maps it to (atomically; an episode the producer edited is kept), and
-download enclosures and artwork into the bundles with bounded concurrency, resumable over HTTP Range on a `.part`
-file, checked against the enclosure's declared length. Bytes are kept exactly as published."""
+write the catalog files catalog/importer.py maps it to (atomically, item by item as the mapping streams them; an
+episode the producer edited is kept), and download every file the episodes list (enclosure, artwork, chapters,
+transcript) into the bundles with bounded concurrency, resumable over HTTP Range on a `.part` file, checked against
+the declared length, with progress reported per file. Bytes are kept exactly as published.
+
+Every fetch (the feed, each file, each redirect target) is refused when its host resolves to a private, loopback,
+link-local, multicast or reserved address, unless the producer allows it (`--allow-private`: importing from their
+own network, and the tests' 127.0.0.1 server). The check is made on the name before each request and redirect."""
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import os
+import socket
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from mediafeed.atomic import write_atomically
-from mediafeed.catalog.importer import MAX_FEED_BYTES, ImportedFeed, ImportError_, Note, import_feed, recorded_guid
+from mediafeed.catalog.importer import MAX_FEED_BYTES, Download, ImportError_, Note, open_feed, recorded_guid
+from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
 
 TIMEOUT = 30.0
 CONCURRENCY = 4
+CHUNK = 1 << 20
 USER_AGENT = "mediafeed-import/1"
+PRIVATE_HINT = "if that host is on your own network, run the import again with --allow-private"
 
 
 @dataclass
@@ -48,11 +60,56 @@ class ImportReport:
         }
 
 
+class RefusedAddress(OSError):
+    """A fetch (or a redirect) to a private, loopback, link-local, multicast or reserved address."""
+
+
 def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def read_source(source: str, limit: int = MAX_FEED_BYTES) -> bytes:
+def private_address(url: str) -> str | None:
+    """Why `url` must not be fetched from an import (its host is, or resolves to, a non-public address), or None.
+    A name that does not resolve is left to the fetch itself to report."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+            if getattr(address, f"is_{kind}"):
+                return f"{url} resolves to {address} ({kind.replace('_', '-')} address); refused"
+    return None
+
+
+class _Guard(urllib.request.HTTPRedirectHandler):
+    """Follows redirects only to http(s) URLs, and (unless allowed) only to public addresses."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        if not is_url(newurl):
+            raise RefusedAddress(f"{req.full_url} redirects to {newurl}, not an http(s) URL; refused")
+        if not self.allow_private and (why := private_address(newurl)):
+            raise RefusedAddress(f"{req.full_url} redirects to {why}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _open(url: str, headers: dict[str, str], allow_private: bool) -> Any:
+    if not allow_private and (why := private_address(url)):
+        raise RefusedAddress(why)
+    opener = urllib.request.build_opener(_Guard(allow_private))
+    return opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers}), timeout=TIMEOUT)
+
+
+def read_source(source: str, limit: int = MAX_FEED_BYTES, *, allow_private: bool = False) -> bytes:
     if not is_url(source):
         path = Path(source)
         try:
@@ -61,11 +118,12 @@ def read_source(source: str, limit: int = MAX_FEED_BYTES) -> bytes:
         except OSError as exc:
             raise ImportError_(f"{source}: cannot read ({exc.strerror})", hint="pass a feed file or an http(s) URL") from exc
     else:
-        request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            with _open(source, {}, allow_private) as response:
                 data = response.read(limit + 1)
-        except (urllib.error.URLError, OSError) as exc:
+        except RefusedAddress as exc:
+            raise ImportError_(str(exc), hint=PRIVATE_HINT) from exc
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             raise ImportError_(f"{source}: cannot fetch ({exc})", hint="check the URL and the network") from exc
     if len(data) > limit:
         raise ImportError_(f"{source}: larger than {limit >> 20} MB; is this a podcast feed?")
@@ -94,25 +152,35 @@ def _total_size(headers: Any, resumed: bool) -> int | None:
     return int(text) if text.strip().isdigit() else None
 
 
-def download(url: str, dest: Path, length: int | None) -> str | None:
-    """Fetch url into dest (resuming dest.part with Range). Returns None when done, else why it failed."""
+MISMATCH = "mismatch:"
+REFUSED = "refused:"
+
+
+def download(
+    url: str, dest: Path, length: int | None, *, allow_private: bool = False, progress: Callable[[int, int | None], None] | None = None
+) -> str | None:
+    """Fetch url into dest (resuming dest.part with Range). Returns None when done, else why it failed (a reason
+    starting with MISMATCH: the file is in place but not the declared size; REFUSED: a private address).
+    `progress(bytes so far, total or None)` is called as chunks arrive."""
     if dest.is_file():  # only ever renamed into place once whole (a length mismatch was reported then)
         return None
     if not is_url(url):
         return f"{url!r} is not an http(s) URL; not fetched"
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
-    headers = {"User-Agent": USER_AGENT}
-    if have:
-        headers["Range"] = f"bytes={have}-"
-    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        with _open(url, {"Range": f"bytes={have}-"} if have else {}, allow_private) as response:
             resumed = bool(have) and response.status == 206
             total = _total_size(response.headers, resumed)
+            done = have if resumed else 0
             with part.open("ab" if resumed else "wb") as out:
-                while chunk := response.read(1 << 20):  # read(n) returns b"" when the host hangs up early
+                while chunk := response.read(CHUNK):  # read(n) returns b"" when the host hangs up early
                     out.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
+    except RefusedAddress as exc:
+        return f"{REFUSED}{exc}"
     except urllib.error.HTTPError as exc:
         whole = (exc.headers.get("Content-Range") or "").rpartition("/")[2]
         if not (exc.code == 416 and have and whole == str(have)):  # else the .part was whole already
@@ -126,12 +194,11 @@ def download(url: str, dest: Path, length: int | None) -> str | None:
     size = part.stat().st_size
     os.replace(part, dest)  # the host sent all it has (a cut-off transfer raised above and keeps its .part)
     if length is not None and size != length:
-        return f"mismatch:the feed says {length} bytes, the host sent {size}; kept what the host sent"
+        return f"{MISMATCH}the feed says {length} bytes, the host sent {size} (the host's feed is wrong); kept what it sent"
     return None
 
 
-def run_import(project: Path, source: str, *, feed_id: str | None, kind: str, dry_run: bool) -> ImportReport:
-    data = read_source(source)
+def _existing(project: Path) -> dict[str, str | None]:
     existing: dict[str, str | None] = {}
     episodes_dir = project / "episodes"
     if episodes_dir.is_dir():
@@ -140,41 +207,99 @@ def run_import(project: Path, source: str, *, feed_id: str | None, kind: str, dr
                 existing[index.parent.name] = recorded_guid(index.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError):
                 existing[index.parent.name] = None
-    imported: ImportedFeed = import_feed(data, source, feed_id=feed_id, kind=kind, existing=existing)
-    feed_rel = f"feeds/{imported.feed_id}.yaml"
-    report = ImportReport(imported.feed_id, feed_rel, notes=list(imported.notes), dry_run=dry_run)
-    _write_if(project, feed_rel, imported.feed_text, report, producer_file=True)
-    for episode in imported.episodes:
-        _write_if(project, f"episodes/{episode.slug}/index.md", episode.index_text, report, producer_file=True)
-    if dry_run:
-        return report
+    return existing
 
-    jobs: list[tuple[str, str, Path, int | None]] = []
-    if imported.image_url and imported.image_file:
-        jobs.append(("channel", imported.image_url, project / imported.image_file, None))
-    for episode in imported.episodes:
-        if episode.enclosure is not None:
-            dest = project / "episodes" / episode.slug / episode.enclosure.file_name
-            jobs.append((episode.slug, episode.enclosure.url, dest, episode.enclosure.length))
 
-    def one(job: tuple[str, str, Path, int | None]) -> tuple[str, Path, str | None]:
-        where, url, dest, length = job
+def _check_downloaded(what: str, path: Path) -> str | None:
+    """Why a downloaded chapters file or transcript is unusable (check would refuse it), or None."""
+    if what == "chapters":
+        from mediafeed.catalog.chapters import parse_json_chapters
+
+        parsed, why = parse_json_chapters(path)
+        return None if parsed or not why else why
+    if what == "transcript":
+        from mediafeed.catalog.transcripts import TranscriptError, parse_cues
+
+        try:
+            parse_cues(path.read_text(encoding="utf-8-sig"))
+        except (TranscriptError, UnicodeDecodeError, ValueError) as exc:
+            return str(exc)
+    return None
+
+
+def _fetch_all(
+    project: Path, jobs: list[tuple[str, Download]], report: ImportReport, *, allow_private: bool, progress: Reporter
+) -> None:
+    overall = Task("import", report.feed_id, "items")
+    progress(Started(overall, len(jobs)))
+    finished = 0
+
+    def one(job: tuple[str, Download]) -> tuple[str, Download, str | None]:
+        where, wanted = job
+        dest = project / wanted.dest
+        if dest.is_file():
+            return where, wanted, "existed"
         dest.parent.mkdir(parents=True, exist_ok=True)
-        existed = dest.is_file()
-        why = download(url, dest, length)
-        return where, dest, ("existed" if existed and why is None else why)
+        task = Task("download", wanted.dest, "bytes")
+        progress(Started(task, wanted.length))
+        why = download(
+            wanted.url, dest, wanted.length, allow_private=allow_private, progress=lambda done, _total: progress(Advanced(task, done))
+        )
+        ok = why is None or why.startswith(MISMATCH)
+        progress(Finished(task, "done" if ok else "failed", "" if ok else why or ""))
+        return where, wanted, why
 
     with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-        for where, dest, why in pool.map(one, jobs):
-            rel = dest.relative_to(project).as_posix()
-            if why is None:
-                report.downloaded.append(rel)
-            elif why == "existed":
+        for where, wanted, why in pool.map(one, jobs):
+            finished += 1
+            progress(Advanced(overall, finished))
+            rel = wanted.dest
+            if why == "existed":
                 report.unchanged.append(rel)
-            elif why.startswith("mismatch:"):
+                continue
+            if why is None or why.startswith(MISMATCH):
                 report.downloaded.append(rel)
-                report.notes.append(Note(where, "enclosure length", why.removeprefix("mismatch:")))
+                if why is not None:
+                    report.notes.append(Note(where, f"{wanted.what} length", why.removeprefix(MISMATCH)))
+                if unusable := _check_downloaded(wanted.what, project / rel):
+                    report.notes.append(
+                        Note(where, wanted.what, f"{rel}: {unusable}", f"fix or delete {rel} and its line in index.md")
+                    )
+                continue
+            report.failed.append(rel)
+            if why.startswith(REFUSED):
+                report.notes.append(Note(where, wanted.what, why.removeprefix(REFUSED) + "; not downloaded", PRIVATE_HINT))
             else:
-                report.failed.append(rel)
-                report.notes.append(Note(where, "enclosure", f"{why}; the episode has no media"))
+                report.notes.append(
+                    Note(where, wanted.what, f"{why}; not downloaded", "run the import again: it fetches what is missing")
+                )
+    progress(Finished(overall, "failed" if report.failed else "done", f"{len(report.downloaded)} downloaded"))
+
+
+def run_import(
+    project: Path,
+    source: str,
+    *,
+    feed_id: str | None,
+    kind: str,
+    dry_run: bool,
+    allow_private: bool = False,
+    progress: Reporter = silent,
+) -> ImportReport:
+    data = read_source(source, allow_private=allow_private)
+    header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=_existing(project))
+    del data  # the mapping holds what it still needs
+    feed_rel = f"feeds/{header.feed_id}.yaml"
+    report = ImportReport(header.feed_id, feed_rel, notes=list(header.notes), dry_run=dry_run)
+    _write_if(project, feed_rel, header.feed_text, report, producer_file=True)
+    jobs: list[tuple[str, Download]] = [("channel", d) for d in header.downloads]
+    for entry in items:  # one item at a time: written as it is mapped
+        if isinstance(entry, Note):
+            report.notes.append(entry)
+            continue
+        report.notes += entry.notes
+        _write_if(project, f"episodes/{entry.slug}/index.md", entry.index_text, report, producer_file=True)
+        jobs += [(entry.slug, d) for d in entry.downloads]
+    if not dry_run:
+        _fetch_all(project, jobs, report, allow_private=allow_private, progress=progress)
     return report

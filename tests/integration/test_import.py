@@ -110,9 +110,9 @@ def front(path: Path) -> dict[str, object]:
 
 def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, root = served
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert "feeds/harbour.yaml" in report["written"]
     assert sorted(report["downloaded"]) == [
         "artwork/harbour.png",
@@ -163,26 +163,26 @@ def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], proj
 
     # Re-import: nothing changes, not even a modification time.
     before = snapshot(project)
-    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    again = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert again.exit_code == 0, again.output
-    assert json.loads(again.output)["written"] == [] and json.loads(again.output)["downloaded"] == []
+    assert json.loads(again.stdout)["written"] == [] and json.loads(again.stdout)["downloaded"] == []
     assert snapshot(project) == before
 
     # A producer's edit is kept, and reported.
     index = project / "episodes" / "the-keeper-s-log" / "index.md"
     edited = index.read_text().replace("from 1891", "from 1891, with corrections")
     index.write_text(edited)
-    third = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
-    assert json.loads(third.output)["kept"] == ["episodes/the-keeper-s-log/index.md"]
+    third = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(third.stdout)["kept"] == ["episodes/the-keeper-s-log/index.md"]
     assert index.read_text() == edited
 
 
 def test_a_failed_download_leaves_the_others(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, root = served
     (root / "media" / "welcome.mp3").unlink()  # the host answers 404
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert result.exit_code == 1, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["failed"] == ["episodes/welcome-to-harbour-lights/welcome.mp3"]
     assert any("HTTP 404" in n["message"] for n in report["not_carried"])
     assert (project / "episodes" / "the-keeper-s-log" / "keepers-log.mp3").is_file()
@@ -220,7 +220,7 @@ def test_unsafe_or_non_podcast_documents_are_refused(
     source = tmp_path / "bad.xml"
     source.write_text(document)
     before = snapshot(project)
-    result = mediafeed(project, "import", str(source))
+    result = mediafeed(project, "import", "--allow-private", str(source))
     assert result.exit_code == 2, result.output
     assert str(source) in result.output and words in result.output
     assert snapshot(project) == before
@@ -229,7 +229,7 @@ def test_unsafe_or_non_podcast_documents_are_refused(
 def test_dry_run_writes_nothing(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, _root = served
     before = snapshot(project)
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--dry-run")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "would write feeds/harbour.yaml" in result.output
     assert "would write episodes/the-keeper-s-log/index.md" in result.output
@@ -243,7 +243,7 @@ def test_a_partial_download_resumes_with_range(served: tuple[str, Path], project
     bundle.mkdir(parents=True)
     (bundle / "keepers-log.mp3.part").write_bytes(whole[:1000])
     RANGES.clear()
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour")
     assert result.exit_code == 0, result.output
     assert RANGES == ["bytes=1000-"]
     assert (bundle / "keepers-log.mp3").read_bytes() == whole
@@ -256,25 +256,25 @@ def test_a_local_episode_with_the_same_slug_is_not_taken_over(served: tuple[str,
     theirs.mkdir(parents=True)
     (theirs / "index.md").write_text("---\ntitle: Mine\nguid: 0b0b0b0b-0000-4000-8000-000000000000\n---\nnotes\n")
     before = (theirs / "index.md").read_bytes()
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert result.exit_code == 0, result.output
-    assert "episodes/welcome-to-harbour-lights-2/index.md" in json.loads(result.output)["written"]
+    assert "episodes/welcome-to-harbour-lights-2/index.md" in json.loads(result.stdout)["written"]
     assert (theirs / "index.md").read_bytes() == before
-    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
-    assert json.loads(again.output)["written"] == []
+    again = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.stdout)["written"] == []
 
 
 def test_a_guid_that_is_not_a_uuid_is_recorded_and_reported(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, root = served
     feed = root / "feed.xml"
     feed.write_text(feed.read_text().replace("3f2a9c1e-7d4b-4e8a-9b1c-2d3e4f5a6b7c", "tag:harbour,2024:log"))
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
-    report = json.loads(result.output)
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(result.stdout)
     assert any(n["field"] == "guid" and "tag:harbour,2024:log" in n["message"] for n in report["not_carried"])
     index = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
     assert '"tag:harbour,2024:log"' in index
-    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
-    assert json.loads(again.output)["written"] == []
+    again = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.stdout)["written"] == []
 
 
 def test_redirects_are_followed_and_a_wrong_length_is_reported(
@@ -285,9 +285,9 @@ def test_redirects_are_followed_and_a_wrong_length_is_reported(
     size = (root / "media" / "welcome.mp3").stat().st_size
     text = feed.read_text().replace(f'length="{size}"', f'length="{size + 500}"')
     feed.write_text(text.replace(f"{base}/media/keepers-log.mp3", f"{base}/moved/media/keepers-log.mp3"))
-    result = mediafeed(project, "import", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["failed"] == []
     [mismatch] = [n for n in report["not_carried"] if n["field"] == "enclosure length"]
     assert mismatch["where"] == "welcome-to-harbour-lights" and f"{size + 500}" in mismatch["message"]
@@ -295,22 +295,22 @@ def test_redirects_are_followed_and_a_wrong_length_is_reported(
         root / "media" / "welcome.mp3"
     ).read_bytes()
     assert (project / "episodes" / "the-keeper-s-log" / "keepers-log.mp3").is_file()
-    again = mediafeed(project, "import", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
-    assert json.loads(again.output)["downloaded"] == []
+    again = mediafeed(project, "import", "--allow-private", f"{base}/moved/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(again.stdout)["downloaded"] == []
 
 
 def test_a_cut_off_download_is_reported_and_resumed_next_time(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, root = served
     CUT_ONCE.add("/media/keepers-log.mp3")
-    first = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    first = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert first.exit_code == 1, first.output
-    assert json.loads(first.output)["failed"] == ["episodes/the-keeper-s-log/keepers-log.mp3"]
+    assert json.loads(first.stdout)["failed"] == ["episodes/the-keeper-s-log/keepers-log.mp3"]
     bundle = project / "episodes" / "the-keeper-s-log"
     whole = (root / "media" / "keepers-log.mp3").read_bytes()
     assert (bundle / "keepers-log.mp3.part").stat().st_size == len(whole) // 2
     assert (project / "episodes" / "welcome-to-harbour-lights" / "welcome.mp3").is_file()
     RANGES.clear()
-    second = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    second = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert second.exit_code == 0, second.output
     assert [f"bytes={len(whole) // 2}-"] == RANGES
     assert (bundle / "keepers-log.mp3").read_bytes() == whole
@@ -320,16 +320,16 @@ def test_an_enclosure_that_is_not_http_is_not_fetched(served: tuple[str, Path], 
     base, root = served
     feed = root / "feed.xml"
     feed.write_text(feed.read_text().replace(f"{base}/media/welcome.mp3", "file:///etc/passwd"))
-    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert result.exit_code == 1, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["failed"] == ["episodes/welcome-to-harbour-lights/passwd.mp3"]
     assert not (project / "episodes" / "welcome-to-harbour-lights" / "passwd.mp3").exists()
 
 
 def test_a_new_item_upstream_adds_one_episode(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, root = served
-    first = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    first = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour")
     assert first.exit_code == 0, first.output
     shutil.copy(root / "media" / "welcome.mp3", root / "media" / "fog.mp3")
     feed = root / "feed.xml"
@@ -339,8 +339,8 @@ def test_a_new_item_upstream_adds_one_episode(served: tuple[str, Path], project:
         f'<enclosure url="{base}/media/fog.mp3" type="audio/mpeg"/></item>'
     )
     feed.write_text(feed.read_text().replace("<item>", new_item + "<item>", 1))
-    again = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
-    report = json.loads(again.output)
+    again = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(again.stdout)
     assert report["written"] == ["episodes/fog-signals/index.md"]
     assert report["downloaded"] == ["episodes/fog-signals/fog.mp3"]
     check = mediafeed(project, "check")
