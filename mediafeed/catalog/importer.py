@@ -380,6 +380,7 @@ class _Context:
     by_guid: dict[str, list[str]]
     seen_slugs: set[str] = field(default_factory=set)
     seen_guids: set[str] = field(default_factory=set)
+    trailers_found: set[str] = field(default_factory=set)
 
 
 def _categories(channel: Any, notes: list[Note]) -> str | None:
@@ -672,9 +673,13 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     if episode_type not in ("full", "trailer", "bonus"):
         notes.append(Note(slug, "itunes:episodeType", f"{episode_type!r} unknown; written as full"))
         episode_type = "full"
-    if enc_url in context.trailers and episode_type != "trailer":
-        episode_type = "trailer"
-        notes.append(Note(slug, "podcast:trailer", "the channel names this episode as its trailer; written as trailer"))
+    if enc_url in context.trailers:
+        context.trailers_found.add(enc_url)
+        if episode_type != "trailer":  # published as the old feed says: changing the type changes what apps show
+            notes.append(
+                Note(slug, "podcast:trailer", f"the channel names this episode as its trailer but its type is "
+                     f"{episode_type}; kept {episode_type}", "write episode_type: trailer to publish it as the trailer")  # fmt: skip
+            )
     lines.append(f"episode_type: {episode_type}")
     lines.append(f"explicit: {_yaml(bool(_flag(_text(item, f'{{{ITUNES}}}explicit'))))}")
 
@@ -753,6 +758,9 @@ def open_feed(
     def items() -> Iterator[ImportedEpisode | Note]:
         for item in _items(data):
             yield _episode(item, context)
+        for url in sorted(context.trailers - context.trailers_found):
+            yield Note("channel", "podcast:trailer", f"{url} is no item's enclosure; not carried",
+                       "import the trailer as an episode with episode_type: trailer")  # fmt: skip
 
     return header, items()
 

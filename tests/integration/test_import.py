@@ -71,6 +71,12 @@ def served(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str
     make_tone(root / "media" / "welcome.mp3", seconds=2.0)
     (root / "art").mkdir()
     Image.new("RGB", (1400, 1400), (20, 60, 120)).save(root / "art" / "show.png")
+    Image.new("RGB", (1400, 1400), (120, 60, 20)).save(root / "art" / "keeper.png")
+    (root / "extras").mkdir()
+    chapters = {"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Log"}, {"startTime": 1.5, "title": "Storm"}]}
+    (root / "extras" / "keeper-chapters.json").write_text(json.dumps(chapters))
+    (root / "extras" / "keeper.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:02.000\nThe log begins.\n")
+    (root / "extras" / "keeper.srt").write_text("1\n00:00:00,000 --> 00:00:02,000\nThe log begins.\n")
     handler = functools.partial(QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -116,12 +122,17 @@ def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], proj
     assert "feeds/harbour.yaml" in report["written"]
     assert sorted(report["downloaded"]) == [
         "artwork/harbour.png",
+        "episodes/the-keeper-s-log/chapters.json",
+        "episodes/the-keeper-s-log/cover.png",
         "episodes/the-keeper-s-log/keepers-log.mp3",
+        "episodes/the-keeper-s-log/transcript.vtt",  # WebVTT preferred over SubRip
         "episodes/welcome-to-harbour-lights/welcome.mp3",
     ]
     not_carried = {(n["where"], n["field"]) for n in report["not_carried"]}
     assert ("channel", "{http://www.google.com/schemas/play-podcasts/1.0}block") in not_carried
     assert ("channel", "category") in not_carried  # the second category
+    assert ("the-keeper-s-log", "podcast:transcript") in not_carried  # the SubRip and HTML ones
+    assert ("the-keeper-s-log", "{https://podcastindex.org/namespace/1.0}soundbite") in not_carried
 
     check = mediafeed(project, "check")
     assert check.exit_code == 0, check.output
@@ -141,10 +152,26 @@ def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], proj
         assert media.read_bytes() == (root / "media" / media.name).read_bytes()
     keeper = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
     assert "**keeper's log**" in keeper and "alert" not in keeper and "- Storms" in keeper
-    assert front(project / "episodes" / "welcome-to-harbour-lights" / "index.md")["episode_type"] == "trailer"
+    welcome = front(project / "episodes" / "welcome-to-harbour-lights" / "index.md")
+    assert welcome["episode_type"] == "trailer"
+    assert welcome["chapters"] == [
+        {"start": "00:00:00", "title": "Hello"},
+        {"start": "00:00:01.500", "title": "The coast", "url": "https://harbour.example.net/coast"},
+    ]  # Podlove Simple Chapters
+    log = front(project / "episodes" / "the-keeper-s-log" / "index.md")
+    assert log["image"] == "cover.png" and log["chapters"] == "chapters.json" and log["transcript"] == "transcript.vtt"
+    assert log["summary"] == "The 1891 log, read aloud." and log["keywords"] == ["lighthouse", "history", "storms"]
+    assert log["persons"] == [{"name": "Tom Reed", "role": "guest", "img": "https://harbour.example.net/img/tom.jpg"}]
+    assert log["articles"] == [{"title": "The log", "url": "https://harbour.example.net/log"}]
+    assert (project / "episodes" / "the-keeper-s-log" / "chapters.json").read_bytes() == (
+        root / "extras" / "keeper-chapters.json"
+    ).read_bytes()
     feed = yaml.safe_load((project / "feeds" / "harbour.yaml").read_text())
     assert feed["title"] == "Harbour Lights Radio" and feed["guid"] == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
     assert feed["owner"] == {"name": "Ada Lane", "email": "ada@harbour.example.net"}
+    assert feed["locked"] is True and feed["category"] == "History"
+    assert feed["persons"] == [{"name": "Ada Lane", "role": "host", "href": "https://harbour.example.net/ada"}]
+    assert feed["funding"] == [{"url": "https://harbour.example.net/support", "text": "Keep the lights on"}]
 
     # Published, the feed carries the source's GUIDs, dates, titles, numbers and enclosure bytes, item by item.
     publish = mediafeed(project, "publish")
