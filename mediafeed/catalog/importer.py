@@ -623,6 +623,9 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     enc_el = item.find("enclosure")
     notes: list[Note] = []
     enc_url = _resolve(enc_el.get("url") if enc_el is not None else None, context.base, where, "enclosure", notes)
+    if enc_el is not None and enc_el.get("url", "").strip() and not enc_url:
+        return Note(where, "enclosure", f"{title!r}: relative enclosure URL {enc_el.get('url')!r} and no feed URL to "
+                    "resolve it against; skipped", "import from the feed's http(s) URL instead of a saved file")  # fmt: skip
     if enc_el is None or not enc_url:
         return Note(where, "enclosure", f"{title!r} has no enclosure (no media); skipped",
                     "add the media at the old host, or write the episode by hand with `mediafeed new --media FILE`")  # fmt: skip

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from mediafeed.catalog.importer import ImportError_, html_to_markdown, import_feed, recorded_guid
+from mediafeed.catalog.importer import (
+    ImportedEpisode,
+    ImportError_,
+    Note,
+    html_to_markdown,
+    import_feed,
+    open_feed,
+    recorded_guid,
+)
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -84,3 +93,180 @@ def test_an_enclosure_never_lands_on_the_bundles_own_files() -> None:
     data = feed(item("Sneaky").replace("Sneaky.mp3", "index.md"))
     [episode] = import_feed(data, "f.xml", feed_id="show", kind="podcast").episodes
     assert episode.enclosure is not None and episode.enclosure.file_name == "media-index.md.mp3"
+
+
+def _notes(entries: tuple[Note, ...] | list[Note]) -> dict[tuple[str, str], Note]:
+    return {(n.where, n.field): n for n in entries}
+
+
+BAD_ITEMS = [
+    # (the item, where/field of the note, words in it, imported?)
+    (item("Twin", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a01"), ("twin", "guid"), "repeats the GUID", False),
+    (item("Nameless", None), ("nameless", "guid"), "has no <guid>", False),
+    (item("Late", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a10", date="31/02/2024"), ("late", "pubDate"), "not an RFC 822 date", False),
+    (
+        item("Silent", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a09").replace(
+            '<enclosure url="https://example.net/Silent.mp3" length="10" type="audio/mpeg"/>', ""
+        ),
+        ("silent", "enclosure"),
+        "has no enclosure",
+        False,
+    ),
+    (
+        item("Near", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a02").replace("https://example.net/Near.mp3", "media/near.mp3"),
+        ("near", "enclosure"),
+        "resolved against the feed's URL: https://feeds.example.net/show/media/near.mp3",
+        True,
+    ),
+    (
+        item("Badge", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a03", extra='<itunes:image href="/art/badge.png"/>'),
+        ("badge", "itunes:image"),
+        "https://feeds.example.net/art/badge.png",
+        True,
+    ),
+    (
+        item("Numbers", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a04", extra="<itunes:season>one</itunes:season>"),
+        ("numbers", "itunes:season"),
+        "not a whole number",
+        True,
+    ),
+    (
+        item("Crew", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a05", extra='<podcast:person role="Cover Art">Kim</podcast:person>'),
+        ("crew", "podcast:person"),
+        "'cover art' is not one",
+        True,
+    ),
+    (
+        item("Ads", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a06",
+             extra='<podcast:alternateEnclosure type="audio/opus"/><podcast:value type="lightning"/>'),
+        ("ads", "{https://podcastindex.org/namespace/1.0}alternateEnclosure"),
+        "not carried",
+        True,
+    ),  # fmt: skip
+    (
+        item("Odd", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a07", extra='<x:ad xmlns:x="urn:ads">midroll</x:ad>'),
+        ("odd", "{urn:ads}ad"),
+        "unknown namespace",
+        True,
+    ),
+    (
+        item("Blocked", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a08", extra="<itunes:block>Yes</itunes:block>"),
+        ("blocked", "{http://www.itunes.com/dtds/podcast-1.0.dtd}block"),
+        "no field",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("bad", "key", "words", "imported"), BAD_ITEMS, ids=[k[1] + ":" + k[0] for _, k, _, _ in BAD_ITEMS])
+def test_bad_items_are_reported_with_the_item_and_a_fix(bad: str, key: tuple[str, str], words: str, imported: bool) -> None:
+    first = item("First")  # the GUID "Twin" repeats
+    result = import_feed(feed(first, bad), "https://feeds.example.net/show/feed.xml", feed_id="show", kind="podcast")
+    found = _notes(result.notes)
+    assert key in found, sorted(found)
+    assert words in found[key].message
+    if not imported:
+        assert found[key].hint  # how to fix it
+    assert [e.slug for e in result.episodes] == (["first", key[0]] if imported else ["first"])
+
+
+def test_a_relative_url_in_a_saved_file_is_reported_and_not_carried() -> None:
+    data = feed(item("Near").replace("https://example.net/Near.mp3", "near.mp3"))
+    _header, items = open_feed(data, "saved.xml", feed_id="show", kind="podcast")
+    [entry] = list(items)
+    assert isinstance(entry, Note) and entry.field == "enclosure" and "relative enclosure URL" in entry.message
+    assert "Near" in entry.message and "http(s) URL" in entry.hint
+
+
+FULL_CHANNEL = """<itunes:category text="Arts"/><itunes:category text="Not A Category"/>
+<itunes:image href="https://cdn.example.net/show.jpg"/>
+<itunes:owner><itunes:name>Ada</itunes:name><itunes:email>ada@example.net</itunes:email></itunes:owner>
+<podcast:locked>yes</podcast:locked><podcast:medium>video</podcast:medium>
+<podcast:person role="host" img="https://example.net/ada.jpg">Ada Lane</podcast:person>
+<podcast:funding url="https://example.net/give">Give</podcast:funding>
+<podcast:txt purpose="applepodcastsverify">abc123</podcast:txt>
+<podcast:updateFrequency rrule="FREQ=WEEKLY">Weekly</podcast:updateFrequency>
+<podcast:trailer url="https://example.net/Full.mp3">T</podcast:trailer>
+<podcast:trailer url="https://example.net/gone.mp3">T</podcast:trailer>"""
+FULL_ITEM = """<itunes:image href="https://cdn.example.net/ep.png"/>
+<itunes:summary>Short &lt;b&gt;summary&lt;/b&gt;.</itunes:summary><itunes:keywords>a, b ,c</itunes:keywords>
+<podcast:person role="guest" href="https://example.net/tom">Tom</podcast:person>
+<podcast:chapters url="https://cdn.example.net/ch.json" type="application/json+chapters"/>
+<psc:chapters xmlns:psc="http://podlove.org/simple-chapters"><psc:chapter start="0" title="A"/></psc:chapters>
+<podcast:transcript url="https://cdn.example.net/t.srt" type="application/x-subrip"/>
+<podcast:transcript url="https://cdn.example.net/t.json" type="application/json"/>
+<description><![CDATA[<p>See <a href="https://www.example.net/articles/x">the article</a>,
+<a href="https://elsewhere.org/y">elsewhere</a> and <a href="/articles/z">z</a>.</p>]]></description>"""
+
+
+def test_everything_the_content_format_holds_is_carried_and_validates() -> None:
+    from mediafeed.catalog.schema import EpisodeFront, FeedFile
+
+    result = import_feed(feed(item("Full", extra=FULL_ITEM), channel=FULL_CHANNEL), "f.xml", feed_id="show", kind="podcast")
+    channel = yaml.safe_load(result.feed_text)
+    FeedFile.model_validate(channel)
+    assert channel["category"] == "Arts" and channel["locked"] is True and channel["medium"] == "video"
+    assert channel["persons"] == [{"name": "Ada Lane", "role": "host", "img": "https://example.net/ada.jpg"}]
+    assert channel["funding"] == [{"url": "https://example.net/give", "text": "Give"}]
+    assert channel["txt"] == [{"purpose": "applepodcastsverify", "text": "abc123"}]
+    assert channel["update_frequency"] == {"rrule": "FREQ=WEEKLY", "label": "Weekly"}
+    assert [d.what for d in result.downloads] == ["artwork"]
+    [episode] = result.episodes
+    front_matter = yaml.safe_load(episode.index_text.split("---")[1])
+    EpisodeFront.model_validate(front_matter)
+    assert front_matter["image"] == "cover.png" and front_matter["summary"] == "Short **summary**."
+    assert front_matter["keywords"] == ["a", "b", "c"]
+    assert front_matter["persons"] == [{"name": "Tom", "role": "guest", "href": "https://example.net/tom"}]
+    assert front_matter["chapters"] == "chapters.json" and front_matter["transcript"] == "transcript.srt"
+    assert front_matter["articles"] == [
+        {"title": "the article", "url": "https://www.example.net/articles/x"},
+        {"title": "z", "url": "https://example.net/articles/z"},
+    ]
+    assert [(d.what, d.dest) for d in episode.downloads] == [
+        ("enclosure", "episodes/full/Full.mp3"),
+        ("image", "episodes/full/cover.png"),
+        ("chapters", "episodes/full/chapters.json"),
+        ("transcript", "episodes/full/transcript.srt"),
+    ]
+    assert episode.downloads[0].length == 10
+    found = _notes(result.notes)
+    assert "Not A Category" in found[("channel", "category")].message
+    assert "gone.mp3" in found[("channel", "podcast:trailer")].message  # names no item
+    assert ("full", "podcast:trailer") not in found or "kept full" in found[("full", "podcast:trailer")].message
+    assert "t.json" in found[("full", "podcast:transcript")].message
+    assert ("full", "psc:chapters") in found  # the JSON file is carried instead
+
+
+@pytest.mark.parametrize(
+    ("declared", "body", "expected"),
+    [
+        ('<?xml version="1.0" encoding="ISO-8859-1"?>', "Café".encode(), "Café"),  # UTF-8 bytes, declared Latin-1
+        ('<?xml version="1.0"?>', "Café".encode("latin-1"), "Café"),  # Latin-1 bytes, no declaration (UTF-8)
+        ('<?xml version="1.0" encoding="utf-8"?>', "Café".encode("cp1252"), "Café"),  # declared UTF-8, is not
+    ],
+    ids=["utf8-declared-latin1", "latin1-undeclared", "cp1252-declared-utf8"],
+)
+def test_a_wrong_declared_encoding_is_recovered_and_reported(declared: str, body: bytes, expected: str) -> None:
+    data = feed(item("Cafe")).replace(b"<title>Show</title>", b"<title>" + body + b"</title>")
+    data = declared.encode() + data.split(b"?>", 1)[1]
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    assert yaml.safe_load(result.feed_text)["title"] == expected
+    assert ("channel", "encoding") in _notes(result.notes)
+
+
+def test_a_correct_latin1_declaration_is_not_reported() -> None:
+    data = feed(item("Cafe")).replace(b"<title>Show</title>", "<title>Café</title>".encode("latin-1"))
+    data = b'<?xml version="1.0" encoding="ISO-8859-1"?>' + data.split(b"?>", 1)[1]
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    assert yaml.safe_load(result.feed_text)["title"] == "Café"
+    assert ("channel", "encoding") not in _notes(result.notes)
+
+
+def test_items_stream_one_at_a_time() -> None:
+    """open_feed maps an item only when asked for it: a huge feed is never mapped (nor held) at once."""
+    data = feed(*(item(f"E{i}", f"5b0e7a36-6a8c-4d0b-9d35-{i:012d}") for i in range(50)))
+    header, items = open_feed(data, "f.xml", feed_id="show", kind="podcast")
+    assert header.feed_id == "show"
+    first = next(items)
+    assert isinstance(first, ImportedEpisode) and first.slug == "e0"
+    assert sum(1 for _ in items) == 49
