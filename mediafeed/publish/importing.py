@@ -109,18 +109,27 @@ def _open(url: str, headers: dict[str, str], allow_private: bool) -> Any:
     return opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers}), timeout=TIMEOUT)
 
 
+def _read_up_to(stream: Any, limit: int) -> bytes:
+    """At most limit + 1 bytes, read a chunk at a time (read(n) would allocate n bytes up front)."""
+    chunks, size = [], 0
+    while size <= limit and (chunk := stream.read(min(CHUNK, limit + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def read_source(source: str, limit: int = MAX_FEED_BYTES, *, allow_private: bool = False) -> bytes:
     if not is_url(source):
         path = Path(source)
         try:
             with path.open("rb") as handle:
-                data = handle.read(limit + 1)
+                data = _read_up_to(handle, limit)
         except OSError as exc:
             raise ImportError_(f"{source}: cannot read ({exc.strerror})", hint="pass a feed file or an http(s) URL") from exc
     else:
         try:
             with _open(source, {}, allow_private) as response:
-                data = response.read(limit + 1)
+                data = _read_up_to(response, limit)
         except RefusedAddress as exc:
             raise ImportError_(str(exc), hint=PRIVATE_HINT) from exc
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:

@@ -35,6 +35,12 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        if self.path.startswith("/to-localhost/"):  # a redirect to another name of this server
+            self.send_response(302)
+            port = self.server.server_address[1]
+            self.send_header("Location", f"http://localhost:{port}{self.path.removeprefix('/to-localhost')}")
+            self.end_headers()
+            return
         if self.path.startswith("/moved/"):
             self.send_response(301)
             self.send_header("Location", self.path.removeprefix("/moved"))
@@ -372,3 +378,91 @@ def test_a_new_item_upstream_adds_one_episode(served: tuple[str, Path], project:
     assert report["downloaded"] == ["episodes/fog-signals/fog.mp3"]
     check = mediafeed(project, "check")
     assert check.exit_code == 0, check.output
+
+
+def test_private_addresses_are_refused_unless_allowed(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    before = snapshot(project)
+    refused = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    assert refused.exit_code == 2, refused.output
+    assert "127.0.0.1 (loopback address); refused" in refused.output and "--allow-private" in refused.output
+    assert snapshot(project) == before
+
+    saved = root.parent / "saved.xml"  # a saved copy of the feed: read, but its files are on 127.0.0.1
+    saved.write_bytes((root / "feed.xml").read_bytes())
+    local = mediafeed(project, "import", str(saved), "--feed", "harbour", "--json")
+    assert local.exit_code == 1, local.output
+    report = json.loads(local.stdout)
+    assert report["downloaded"] == [] and "episodes/the-keeper-s-log/keepers-log.mp3" in report["failed"]
+    [note] = [n for n in report["not_carried"] if n["where"] == "the-keeper-s-log" and n["field"] == "enclosure"]
+    assert "loopback address" in note["message"] and "--allow-private" in note["hint"]
+    assert (project / "episodes" / "the-keeper-s-log" / "index.md").is_file()
+
+    allowed = mediafeed(project, "import", "--allow-private", str(saved), "--feed", "harbour", "--json")
+    assert allowed.exit_code == 0, allowed.output
+    assert "episodes/the-keeper-s-log/keepers-log.mp3" in json.loads(allowed.stdout)["downloaded"]
+    check = mediafeed(project, "check")
+    assert check.exit_code == 0, check.output
+
+
+def test_a_redirect_to_a_private_address_is_refused(
+    served: tuple[str, Path], project: Path, mediafeed: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import urlparse
+
+    from mediafeed.publish import importing
+
+    base, root = served
+    real = importing.private_address
+    # Here 127.0.0.1 stands for a public host and "localhost" for the private address it redirects to.
+    monkeypatch.setattr(importing, "private_address", lambda url: real(url) if urlparse(url).hostname == "localhost" else None)
+    feed = root / "feed.xml"
+    feed.write_text(feed.read_text().replace(f"{base}/media/keepers-log.mp3", f"{base}/to-localhost/media/keepers-log.mp3"))
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["failed"] == ["episodes/the-keeper-s-log/keepers-log.mp3"]
+    [note] = [n for n in report["not_carried"] if n["where"] == "the-keeper-s-log" and n["field"] == "enclosure"]
+    assert "redirects to http://localhost:" in note["message"] and "refused" in note["message"]
+    assert "episodes/welcome-to-harbour-lights/welcome.mp3" in report["downloaded"]
+
+
+BIG_ITEMS = 10_000
+MEASURE = """
+import json, re, sys
+from pathlib import Path
+from mediafeed.publish.importing import run_import
+def high_water():  # the process's peak resident memory (kB), lxml's own allocations included
+    return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+project, source = Path(sys.argv[1]), sys.argv[2]
+before = high_water()
+report = run_import(project, source, feed_id="big", kind="podcast", dry_run=True)
+print(json.dumps({"written": len(report.written), "notes": len(report.notes), "growth_kb": high_water() - before}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads the peak memory from /proc")
+def test_a_feed_of_ten_thousand_items_streams_in_bounded_memory(tmp_path: Path, project: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    head = (FEEDS / "show.xml").read_text(encoding="utf-8").split("<item>", 1)[0].replace("{base}", "https://h.example.net")
+    items = "".join(
+        f'<item><title>Episode {i}</title><guid isPermaLink="false">00000000-0000-4000-8000-{i:012d}</guid>'
+        f"<pubDate>Tue, 05 Mar 2024 07:30:15 +0100</pubDate><description>&lt;p&gt;Notes for {i} with "
+        f'&lt;b&gt;bold&lt;/b&gt; text.&lt;/p&gt;</description><enclosure url="https://h.example.net/{i}.mp3" '
+        f'length="1000" type="audio/mpeg"/><itunes:episode>{i + 1}</itunes:episode></item>'
+        for i in range(BIG_ITEMS)
+    )
+    source = tmp_path / "big.xml"
+    source.write_text(head + items + "</channel></rss>", encoding="utf-8")
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-c", MEASURE, str(project), str(source)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    measured = json.loads(run.stdout)
+    assert measured["written"] == BIG_ITEMS + 1  # the feed file and every episode
+    # The document's bytes (3.7 MB), one item at a time and the report's 10,001 paths: about 17 MB here, where the
+    # whole document as one lxml tree alone takes about 30 MB.
+    assert measured["growth_kb"] < 24 << 10, measured
+    assert time.monotonic() - started < 30
