@@ -267,21 +267,18 @@ def site_links(html: str, site: str | None) -> list[dict[str, str]]:
     if not host:
         return []
     try:
-        fragments = lxml.html.fragments_fromstring(html)
-    except Exception:  # noqa: BLE001 - lxml raises several types for garbage; no links then
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except Exception:  # lxml raises several types for garbage: no links then
         return []
     found: list[dict[str, str]] = []
     seen: set[str] = set()
-    for fragment in fragments:
-        if not hasattr(fragment, "iter"):
-            continue
-        for anchor in fragment.iter("a"):
-            url = urljoin(site, (anchor.get("href") or "").strip())
-            title = " ".join(anchor.text_content().split())
-            link_host = (urlparse(url).hostname or "").lower().removeprefix("www.")
-            if title and _is_http(url) and link_host == host and url not in seen:
-                seen.add(url)
-                found.append({"title": title, "url": url})
+    for anchor in root.iter("a"):
+        url = urljoin(site, (anchor.get("href") or "").strip())
+        title = " ".join("".join(anchor.itertext()).split())
+        link_host = (urlparse(url).hostname or "").lower().removeprefix("www.")
+        if title and _is_http(url) and link_host == host and url not in seen:
+            seen.add(url)
+            found.append({"title": title, "url": url})
     return found
 
 
@@ -314,8 +311,12 @@ def _resolve(url: str | None, base: str | None, where: str, what: str, notes: li
         notes.append(Note(where, what, f"relative URL {url!r} resolved against the feed's URL: {resolved}"))
         return resolved
     notes.append(
-        Note(where, what, f"relative URL {url!r} and no feed URL to resolve it against; not carried",
-             "import from the feed's http(s) URL instead of a saved file")  # fmt: skip
+        Note(
+            where,
+            what,
+            f"relative URL {url!r} and no feed URL to resolve it against; not carried",
+            "import from the feed's http(s) URL instead of a saved file",
+        )
     )
     return None
 
@@ -330,8 +331,12 @@ def _persons(element: Any, where: str, notes: list[Note]) -> list[dict[str, str]
             continue
         if role not in _ROLES:
             notes.append(
-                Note(where, "podcast:person", f"{name}: role {role!r} is not one the content format has; not carried",
-                     f"add them by hand with one of: {', '.join(_ROLES)}")  # fmt: skip
+                Note(
+                    where,
+                    "podcast:person",
+                    f"{name}: role {role!r} is not one the content format has; not carried",
+                    f"add them by hand with one of: {', '.join(_ROLES)}",
+                )
             )
             continue
         entry = {"name": name, "role": role}
@@ -395,8 +400,12 @@ def _categories(channel: Any, notes: list[Note]) -> str | None:
     dropped = [c for c in found if c != chosen]
     if dropped:
         notes.append(
-            Note("channel", "category", f"the content format holds one Apple category; kept {chosen!r}, "
-                 f"not carried: {', '.join(dropped)}", "" if chosen else "add category: with an Apple category")  # fmt: skip
+            Note(
+                "channel",
+                "category",
+                f"the content format holds one Apple category; kept {chosen!r}, not carried: {', '.join(dropped)}",
+                "" if chosen else "add category: with an Apple category",
+            )
         )
     elif chosen is None:
         notes.append(Note("channel", "category", "no itunes:category", "add category: with an Apple category"))
@@ -561,8 +570,13 @@ def _psc_chapters(element: Any, where: str, notes: list[Note]) -> list[dict[str,
         title = " ".join((chapter.get("title") or "").split())
         if start is None or not title or start <= last:
             notes.append(
-                Note(where, "psc:chapters", f"chapter {chapter.get('start')!r} {title!r}: no title, not a time, or not "
-                     "after the previous one; no chapters carried", "write chapters: by hand")  # fmt: skip
+                Note(
+                    where,
+                    "psc:chapters",
+                    f"chapter {chapter.get('start')!r} {title!r}: no title, not a time, or not "
+                    "after the previous one; no chapters carried",
+                    "write chapters: by hand",
+                )
             )
             return None
         last = start
@@ -573,8 +587,12 @@ def _psc_chapters(element: Any, where: str, notes: list[Note]) -> list[dict[str,
         chapters.append(entry)
     if chapters and chapters[0]["start"] != "00:00:00":
         notes.append(
-            Note(where, "psc:chapters", "the first chapter does not start at 00:00; no chapters carried",
-                 'write chapters: by hand, starting with {start: "00:00", title: Introduction}')  # fmt: skip
+            Note(
+                where,
+                "psc:chapters",
+                "the first chapter does not start at 00:00; no chapters carried",
+                'write chapters: by hand, starting with {start: "00:00", title: Introduction}',
+            )
         )
         return None
     return chapters or None
@@ -585,11 +603,19 @@ def _item_guid(item: Any, title: str, context: _Context) -> tuple[str, Note | No
     guid = (guid_el.text or "").strip() if guid_el is not None and guid_el.text else ""
     where = slugify(title) or "episode"
     if not guid:
-        return "", Note(where, "guid", f"{title!r} has no <guid>; skipped (apps identify episodes by it)",
-                        "ask the old host for the GUID it publishes, then write the episode with `mediafeed new`")  # fmt: skip
+        return "", Note(
+            where,
+            "guid",
+            f"{title!r} has no <guid>; skipped (apps identify episodes by it)",
+            "ask the old host for the GUID it publishes, then write the episode with `mediafeed new`",
+        )
     if guid in context.seen_guids:
-        return "", Note(where, "guid", f"{title!r} repeats the GUID {guid!r} of an earlier item; skipped "
-                        "(apps keep only one)", "if it is a different episode, give it its own GUID at the old host")  # fmt: skip
+        return "", Note(
+            where,
+            "guid",
+            f"{title!r} repeats the GUID {guid!r} of an earlier item; skipped (apps keep only one)",
+            "if it is a different episode, give it its own GUID at the old host",
+        )
     return guid, None
 
 
@@ -618,17 +644,29 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
             published = None
     where = slugify(title) or "episode"
     if published is None or published.tzinfo is None:
-        return Note(where, "pubDate", f"{title!r}: missing or not an RFC 822 date ({raw_date!r}); skipped",
-                    "fix the date at the old host, or write the episode by hand with `mediafeed new`")  # fmt: skip
+        return Note(
+            where,
+            "pubDate",
+            f"{title!r}: missing or not an RFC 822 date ({raw_date!r}); skipped",
+            "fix the date at the old host, or write the episode by hand with `mediafeed new`",
+        )
     enc_el = item.find("enclosure")
     notes: list[Note] = []
     enc_url = _resolve(enc_el.get("url") if enc_el is not None else None, context.base, where, "enclosure", notes)
     if enc_el is not None and enc_el.get("url", "").strip() and not enc_url:
-        return Note(where, "enclosure", f"{title!r}: relative enclosure URL {enc_el.get('url')!r} and no feed URL to "
-                    "resolve it against; skipped", "import from the feed's http(s) URL instead of a saved file")  # fmt: skip
+        return Note(
+            where,
+            "enclosure",
+            f"{title!r}: relative enclosure URL {enc_el.get('url')!r} and no feed URL to resolve it against; skipped",
+            "import from the feed's http(s) URL instead of a saved file",
+        )
     if enc_el is None or not enc_url:
-        return Note(where, "enclosure", f"{title!r} has no enclosure (no media); skipped",
-                    "add the media at the old host, or write the episode by hand with `mediafeed new --media FILE`")  # fmt: skip
+        return Note(
+            where,
+            "enclosure",
+            f"{title!r} has no enclosure (no media); skipped",
+            "add the media at the old host, or write the episode by hand with `mediafeed new --media FILE`",
+        )
     slug = _slug_for(guid, title, context)
     context.seen_slugs.add(slug)
     context.seen_guids.add(guid)
@@ -653,9 +691,13 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     else:
         lines.append(GUID_COMMENT + _yaml(guid))
         notes.append(
-            Note(slug, "guid", f"{guid!r} is not a UUID and the front matter's guid: holds only UUIDs; kept as a "
-                 "comment, NOT published (apps would see a new episode)",
-                 "do not publish this show until the schema accepts published GUIDs")  # fmt: skip
+            Note(
+                slug,
+                "guid",
+                f"{guid!r} is not a UUID and the front matter's guid: holds only UUIDs; kept as a "
+                "comment, NOT published (apps would see a new episode)",
+                "do not publish this show until the schema accepts published GUIDs",
+            )
         )
     lines += [f"kind: {context.kind}", "topics: []", f"published: {published.isoformat()}"]
     lines.append(f"media: {_yaml(enclosure.file_name)}")
@@ -680,8 +722,12 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
         context.trailers_found.add(enc_url)
         if episode_type != "trailer":  # published as the old feed says: changing the type changes what apps show
             notes.append(
-                Note(slug, "podcast:trailer", f"the channel names this episode as its trailer but its type is "
-                     f"{episode_type}; kept {episode_type}", "write episode_type: trailer to publish it as the trailer")  # fmt: skip
+                Note(
+                    slug,
+                    "podcast:trailer",
+                    f"the channel names this episode as its trailer but its type is {episode_type}; kept {episode_type}",
+                    "write episode_type: trailer to publish it as the trailer",
+                )
             )
     lines.append(f"episode_type: {episode_type}")
     lines.append(f"explicit: {_yaml(bool(_flag(_text(item, f'{{{ITUNES}}}explicit'))))}")
@@ -703,8 +749,9 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
 
     chapters_el = item.find(f"{{{PODCAST}}}chapters")
     psc = item.find(f"{{{PSC}}}chapters")
-    chapters_url = _resolve(chapters_el.get("url") if chapters_el is not None else None, context.base, slug,
-                            "podcast:chapters", notes)  # fmt: skip
+    chapters_url = _resolve(
+        chapters_el.get("url") if chapters_el is not None else None, context.base, slug, "podcast:chapters", notes
+    )
     if chapters_url and (chapters_el.get("type") or _CHAPTERS_JSON).strip().lower() == _CHAPTERS_JSON:
         downloads.append(Download("chapters", chapters_url, f"{bundle}/chapters.json"))
         lines.append('chapters: "chapters.json"')
@@ -730,8 +777,13 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
         lines.append(f"transcript: {_yaml(name)}")
     for kind, url in transcripts:
         if not ranked or (kind, url) != ranked[0]:
-            notes.append(Note(slug, "podcast:transcript", f"{url} ({kind or 'no type'}): the content format holds one "
-                              "transcript, WebVTT or SubRip; not carried"))  # fmt: skip
+            notes.append(
+                Note(
+                    slug,
+                    "podcast:transcript",
+                    f"{url} ({kind or 'no type'}): the content format holds one transcript, WebVTT or SubRip; not carried",
+                )
+            )
     if _text(item, f"{{{ITUNES}}}duration"):
         notes.append(Note(slug, "itunes:duration", "not written: the duration is measured from the downloaded media"))
     lines += ["---", body, ""]
@@ -762,8 +814,12 @@ def open_feed(
         for item in _items(data):
             yield _episode(item, context)
         for url in sorted(context.trailers - context.trailers_found):
-            yield Note("channel", "podcast:trailer", f"{url} is no item's enclosure; not carried",
-                       "import the trailer as an episode with episode_type: trailer")  # fmt: skip
+            yield Note(
+                "channel",
+                "podcast:trailer",
+                f"{url} is no item's enclosure; not carried",
+                "import the trailer as an episode with episode_type: trailer",
+            )
 
     return header, items()
 

@@ -166,7 +166,12 @@ REFUSED = "refused:"
 
 
 def download(
-    url: str, dest: Path, length: int | None, *, allow_private: bool = False, progress: Callable[[int, int | None], None] | None = None
+    url: str,
+    dest: Path,
+    length: int | None,
+    *,
+    allow_private: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> str | None:
     """Fetch url into dest (resuming dest.part with Range). Returns None when done, else why it failed (a reason
     starting with MISMATCH: the file is in place but not the declared size; REFUSED: a private address).
@@ -252,7 +257,11 @@ def _fetch_all(
         task = Task("download", wanted.dest, "bytes")
         progress(Started(task, wanted.length))
         why = download(
-            wanted.url, dest, wanted.length, allow_private=allow_private, progress=lambda done, _total: progress(Advanced(task, done))
+            wanted.url,
+            dest,
+            wanted.length,
+            allow_private=allow_private,
+            progress=lambda done, _total: progress(Advanced(task, done)),
         )
         ok = why is None or why.startswith(MISMATCH)
         progress(Finished(task, "done" if ok else "failed", "" if ok else why or ""))

@@ -28,8 +28,10 @@ def feed(*items: str, channel: str = "") -> bytes:
 def item(title: str, guid: str | None = "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a01", extra: str = "",
          date: str = "Wed, 06 Mar 2024 10:00:00 GMT") -> str:  # fmt: skip
     guid_xml = f'<guid isPermaLink="false">{guid}</guid>' if guid is not None else ""
-    return (f"<item><title>{title}</title>{guid_xml}<pubDate>{date}</pubDate>"
-            f'<enclosure url="https://example.net/{title}.mp3" length="10" type="audio/mpeg"/>{extra}</item>')  # fmt: skip
+    return (
+        f"<item><title>{title}</title>{guid_xml}<pubDate>{date}</pubDate>"
+        f'<enclosure url="https://example.net/{title}.mp3" length="10" type="audio/mpeg"/>{extra}</item>'
+    )
 
 
 def notes(data: bytes) -> set[tuple[str, str]]:
@@ -137,12 +139,15 @@ BAD_ITEMS = [
         True,
     ),
     (
-        item("Ads", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a06",
-             extra='<podcast:alternateEnclosure type="audio/opus"/><podcast:value type="lightning"/>'),
+        item(
+            "Ads",
+            "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a06",
+            extra='<podcast:alternateEnclosure type="audio/opus"/><podcast:value type="lightning"/>',
+        ),
         ("ads", "{https://podcastindex.org/namespace/1.0}alternateEnclosure"),
         "not carried",
         True,
-    ),  # fmt: skip
+    ),
     (
         item("Odd", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a07", extra='<x:ad xmlns:x="urn:ads">midroll</x:ad>'),
         ("odd", "{urn:ads}ad"),
