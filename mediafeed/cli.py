@@ -984,8 +984,12 @@ def main() -> None:
 @click.option("--kind", type=click.Choice(KINDS), default="podcast", show_default=True, help="The episodes' kind.")
 @click.option("--dry-run", is_flag=True, help="Show what would be written and write nothing (downloads nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--check", "migration", is_flag=True,
-              help="Write nothing: compare the old feed with the one published on --target (after the first publish).")
+@click.option(
+    "--check",
+    "migration",
+    is_flag=True,
+    help="Write nothing: compare the old feed with the one published on --target (after the first publish).",
+)
 @click.option("--target", help="With --check: the target our feed was published to. Default: [publish] target.")
 @click.pass_obj
 def import_command(state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool,
@@ -1047,7 +1051,7 @@ def _import_check(state: State, source: str, feed_id: str | None, target: str | 
         click.echo(f"{'':<6} {'GUID':<38} {'DATE':<8} {'TITLE':<8} {'MEDIA':<7} TITLE")
         for row in report.rows:
             mark = "extra" if not row.in_old else "MISSING" if not row.in_ours else "ok"
-            failed = mark == "ok" and "differs" in (row.date, row.title_check) or row.enclosure in ("failed", "none")
+            failed = (mark == "ok" and "differs" in (row.date, row.title_check)) or row.enclosure in ("failed", "none")
             mark = "FAIL" if failed else mark
             guid = row.guid if len(row.guid) <= 38 else row.guid[:35] + "..."
             click.echo(f"{mark:<6} {guid:<38} {row.date:<8} {row.title_check:<8} {row.enclosure:<7} {row.title}")

@@ -215,9 +215,15 @@ def compare(
     for item in old.items:
         if not item.guid:
             findings.append(
-                Finding("warning", "-", item.title, "no-guid", "the old feed's item has no <guid>: apps identified it by "
-                        "its enclosure URL or title, so they may show it again after the move",
-                        "nothing to fix in ours; expect that episode to reappear in some apps")  # fmt: skip
+                Finding(
+                    "warning",
+                    "-",
+                    item.title,
+                    "no-guid",
+                    "the old feed's item has no <guid>: apps identified it by "
+                    "its enclosure URL or title, so they may show it again after the move",
+                    "nothing to fix in ours; expect that episode to reappear in some apps",
+                )
             )
             continue
         if item.guid in seen:
@@ -226,9 +232,14 @@ def compare(
         match = mine.get(item.guid)
         if match is None:
             findings.append(
-                Finding("error", item.guid, item.title, "missing", "in the old feed, not in ours: subscribers lose it "
-                        "(and apps may show it again under another GUID)",
-                        "import it again (`mediafeed import URL`), check its episode folder keeps this guid, and publish")  # fmt: skip
+                Finding(
+                    "error",
+                    item.guid,
+                    item.title,
+                    "missing",
+                    "in the old feed, not in ours: subscribers lose it (and apps may show it again under another GUID)",
+                    "import it again (`mediafeed import URL`), check its episode folder keeps this guid, and publish",
+                )
             )
             rows.append(Row(item.guid, item.title, True, False, "-", "-", "-"))
             continue
@@ -237,16 +248,28 @@ def compare(
         if match.title != item.title:
             title = "differs"
             findings.append(
-                Finding("error", item.guid, item.title, "title", f"ours is {match.title!r}, the old feed's {item.title!r}",
-                        "set title: in the episode's index.md back to the old title and publish")  # fmt: skip
+                Finding(
+                    "error",
+                    item.guid,
+                    item.title,
+                    "title",
+                    f"ours is {match.title!r}, the old feed's {item.title!r}",
+                    "set title: in the episode's index.md back to the old title and publish",
+                )
             )
         rows.append(Row(item.guid, item.title, True, True, date, title, _enclosure_check(match, probes, findings)))
     for item in ours.items:
         if item.guid and item.guid not in seen:
             seen.add(item.guid)
             findings.append(
-                Finding("warning", item.guid, item.title, "extra", "in ours, not in the old feed: subscribers get it as "
-                        "a new episode", "fine if you added it on purpose; otherwise withdraw it or fix its guid")  # fmt: skip
+                Finding(
+                    "warning",
+                    item.guid,
+                    item.title,
+                    "extra",
+                    "in ours, not in the old feed: subscribers get it as a new episode",
+                    "fine if you added it on purpose; otherwise withdraw it or fix its guid",
+                )
             )
             rows.append(Row(item.guid, item.title, False, True, "-", "-", _enclosure_check(item, probes, findings)))
     findings += _channel_checks(old, ours, our_url)
@@ -259,17 +282,28 @@ def _date_check(old: Item, ours: Item, findings: list[Finding]) -> str:
         if old.published == ours.published:  # the same instant, whatever the offsets
             return "ok"
         findings.append(
-            Finding("error", old.guid or "-", old.title, "date", f"ours is {ours.pub_date!r}, the old feed's "
-                    f"{old.pub_date!r}: apps re-sort the episode",
-                    f"set published: {old.published.isoformat()} in the episode's index.md and publish")  # fmt: skip
+            Finding(
+                "error",
+                old.guid or "-",
+                old.title,
+                "date",
+                f"ours is {ours.pub_date!r}, the old feed's {old.pub_date!r}: apps re-sort the episode",
+                f"set published: {old.published.isoformat()} in the episode's index.md and publish",
+            )
         )
         return "differs"
     if old.pub_date == ours.pub_date:
         return "ok"
     which = "ours" if ours.published is None else "the old feed's"
     findings.append(
-        Finding("error", old.guid or "-", old.title, "date", f"{which} pubDate is not an RFC 822 date with an offset "
-                f"(ours {ours.pub_date!r}, old {old.pub_date!r})", "set published: in the episode's index.md")  # fmt: skip
+        Finding(
+            "error",
+            old.guid or "-",
+            old.title,
+            "date",
+            f"{which} pubDate is not an RFC 822 date with an offset (ours {ours.pub_date!r}, old {old.pub_date!r})",
+            "set published: in the episode's index.md",
+        )
     )
     return "differs"
 
@@ -277,8 +311,16 @@ def _date_check(old: Item, ours: Item, findings: list[Finding]) -> str:
 def _enclosure_check(item: Item, probes: dict[str, EnclosureProbe], findings: list[Finding]) -> str:
     guid = item.guid or "-"
     if not item.enclosure_url:
-        findings.append(Finding("error", guid, item.title, "enclosure", "our item has no enclosure",
-                                "give the episode its media file (media: in index.md) and publish"))  # fmt: skip
+        findings.append(
+            Finding(
+                "error",
+                guid,
+                item.title,
+                "enclosure",
+                "our item has no enclosure",
+                "give the episode its media file (media: in index.md) and publish",
+            )
+        )
         return "none"
     probe = probes.get(item.enclosure_url)
     if probe is None:
@@ -290,8 +332,14 @@ def _enclosure_check(item: Item, probes: dict[str, EnclosureProbe], findings: li
         return "failed"
     if item.enclosure_length is not None and probe.size is not None and probe.size != item.enclosure_length:
         findings.append(
-            Finding("error", guid, item.title, "enclosure", f"{item.enclosure_url}: the host serves {probe.size} bytes, "
-                    f"the enclosure's length says {item.enclosure_length}", fix)  # fmt: skip
+            Finding(
+                "error",
+                guid,
+                item.title,
+                "enclosure",
+                f"{item.enclosure_url}: the host serves {probe.size} bytes, the enclosure's length says {item.enclosure_length}",
+                fix,
+            )
         )
         return "failed"
     return "ok"
@@ -302,26 +350,48 @@ def _channel_checks(old: Feed, ours: Feed, our_url: str) -> list[Finding]:
     if old.podcast_guid and ours.podcast_guid != old.podcast_guid:
         said = f"ours is {ours.podcast_guid!r}" if ours.podcast_guid else "ours has none"
         findings.append(
-            Finding("error", "channel", old.title, "podcast:guid", f"the old feed's is {old.podcast_guid!r}, {said}: "
-                    "apps that follow the show by it lose it",
-                    f"set guid: {old.podcast_guid} in the feed's definition (feeds/<id>.yaml) and publish")  # fmt: skip
+            Finding(
+                "error",
+                "channel",
+                old.title,
+                "podcast:guid",
+                f"the old feed's is {old.podcast_guid!r}, {said}: apps that follow the show by it lose it",
+                f"set guid: {old.podcast_guid} in the feed's definition (feeds/<id>.yaml) and publish",
+            )
         )
     if old.new_feed_url:
         points = "our feed" if old.new_feed_url == our_url else f"{old.new_feed_url}, not our feed ({our_url})"
         severity = "info" if old.new_feed_url == our_url else "warning"
         findings.append(
-            Finding(severity, "channel", old.title, "new-feed-url", f"the old feed's itunes:new-feed-url points at {points}",
-                    "" if severity == "info" else f"set it to {our_url} at the old host")  # fmt: skip
+            Finding(
+                severity,
+                "channel",
+                old.title,
+                "new-feed-url",
+                f"the old feed's itunes:new-feed-url points at {points}",
+                "" if severity == "info" else f"set it to {our_url} at the old host",
+            )
         )
     else:
         findings.append(
-            Finding("info", "channel", old.title, "new-feed-url", "the old feed has no itunes:new-feed-url yet",
-                    f"once this check passes, set it to {our_url} at the old host and redirect the old URL (301)")  # fmt: skip
+            Finding(
+                "info",
+                "channel",
+                old.title,
+                "new-feed-url",
+                "the old feed has no itunes:new-feed-url yet",
+                f"once this check passes, set it to {our_url} at the old host and redirect the old URL (301)",
+            )
         )
     if ours.new_feed_url:
         findings.append(
-            Finding("warning", "channel", ours.title, "new-feed-url", f"our feed carries itunes:new-feed-url "
-                    f"{ours.new_feed_url}: apps leave it for that address",
-                    "remove new_feed_url: from the feed's definition unless the show is moving on again")  # fmt: skip
+            Finding(
+                "warning",
+                "channel",
+                ours.title,
+                "new-feed-url",
+                f"our feed carries itunes:new-feed-url {ours.new_feed_url}: apps leave it for that address",
+                "remove new_feed_url: from the feed's definition unless the show is moving on again",
+            )
         )
     return findings
