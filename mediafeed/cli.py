@@ -1048,7 +1048,7 @@ def _import_check(state: State, source: str, feed_id: str | None, target: str | 
     else:
         click.echo(f"old:  {report.old_source}")
         click.echo(f"ours: {report.ours_source}")
-        click.echo(f"{'':<6} {'GUID':<38} {'DATE':<8} {'TITLE':<8} {'MEDIA':<7} TITLE")
+        click.echo(f"{'':<6} {'GUID':<38} {'DATE':<8} {'TITLE':<8} {'MEDIA':<7} EPISODE")
         for row in report.rows:
             mark = "extra" if not row.in_old else "MISSING" if not row.in_ours else "ok"
             failed = (mark == "ok" and "differs" in (row.date, row.title_check)) or row.enclosure in ("failed", "none")
