@@ -111,6 +111,7 @@ class Row:
 class MigrationReport:
     old_source: str
     ours_source: str  # where our feed was read (the target's key and its public URL)
+    our_url: str  # our feed's public URL: what the old host's itunes:new-feed-url and 301 should point at
     rows: tuple[Row, ...]
     findings: tuple[Finding, ...]
     counts: dict[str, int] = field(default_factory=dict)  # items in old, ours, enclosures probed
@@ -132,6 +133,7 @@ class MigrationReport:
             "ok": self.ok,
             "old": self.old_source,
             "ours": self.ours_source,
+            "our_url": self.our_url,
             "counts": self.counts,
             "errors": len(self.errors),
             "warnings": len(self.warnings),
@@ -274,7 +276,7 @@ def compare(
             rows.append(Row(item.guid, item.title, False, True, "-", "-", _enclosure_check(item, probes, findings)))
     findings += _channel_checks(old, ours, our_url)
     counts = {"old_items": len(old.items), "our_items": len(ours.items), "enclosures_probed": len(probes)}
-    return MigrationReport(old_source, ours_source, tuple(rows), tuple(findings), counts)
+    return MigrationReport(old_source, ours_source, our_url, tuple(rows), tuple(findings), counts)
 
 
 def _date_check(old: Item, ours: Item, findings: list[Finding]) -> str:

@@ -200,7 +200,8 @@ def test_the_channel_guid_must_be_kept(moved: tuple[Path, str, Path], mediafeed:
     feed.write_text(feed.read_text().replace("917393e3-1b1e-5cef-ace4-edaa54e1f810", "11111111-1b1e-5cef-ace4-edaa54e1f810"))
     # and the old feed already points apps at us: noted as info
     ours = mediafeed(project, "import", "--check", url, "--feed", "harbour", "--json")
-    our_url = json.loads(ours.stdout)["ours"].split("(")[-1].rstrip(")")
+    our_url = json.loads(ours.stdout)["our_url"]
+    assert our_url.endswith("/new/feeds/harbour.xml")
     feed.write_text(
         feed.read_text().replace("<itunes:type>", f"<itunes:new-feed-url>{our_url}</itunes:new-feed-url><itunes:type>")
     )
