@@ -22,6 +22,7 @@ from mediafeed.errors import UsageError
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
+ATOM = "http://www.w3.org/2005/Atom"
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 SEVERITIES = ("error", "warning", "info")
 
@@ -46,6 +47,14 @@ class Feed:
     podcast_guid: str | None
     new_feed_url: str | None
     items: tuple[Item, ...]
+    next_url: str | None = None  # an RFC 5005 paged feed's next page (atom:link rel="next")
+    pages: int = 1
+
+
+def joined(pages: list[Feed]) -> Feed:
+    """A paged feed's documents as one feed: the first page's channel, every page's items."""
+    items = tuple(item for page in pages for item in page.items)
+    return Feed(pages[0].title, pages[0].podcast_guid, pages[0].new_feed_url, items, None, len(pages))
 
 
 @dataclass(frozen=True)
@@ -164,11 +173,13 @@ def parse_feed(data: bytes, source: str) -> Feed:
             hint="pass the URL or file of the show's RSS feed",
         )
     new_feed = channel.find(f"{{{ITUNES}}}new-feed-url")
+    following = [link.get("href") for link in channel.findall(f"{{{ATOM}}}link") if link.get("rel") == "next"]
     return Feed(
         title=_collapse(channel.findtext("title")),
         podcast_guid=(channel.findtext(f"{{{PODCAST}}}guid") or "").strip() or None,
         new_feed_url=(new_feed.text or "").strip() or None if new_feed is not None else None,
         items=tuple(_item(element) for element in channel.findall("item")),
+        next_url=(following[0] or None) if following else None,
     )
 
 
@@ -275,6 +286,18 @@ def compare(
             )
             rows.append(Row(item.guid, item.title, False, True, "-", "-", _enclosure_check(item, probes, findings)))
     findings += _channel_checks(old, ours, our_url)
+    if ours.pages > 1 and old.next_url is None:
+        findings.append(
+            Finding(
+                "warning",
+                "channel",
+                ours.title,
+                "paging",
+                f"our feed is paged ({ours.pages} documents, RFC 5005) and the old one is not: apps that do not "
+                "follow the pages see only the first page's episodes",
+                "remove page_size: from the feed's definition for the move (the items of every page were checked)",
+            )
+        )
     counts = {"old_items": len(old.items), "our_items": len(ours.items), "enclosures_probed": len(probes)}
     return MigrationReport(old_source, ours_source, our_url, tuple(rows), tuple(findings), counts)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mediafeed.config import Config, Target
 from mediafeed.errors import MediafeedError, UsageError
-from mediafeed.feeds.migration import EnclosureProbe, MigrationReport, compare, parse_feed
+from mediafeed.feeds.migration import EnclosureProbe, Feed, MigrationReport, compare, joined, parse_feed
 from mediafeed.publish.importing import USER_AGENT, read_source
 from mediafeed.publish.targets import open_storage
 
@@ -73,26 +73,36 @@ def choose_feed(config: Config, source: str, feed_id: str | None, podcast_guid: 
     )
 
 
-def our_feed(target: Target, feed_id: str) -> tuple[bytes, str, str]:
-    """Our published feed's bytes, where they were read, and its public URL."""
+MAX_PAGES = 1000
+
+
+def our_feed(target: Target, feed_id: str) -> tuple[Feed, str, str]:
+    """Our published feed (every page of a paged one, read from the target), where it was read, its public URL."""
+    storage = open_storage(target)
     key = f"feeds/{feed_id}.xml"
-    data = open_storage(target).read(key)
     url = target.url_for(key)
     where = f"{target.path / key}" if target.path is not None else f"{target.name}: {key}"
-    if data is None:
-        raise MediafeedError(
-            f"{where}: not published on target '{target.name}'",
-            hint=f"publish first (`mediafeed publish --target {target.name}`), then run the check",
-        )
-    return data, f"{where} ({url})", url
+    pages: list[Feed] = []
+    next_key: str | None = key
+    while next_key is not None and len(pages) < MAX_PAGES:
+        data = storage.read(next_key)
+        if data is None:
+            raise MediafeedError(
+                f"{where}: {'not published' if not pages else f'its page {next_key} is missing'} on target '{target.name}'",
+                hint=f"publish first (`mediafeed publish --target {target.name}`), then run the check",
+            )
+        page = parse_feed(data, next_key)
+        pages.append(page)
+        following = page.next_url or ""
+        next_key = following.removeprefix(target.public_url + "/") if following.startswith(target.public_url + "/") else None
+    return joined(pages), f"{where} ({url})", url
 
 
 def check_migration(config: Config, source: str, *, feed_id: str | None, target_name: str | None) -> MigrationReport:
     old = parse_feed(read_source(source), source)
     target = config.target(target_name)
     fid = choose_feed(config, source, feed_id, old.podcast_guid)
-    data, where, url = our_feed(target, fid)
-    ours = parse_feed(data, where)
+    ours, where, url = our_feed(target, fid)
     probes = probe_all([item.enclosure_url for item in ours.items if item.enclosure_url])
     return compare(old, ours, probes, old_source=source, ours_source=where, our_url=url)
 

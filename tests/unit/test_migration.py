@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from mediafeed.config import Target
+from mediafeed.errors import MediafeedError
 from mediafeed.feeds.migration import EnclosureProbe, FeedUnreadable, MigrationReport, compare, parse_feed
+from mediafeed.publish.migration import our_feed
 
 OURS_URL = "https://media.example.org/feeds/show.xml"
 
@@ -128,3 +133,22 @@ def test_channel_guid_and_new_feed_url() -> None:
 def test_unreadable_documents(document: bytes, words: str) -> None:
     with pytest.raises(FeedUnreadable, match=words):
         parse_feed(document, "old.xml")
+
+
+def test_a_paged_feed_of_ours_is_read_page_by_page_and_noted(tmp_path: Path) -> None:
+    first = item("a", "A", "Mon, 01 Jan 2024 10:00:00 +0000", url="https://m.example/a.mp3")
+    second = item("b", "B", "Sun, 31 Dec 2023 10:00:00 +0000", url="https://m.example/b.mp3")
+    (tmp_path / "feeds").mkdir()
+    link = '<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="next" href="https://cdn.example/feeds/show-page-2.xml"/>'
+    (tmp_path / "feeds" / "show.xml").write_bytes(rss(first, link))
+    (tmp_path / "feeds" / "show-page-2.xml").write_bytes(rss(second))
+    target = Target("local", "local", "https://cdn.example", path=tmp_path)
+    ours, where, url = our_feed(target, "show")
+    assert [i.guid for i in ours.items] == ["a", "b"] and ours.pages == 2
+    assert url == "https://cdn.example/feeds/show.xml" and str(tmp_path / "feeds" / "show.xml") in where
+    probes = {i.enclosure_url: EnclosureProbe(i.enclosure_url, 200, 10) for i in ours.items if i.enclosure_url}
+    report = compare(parse_feed(rss(first + second), "old"), ours, probes, old_source="old", ours_source=where, our_url=url)
+    assert report.ok and [(f.severity, f.check) for f in report.warnings] == [("warning", "paging")]
+    (tmp_path / "feeds" / "show-page-2.xml").unlink()
+    with pytest.raises(MediafeedError, match=r"its page feeds/show-page-2\.xml is missing"):
+        our_feed(target, "show")
