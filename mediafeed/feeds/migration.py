@@ -286,6 +286,18 @@ def compare(
             )
             rows.append(Row(item.guid, item.title, False, True, "-", "-", _enclosure_check(item, probes, findings)))
     findings += _channel_checks(old, ours, our_url)
+    if old.next_url:
+        findings.append(
+            Finding(
+                "warning",
+                "channel",
+                old.title,
+                "paging",
+                f"the old feed is paged (RFC 5005; next page {old.next_url}): only its first document was compared, "
+                "and `mediafeed import` reads only that one too",
+                "import and check each page's URL as well, so the older episodes come across",
+            )
+        )
     if ours.pages > 1 and old.next_url is None:
         findings.append(
             Finding(

@@ -152,3 +152,12 @@ def test_a_paged_feed_of_ours_is_read_page_by_page_and_noted(tmp_path: Path) -> 
     (tmp_path / "feeds" / "show-page-2.xml").unlink()
     with pytest.raises(MediafeedError, match=r"its page feeds/show-page-2\.xml is missing"):
         our_feed(target, "show")
+
+
+def test_a_paged_old_feed_is_a_warning() -> None:
+    one = item("a", "A", "Mon, 01 Jan 2024 10:00:00 +0000")
+    link = '<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="next" href="https://old.example/feed?page=2"/>'
+    report = run(rss(one, link), rss(one))
+    assert report.ok and [(f.check, f.message.split(";")[0]) for f in report.warnings] == [
+        ("paging", "the old feed is paged (RFC 5005")
+    ]
