@@ -18,6 +18,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from mediafeed.catalog.schema import is_uuid
 from mediafeed.errors import UsageError
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -251,7 +252,10 @@ def compare(
                     item.title,
                     "missing",
                     "in the old feed, not in ours: subscribers lose it (and apps may show it again under another GUID)",
-                    "import it again (`mediafeed import URL`), check its episode folder keeps this guid, and publish",
+                    "import it again (`mediafeed import URL`), check its episode folder keeps this guid, and publish"
+                    if is_uuid(item.guid)
+                    else "it is not a UUID, which the front matter's guid: cannot hold yet (see the import report): "
+                    "do not move the show until published GUIDs can be kept",
                 )
             )
             rows.append(Row(item.guid, item.title, True, False, "-", "-", "-"))

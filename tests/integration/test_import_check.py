@@ -181,7 +181,7 @@ def test_an_item_missing_from_ours(moved: tuple[Path, str, Path], mediafeed: Inv
     project, url, root = moved
     feed = root / "feed.xml"
     item = (
-        '<item><title>Lost at Sea</title><guid isPermaLink="false">lost-at-sea-1</guid>'
+        '<item><title>Lost at Sea</title><guid isPermaLink="false">0d0d0d0d-0000-4000-8000-00000000000d</guid>'
         '<pubDate>Mon, 01 Jan 2024 10:00:00 +0000</pubDate><enclosure url="http://127.0.0.1:9/x.mp3" length="1" '
         'type="audio/mpeg"/></item>\n  </channel>'
     )
@@ -189,9 +189,9 @@ def test_an_item_missing_from_ours(moved: tuple[Path, str, Path], mediafeed: Inv
     code, report, human = check(mediafeed, project, url)
     assert code == 3
     [error] = findings(report, "error")
-    assert (error["guid"], error["check"], error["title"]) == ("lost-at-sea-1", "missing", "Lost at Sea")
+    assert (error["guid"], error["check"], error["title"]) == ("0d0d0d0d-0000-4000-8000-00000000000d", "missing", "Lost at Sea")
     assert "mediafeed import" in error["hint"]
-    assert re.search(r"(?m)^MISSING\s+lost-at-sea-1 .* Lost at Sea$", human)
+    assert re.search(r"(?m)^MISSING\s+0d0d0d0d-0000-4000-8000-00000000000d .* Lost at Sea$", human)
 
 
 def test_the_channel_guid_must_be_kept(moved: tuple[Path, str, Path], mediafeed: Invoke) -> None:

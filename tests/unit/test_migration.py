@@ -94,6 +94,7 @@ def test_each_difference_is_reported_by_item() -> None:
     by = {(f.guid, f.check): f for f in report.findings}
     assert "2024-01-01T10:00:00+00:00" in by["dated", "date"].hint
     assert "serves 9 bytes" in by["dated", "enclosure"].message and "says 10" in by["dated", "enclosure"].message
+    assert "not a UUID" in by["gone", "missing"].hint
     assert "HTTP 404" in by["renamed", "enclosure"].message and "refused" in by["new", "enclosure"].message
     assert by["renamed", "title"].line().startswith("error: renamed \"Old name\": title: ours is 'New name'")
 
