@@ -39,7 +39,8 @@ lint: setup-test
 
 # bench_storage.py runs once per catalog size in BENCH_STORAGE_SIZES; BENCH_STORAGE_ARGS go to each run. By default
 # the catalogs and their prepared media are kept in build/bench-storage/ and reused by the next `make bench` (media
-# preparation takes about 1 s per episode on 2 cores: hours for 10,000, once). BENCH_SHARDS_ARGS go to bench_shards.py.
+# preparation takes about 1 s per episode on 2 cores: hours for 10,000, once). BENCH_SHARDS_ARGS go to bench_shards.py,
+# BENCH_IMPORT_ARGS to bench_import.py (e.g. --items 10000).
 BENCH_STORAGE_SIZES ?= 1000 10000
 BENCH_STORAGE_ARGS ?= --workdir $(CURDIR)/build/bench-storage
 bench: setup-test
@@ -47,6 +48,7 @@ bench: setup-test
 	$(BIN)/python benchmarks/bench_media.py
 	for n in $(BENCH_STORAGE_SIZES); do $(BIN)/python benchmarks/bench_storage.py --episodes $$n $(BENCH_STORAGE_ARGS) || exit 1; done
 	$(BIN)/python benchmarks/bench_shards.py $(BENCH_SHARDS_ARGS)
+	$(BIN)/python benchmarks/bench_import.py $(BENCH_IMPORT_ARGS)
 
 clean:
 	rm -rf build public .pytest_cache .ruff_cache $(VENV) *.egg-info

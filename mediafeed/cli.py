@@ -985,15 +985,21 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be written and write nothing (downloads nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
+    "--check",
+    "migration",
+    is_flag=True,
+    help="Write nothing: compare the old feed with the one published on --target (after the first publish).",
+)
+@click.option("--target", help="With --check: the target our feed was published to. Default: [publish] target.")
+@click.option(
     "--allow-private",
     is_flag=True,
-    envvar="MEDIAFEED_IMPORT_ALLOW_PRIVATE",
-    help="Fetch from private, loopback and link-local addresses too (a host on your own network).",
+    help="Fetch from private, loopback and link-local addresses too (a host on your own network); "
+    "MEDIAFEED_IMPORT_ALLOW_PRIVATE=1 in the environment does the same.",
 )
 @click.pass_obj
-def import_command(
-    state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool, allow_private: bool
-) -> None:
+def import_command(state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool,
+                   migration: bool, target: str | None, allow_private: bool) -> None:  # fmt: skip
     """Import an existing podcast from its RSS feed (a file or an http(s) URL).
 
     \b
@@ -1001,11 +1007,26 @@ def import_command(
     enclosure into its episode folder (byte-for-byte) and the show artwork into
     artwork/. Running it again changes nothing; an episode you edited is kept.
     Whatever the content format cannot hold is listed, never dropped silently.
+
+    \b
+    With --check (after publishing the imported show): every old GUID must be in
+    our feed with the same date and title, every enclosure of ours reachable
+    with its declared size, the channel's podcast:guid kept; GUIDs only in ours
+    are warnings. Exit 3 when a check fails, 0 when the move is safe.
     """
+    if migration:
+        _import_check(state, source, feed_id, target, as_json)
+        return
     from mediafeed.pipeline import import_show
 
     report = import_show(
-        state.project, source, feed_id=feed_id, kind=kind, dry_run=dry_run, allow_private=allow_private, progress=state.report
+        state.project,
+        source,
+        feed_id=feed_id,
+        kind=kind,
+        dry_run=dry_run,
+        allow_private=allow_private or None,  # None: MEDIAFEED_IMPORT_ALLOW_PRIVATE decides
+        progress=state.report,
     )
     state.close()
     if as_json:
@@ -1028,3 +1049,34 @@ def import_command(
         )
     if report.failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def _import_check(state: State, source: str, feed_id: str | None, target: str | None, as_json: bool) -> None:
+    from mediafeed.pipeline import import_check
+
+    state.progress(f"comparing {source} with the published feed")
+    report = import_check(state.project, source, feed_id=feed_id, target_name=target)
+    state.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"old:  {report.old_source}")
+        click.echo(f"ours: {report.ours_source}")
+        click.echo(f"{'':<6} {'GUID':<38} {'DATE':<8} {'TITLE':<8} {'MEDIA':<7} EPISODE")
+        for row in report.rows:
+            mark = "extra" if not row.in_old else "MISSING" if not row.in_ours else "ok"
+            failed = (mark == "ok" and "differs" in (row.date, row.title_check)) or row.enclosure in ("failed", "none")
+            mark = "FAIL" if failed else mark
+            guid = row.guid if len(row.guid) <= 38 else row.guid[:35] + "..."
+            click.echo(f"{mark:<6} {guid:<38} {row.date:<8} {row.title_check:<8} {row.enclosure:<7} {row.title}")
+        for finding in report.findings:
+            click.echo(finding.line())
+        counts = report.counts
+        verdict = "passed" if report.ok else "FAILED"
+        click.echo(
+            f"migration check {verdict}: {counts['old_items']} old item(s), {counts['our_items']} in ours, "
+            f"{counts['enclosures_probed']} enclosure(s) probed; {len(report.errors)} error(s), "
+            f"{len(report.warnings)} warning(s)"
+        )
+    if not report.ok:
+        raise click.exceptions.Exit(EXIT_CATALOG)

@@ -127,7 +127,7 @@ class Episode:
     slug: str
     file: str  # project-relative path of index.md, for messages
     title: str
-    guid: str
+    guid: str  # exactly as published: a UUID of ours, or the text an imported episode's old host published
     kind: str
     topics: tuple[str, ...]
     published: datetime  # timezone-aware, UTC
@@ -148,6 +148,7 @@ class Episode:
     draft: bool = False  # `draft: true`: in no feed, page or index (what `mediafeed new` writes)
     placeholder: bool = False  # the show notes still hold `new`'s placeholder text
     withdrawn: Withdrawal | None = None  # taken down: in no feed; its files leave the target at the next publish
+    guid_permalink: bool = False  # isPermaLink="true": the GUID is the episode's web address (kept from an import)
 
     def is_released(self, now: datetime) -> bool:
         """In the feeds at `now`: its date has come, and it is neither a draft nor withdrawn."""

@@ -978,7 +978,7 @@ def import_show(
     feed_id: str | None,
     kind: str,
     dry_run: bool,
-    allow_private: bool = False,
+    allow_private: bool | None = None,
     progress: Reporter = silent,
 ) -> Any:
     """`mediafeed import`: an existing podcast's RSS feed (file or URL) → feeds/<id>.yaml, one episode bundle per
@@ -988,3 +988,13 @@ def import_show(
     return run_import(
         project, source, feed_id=feed_id, kind=kind, dry_run=dry_run, allow_private=allow_private, progress=progress
     )
+
+
+def import_check(project: Path, source: str, *, feed_id: str | None, target_name: str | None) -> Any:
+    """`mediafeed import --check`: the old feed (file or URL) against the feed we published for the same show on the
+    target, item by item (publish/migration.py); returns its feeds.migration.MigrationReport."""
+    from mediafeed.config_file import load_config
+    from mediafeed.publish.migration import check_migration
+
+    project = project.resolve()
+    return check_migration(load_config(project), source, feed_id=feed_id, target_name=target_name)

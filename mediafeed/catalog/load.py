@@ -7,8 +7,8 @@ raises one CatalogError at the end if anything was recorded.
 
 from __future__ import annotations
 
+import json
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,9 +30,9 @@ from mediafeed.catalog.schema import (
     FeedFile,
     FeedFilePartial,
     PersonIn,
-    is_uuid,
     parse_published,
     parse_timestamp,
+    same_guid,
 )
 from mediafeed.catalog.transcripts import TranscriptError, parse_cues
 from mediafeed.config import Config
@@ -468,7 +468,8 @@ def load_episode(
         slug=slug,
         file=rel,
         title=clean_line(e.title),
-        guid=e.guid.strip().lower(),
+        guid=e.guid,
+        guid_permalink=bool(e.guid_permalink),
         kind=e.kind,
         topics=topics,
         published=e.published,
@@ -535,11 +536,24 @@ def _check_cross_references(episodes: list[Episode], problems: list[Problem], pu
     """One GUID, one episode. When two files share one (a copied folder), the one a target published keeps it (else
     the first by path), and the message goes on the other file: following its advice never re-assigns a GUID
     subscribers already have."""
-    by_guid: dict[uuid.UUID, list[Episode]] = {}
+    by_guid: dict[str, list[Episode]] = {}
     for episode in episodes:
-        # Compare UUID values, not spellings: a copy edited to braces, urn:uuid: or no hyphens is still the same GUID.
-        by_guid.setdefault(uuid.UUID(episode.guid), []).append(episode)
-    known = {uuid.UUID(g): slug for g, slug in published.items() if is_uuid(g)}
+        # Compare GUID values, not spellings: a copy edited to braces, urn:uuid: or no hyphens is still the same GUID.
+        by_guid.setdefault(same_guid(episode.guid), []).append(episode)
+    known = {same_guid(g): slug for g, slug in published.items()}
+    spelled = {same_guid(g): g for g in published}
+    for episode in episodes:
+        # Apps compare GUIDs exactly: a published GUID respelled (case, braces) would be a new episode to them.
+        was = spelled.get(same_guid(episode.guid))
+        if was is not None and was != episode.guid and known.get(same_guid(episode.guid)) == episode.slug:
+            problems.append(
+                Problem(
+                    episode.file,
+                    "guid",
+                    f"published as {was!r}, now written {episode.guid!r}: podcast apps would see a new episode",
+                    f"write it exactly as published: guid: {json.dumps(was)}",
+                )
+            )
     for key, sharing in by_guid.items():
         if len(sharing) < 2:
             continue

@@ -119,6 +119,35 @@ def _uuid(value: object) -> object:
     return value
 
 
+def same_guid(guid: str) -> str:
+    """One spelling per GUID value, to find two episodes sharing one: a UUID with braces, urn:uuid: or no hyphens is
+    the same UUID; other GUIDs compare without regard to case (apps compare them exactly, but two that differ only
+    in case are surely one copied by hand)."""
+    try:
+        return str(uuid.UUID(guid))
+    except ValueError:
+        return guid.strip().lower()
+
+
+MAX_GUID = 1000
+
+
+def _episode_guid(value: object) -> object:
+    """An episode's GUID: ours are UUIDs (`check --fix`); an imported episode keeps the text its old host published
+    (`Buzzsprout-123`, a permalink URL), since apps recognise an episode by that exact text."""
+    if value is None:
+        return value
+    if not isinstance(value, str):
+        raise bad(f"not text ({value!r})", 'write the GUID in quotes: guid: "..."')
+    text = value.strip()
+    if not text or len(text) > MAX_GUID or any(unicodedata.category(c)[0] == "C" for c in text):
+        raise bad(
+            f"not a GUID ({value!r}): empty, longer than {MAX_GUID} characters, or with control characters",
+            "GUIDs never change once published; restore the original or run `mediafeed check --fix` on a new episode",
+        )
+    return text
+
+
 def _visible(value: str) -> str:
     if all(unicodedata.category(c)[0] in "CZ" for c in value):  # only zero-width, control or space characters
         raise bad(f"nothing visible ({value!r})", "write it out in words")
@@ -187,7 +216,7 @@ def _link(value: object) -> object:
 Required = Annotated[Filled, AfterValidator(_visible)]  # not blank, and something in it shows
 Slugs = Annotated[list[Text], BeforeValidator(_slugs)]
 Words = Annotated[list[Text], BeforeValidator(words)]
-Guid = Annotated[str | None, BeforeValidator(_uuid), Field(json_schema_extra={"format": "uuid"})]
+EpisodeGuid = Annotated[str | None, BeforeValidator(_episode_guid)]
 FilePath = Required
 ChapterStart = Annotated[float, BeforeValidator(_start), Field(json_schema_extra={"type": ["string", "number"]})]
 SiteLink = Annotated[str, BeforeValidator(_link)]
@@ -394,10 +423,16 @@ class EpisodeFront(Schema):
     """The YAML front matter of episodes/<slug>/index.md; the Markdown after it is the show notes."""
 
     title: Required = Field(description="Episode title.", examples=["Lithium Levels in Practice"])
-    guid: Guid = Field(
+    guid: EpisodeGuid = Field(
         None,
-        description="Permanent GUID; `mediafeed check --fix` assigns one. Never change it once published.",
+        description="Permanent GUID, published exactly as written: `mediafeed check --fix` assigns a UUID; an imported "
+        "episode keeps the GUID its old host published. Never change it once published.",
         json_schema_extra=_hint("run `mediafeed check --fix` to assign a permanent GUID"),
+    )
+    guid_permalink: Flag = Field(
+        False,
+        description='true publishes the GUID with isPermaLink="true" (it is the episode\'s web address); import sets '
+        "it when the old feed did.",
     )
     kind: Kind = Field(description="Which feeds take it.", examples=["podcast"])
     topics: Slugs = Field(default_factory=list, description="Newsletter topics (slugs).", examples=["[general-psychiatry]"])

@@ -350,7 +350,7 @@ def _add_item(fg: FeedGenerator, feed: Feed, item: FeedItem, numbered: bool = Tr
     episode = item.episode
     entry = fg.add_entry(order="append")
     entry.title(episode.title)
-    entry.guid(episode.guid, permalink=False)
+    entry.guid(episode.guid, permalink=episode.guid_permalink)
     entry.pubDate(episode.published)
     entry.enclosure(item.enclosure_url, str(item.enclosure.size), item.enclosure.content_type)
     stamps = timestamps_html(item.chapters)

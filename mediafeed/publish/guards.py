@@ -11,10 +11,10 @@ written, and explains each refusal with what the catalog says about the episode.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from mediafeed.catalog.schema import same_guid
 from mediafeed.publish.plan import Refusal
 
 
@@ -37,14 +37,6 @@ def facts_for(episodes: Any, failures: Any, held_back: Any) -> CatalogFacts:
         held_back={h.slug: h.published.isoformat() for h in held_back},
         withdrawn={e.slug: e.withdrawn.reason for e in episodes if getattr(e, "withdrawn", None) is not None},
     )
-
-
-def same_guid(guid: str) -> str:
-    """One spelling per GUID value (braces, urn:uuid: or no hyphens are the same GUID)."""
-    try:
-        return str(uuid.UUID(guid))
-    except ValueError:
-        return guid.lower()
 
 
 def retired_guids(retired: dict[str, Any], facts: CatalogFacts) -> list[Refusal]:

@@ -32,6 +32,13 @@ CONCURRENCY = 4
 CHUNK = 1 << 20
 USER_AGENT = "mediafeed-import/1"
 PRIVATE_HINT = "if that host is on your own network, run the import again with --allow-private"
+ALLOW_PRIVATE_ENV = "MEDIAFEED_IMPORT_ALLOW_PRIVATE"  # set to 1: what --allow-private does (tests on 127.0.0.1)
+
+
+def allow_private_default() -> bool:
+    """Whether private addresses are allowed when the caller does not say: the environment's MEDIAFEED_IMPORT_ALLOW_PRIVATE
+    (1, true or yes), so `import --check` and test servers on 127.0.0.1 can use it too; else refused."""
+    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass
@@ -118,7 +125,9 @@ def _read_up_to(stream: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_source(source: str, limit: int = MAX_FEED_BYTES, *, allow_private: bool = False) -> bytes:
+def read_source(source: str, limit: int = MAX_FEED_BYTES, *, allow_private: bool | None = None) -> bytes:
+    if allow_private is None:
+        allow_private = allow_private_default()
     if not is_url(source):
         path = Path(source)
         try:
@@ -291,7 +300,8 @@ def _fetch_all(
                 report.notes.append(
                     Note(where, wanted.what, f"{why}; not downloaded", "run the import again: it fetches what is missing")
                 )
-    progress(Finished(overall, "failed" if report.failed else "done", f"{len(report.downloaded)} downloaded"))
+    summary = f"{len(report.downloaded)} downloaded, {len(report.failed)} failed, {len(jobs)} files"
+    progress(Finished(overall, "failed" if report.failed else "done", summary))
 
 
 def run_import(
@@ -301,9 +311,11 @@ def run_import(
     feed_id: str | None,
     kind: str,
     dry_run: bool,
-    allow_private: bool = False,
+    allow_private: bool | None = None,
     progress: Reporter = silent,
 ) -> ImportReport:
+    if allow_private is None:
+        allow_private = allow_private_default()
     data = read_source(source, allow_private=allow_private)
     header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=_existing(project))
     del data  # the mapping holds what it still needs

@@ -32,6 +32,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(autouse=True)
+def import_from_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mediafeed import` refuses private and loopback addresses; these tests serve feeds on 127.0.0.1 (a test that
+    checks the refusal removes this)."""
+    monkeypatch.setenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE", "1")
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """http://127.0.0.1:PORT of a moto server bound to the loopback interface only (it defaults to 0.0.0.0)."""

@@ -87,7 +87,7 @@ BAD: list[tuple[str, Callable[[Path], None], int, str, str]] = [
     ("naive-date", edit(EPISODE, "published: 2026-06-16T09:00:00-04:00", "published: 2026-06-16T09:00:00"), 3, EPISODE, "published"),
     ("date-only", edit(EPISODE, "published: 2026-06-16T09:00:00-04:00", "published: 2026-06-16"), 3, EPISODE, "published"),
     ("duplicate-guid", duplicate_guid, 3, EPISODE, "guid"),
-    ("guid-not-uuid", edit(EPISODE, "guid: 645bd2b2-427d-408b-8ecb-4672a54a5f1f", "guid: episode-1"), 3, EPISODE, "guid"),
+    ("guid-empty", edit(EPISODE, "guid: 645bd2b2-427d-408b-8ecb-4672a54a5f1f", "guid: \"\""), 3, EPISODE, "guid"),
     ("unknown-kind", edit(EPISODE, "kind: podcast", "kind: vlog"), 3, EPISODE, "kind"),
     ("unknown-topic", edit(EPISODE, "topics: [general-psychiatry]", "topics: [general-psychiatry, astrology]"), 3, EPISODE, "topics"),
     ("relative-url", edit(EPISODE, 'url: "https://www.example.org/articles/lithium-and-the-kidney"', 'url: "articles/kidney"'), 3, EPISODE, "articles[1].url"),

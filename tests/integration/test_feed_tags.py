@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import uuid
@@ -205,3 +206,24 @@ def test_paging_links_every_page_rfc5005() -> None:
         artwork_url="https://m.example.org/a.png", guid=str(uuid.uuid4()), url_for=lambda key: key,
     )  # fmt: skip
     assert len(unpaged) == 1 and unpaged[0].data.count(b"<item>") == 25  # off by default: every episode in one feed
+
+
+def test_an_imported_guid_is_published_exactly_as_written(sample_project: Path, mediafeed) -> None:
+    """An episode brought from another host keeps the GUID text (and isPermaLink) its subscribers' apps know."""
+    index = sample_project / "episodes" / "welcome-to-northfield-rounds" / "index.md"
+    text = index.read_text()
+    old = re.search(r"(?m)^guid: .*$", text)
+    assert old is not None
+    imported = "https://old-host.example/?p=12&amp=Ä"
+    index.write_text(text.replace(old.group(0), f'guid: "  {imported} "\nguid_permalink: true'))
+    assert mediafeed(sample_project, "publish").exit_code == 0
+    items = {i.findtext("title"): i for i in feed(sample_project, "podcast").iter("item")}
+    item = items["Welcome to Northfield Rounds"]
+    guid = item.find("guid")
+    assert guid is not None and guid.text == imported and guid.get("isPermaLink") == "true"
+    others = [i.find("guid") for t, i in items.items() if t != "Welcome to Northfield Rounds"]
+    assert others and all(g is not None and g.get("isPermaLink") == "false" for g in others)
+    raw = (sample_project / "public" / "feeds" / "podcast.xml").read_bytes()
+    assert imported in {e.id for e in feedparser.parse(raw).entries}
+    parsed = podcastparser.parse("http://127.0.0.1:8000/feeds/podcast.xml", io.BytesIO(raw))
+    assert imported in {e["guid"] for e in parsed["episodes"]}

@@ -88,7 +88,7 @@ def served(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    text = (FEEDS / "show.xml").read_text(encoding="utf-8")
+    text = (FEEDS / "full.xml").read_text(encoding="utf-8")
     text = text.replace("{base}", base)
     text = text.replace("{len1}", str((root / "media" / "keepers-log.mp3").stat().st_size))
     text = text.replace("{len2}", str((root / "media" / "welcome.mp3").stat().st_size))
@@ -380,7 +380,10 @@ def test_a_new_item_upstream_adds_one_episode(served: tuple[str, Path], project:
     assert check.exit_code == 0, check.output
 
 
-def test_private_addresses_are_refused_unless_allowed(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+def test_private_addresses_are_refused_unless_allowed(
+    served: tuple[str, Path], project: Path, mediafeed: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE")
     base, root = served
     before = snapshot(project)
     refused = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
@@ -401,6 +404,10 @@ def test_private_addresses_are_refused_unless_allowed(served: tuple[str, Path], 
     allowed = mediafeed(project, "import", "--allow-private", str(saved), "--feed", "harbour", "--json")
     assert allowed.exit_code == 0, allowed.output
     assert "episodes/the-keeper-s-log/keepers-log.mp3" in json.loads(allowed.stdout)["downloaded"]
+    shutil.rmtree(project / "episodes" / "welcome-to-harbour-lights")
+    monkeypatch.setenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE", "1")  # the environment's allowance does the same
+    by_env = mediafeed(project, "import", str(saved), "--feed", "harbour", "--json")
+    assert json.loads(by_env.stdout)["downloaded"] == ["episodes/welcome-to-harbour-lights/welcome.mp3"]
     check = mediafeed(project, "check")
     assert check.exit_code == 0, check.output
 
@@ -415,6 +422,7 @@ def test_a_redirect_to_a_private_address_is_refused(
     base, root = served
     real = importing.private_address
     # Here 127.0.0.1 stands for a public host and "localhost" for the private address it redirects to.
+    monkeypatch.delenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE")
     monkeypatch.setattr(importing, "private_address", lambda url: real(url) if urlparse(url).hostname == "localhost" else None)
     feed = root / "feed.xml"
     feed.write_text(feed.read_text().replace(f"{base}/media/keepers-log.mp3", f"{base}/to-localhost/media/keepers-log.mp3"))

@@ -19,7 +19,7 @@ from catalog_project import DELETE, GOOD_GUID, OTHER_GUID, SITE_URL, Project, Ra
 from PIL import Image
 
 from mediafeed.catalog.load import find_missing_guids, insert_guid, load_catalog, unselected_episodes
-from mediafeed.errors import Problem
+from mediafeed.errors import CatalogError, Problem
 from mediafeed.models import Chapter, Person
 
 EPISODE = "episodes/should-you-test-mthfr/index.md"
@@ -47,7 +47,11 @@ def assert_hints(problems: list[Problem]) -> None:
             {"title": "  Should   You\tTest\n MTHFR?  "}, "title", "Should You Test MTHFR?", id="title-trimmed-collapsed"
         ),
         pytest.param({"title": "Control\x07 chars"}, "title", "Control chars", id="title-control-char-dropped"),
-        pytest.param({"guid": GOOD_GUID.upper()}, "guid", GOOD_GUID, id="guid-lowercased"),
+        pytest.param({"guid": GOOD_GUID.upper()}, "guid", GOOD_GUID.upper(), id="guid-as-written"),
+        pytest.param({"guid": "  Buzzsprout-9876543 "}, "guid", "Buzzsprout-9876543", id="guid-imported-text-stripped"),
+        pytest.param({"guid": "https://old.example/?p=12"}, "guid", "https://old.example/?p=12", id="guid-a-permalink"),
+        pytest.param({"guid_permalink": True}, "guid_permalink", True, id="guid-permalink"),
+        pytest.param({}, "guid_permalink", False, id="guid-permalink-default"),
         pytest.param(
             {"published": Raw("2026-11-20T09:00:00-05:00")},
             "published",
@@ -210,9 +214,12 @@ def _outside_file(project: Project) -> None:
         pytest.param({"title": ["a", "list"]}, ["title"], id="title-a-list"),
         pytest.param({"guid": DELETE}, ["guid"], id="guid-missing"),
         pytest.param({"guid": Raw("null")}, ["guid"], id="guid-null"),
-        pytest.param({"guid": "not-a-uuid"}, ["guid"], id="guid-not-uuid"),
-        pytest.param({"guid": "2b7f3f0e-5d4c-4f7e-9a53-0d3b8c1e6a2"}, ["guid"], id="guid-one-digit-short"),
+        pytest.param({"guid": ""}, ["guid"], id="guid-empty"),
+        pytest.param({"guid": "   "}, ["guid"], id="guid-blank"),
+        pytest.param({"guid": "abc\x07def"}, ["guid"], id="guid-control-character"),
+        pytest.param({"guid": "x" * 1001}, ["guid"], id="guid-too-long"),
         pytest.param({"guid": 12345}, ["guid"], id="guid-a-number"),
+        pytest.param({"guid_permalink": "sometimes"}, ["guid_permalink"], id="guid-permalink-not-a-flag"),
         pytest.param({"kind": "podcasts"}, ["kind"], id="kind-unknown"),
         pytest.param({"kind": DELETE}, ["kind"], id="kind-missing"),
         pytest.param({"published": Raw("2026-05-01 09:00:00")}, ["published"], id="date-naive-yaml"),
@@ -417,6 +424,28 @@ def test_duplicate_guid_in_another_spelling(project: Project, spelling: str) -> 
     assert (problem.file, problem.field) == ("episodes/b-copy/index.md", "guid")
 
 
+def test_duplicate_imported_guid_in_another_case(project: Project) -> None:
+    project.write_episode("a-first", guid="Buzzsprout-123")
+    project.write_episode("b-copy", guid="buzzsprout-123")
+    (problem,) = project.problems()
+    assert (problem.file, problem.field) == ("episodes/b-copy/index.md", "guid")
+
+
+@pytest.mark.parametrize("published", [GOOD_GUID, "{" + GOOD_GUID.upper() + "}", "Libsyn-ABC"])
+def test_a_published_guid_respelled_is_refused(project: Project, published: str) -> None:
+    """Apps compare GUIDs as text: the same UUID in other letters would reach subscribers as a new episode."""
+    respelled = published.swapcase() if published != GOOD_GUID else GOOD_GUID.upper()
+    project.write_episode("a-first", guid=respelled)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(project.root, published={published: "a-first"})
+    (problem,) = info.value.problems
+    assert (problem.file, problem.field) == ("episodes/a-first/index.md", "guid")
+    assert published in problem.hint
+    project.write_episode("a-first", guid=published)
+    _, catalog = load_catalog(project.root, published={published: "a-first"})
+    assert catalog.episodes[0].guid == published
+
+
 @pytest.mark.parametrize(
     ("topics", "fields"),
     [
@@ -446,7 +475,7 @@ def test_folder_name_not_a_slug(project: Project) -> None:
 def test_every_problem_in_one_file_is_reported(project: Project) -> None:
     project.write_episode(
         title=DELETE,
-        guid="nope",
+        guid="",
         kind="podcasts",
         published="2026-05-01T09:00:00",
         media="missing.mp3",
