@@ -233,8 +233,23 @@ def _existing(project: Path) -> dict[str, str | None]:
     return existing
 
 
-def _check_downloaded(what: str, path: Path) -> str | None:
-    """Why a downloaded chapters file or transcript is unusable (check would refuse it), or None."""
+def _check_downloaded(what: str, path: Path, project: Path) -> str | None:
+    """Why a downloaded chapters file or transcript is unusable (check would refuse it), or None. Artwork that is
+    not compliant (too small, CMYK, ...) gets the fixed copy `mediafeed artwork --fix` would make, in build/ (the
+    download itself is kept byte for byte); one that cannot be fixed is reported."""
+    if what in ("artwork", "image"):
+        from mediafeed.catalog.artwork import ArtworkError, artwork_problems, fix_artwork, fixable
+
+        problems = artwork_problems(path)
+        if not problems:
+            return None
+        if fixable(path):
+            try:
+                fix_artwork(path, project / "build")
+            except (ArtworkError, OSError) as exc:
+                return f"{problems[0][0]}; no compliant copy could be made ({exc})"
+            return None
+        return problems[0][0]
     if what == "chapters":
         from mediafeed.catalog.chapters import parse_json_chapters
 
@@ -288,7 +303,7 @@ def _fetch_all(
                 report.downloaded.append(rel)
                 if why is not None:
                     report.notes.append(Note(where, f"{wanted.what} length", why.removeprefix(MISMATCH)))
-                if unusable := _check_downloaded(wanted.what, project / rel):
+                if unusable := _check_downloaded(wanted.what, project / rel, project):
                     report.notes.append(
                         Note(where, wanted.what, f"{rel}: {unusable}", f"fix or delete {rel} and its line in index.md")
                     )

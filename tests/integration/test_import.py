@@ -77,7 +77,7 @@ def served(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str
     make_tone(root / "media" / "welcome.mp3", seconds=2.0)
     (root / "art").mkdir()
     Image.new("RGB", (1400, 1400), (20, 60, 120)).save(root / "art" / "show.png")
-    Image.new("RGB", (1400, 1400), (120, 60, 20)).save(root / "art" / "keeper.png")
+    Image.new("RGB", (600, 600), (120, 60, 20)).save(root / "art" / "keeper.png")  # too small: a fixed copy is made
     (root / "extras").mkdir()
     chapters = {"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Log"}, {"startTime": 1.5, "title": "Storm"}]}
     (root / "extras" / "keeper-chapters.json").write_text(json.dumps(chapters))
@@ -474,3 +474,12 @@ def test_a_feed_of_ten_thousand_items_streams_in_bounded_memory(tmp_path: Path, 
     # whole document as one lxml tree alone takes about 30 MB.
     assert measured["growth_kb"] < 24 << 10, measured
     assert time.monotonic() - started < 30
+
+
+def test_an_unusable_chapters_file_is_reported(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+    base, root = served
+    (root / "extras" / "keeper-chapters.json").write_text('{"chapters": "soon"}')
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    report = json.loads(result.stdout)
+    [note] = [n for n in report["not_carried"] if n["field"] == "chapters"]
+    assert note["where"] == "the-keeper-s-log" and 'no "chapters" list' in note["message"] and note["hint"]
