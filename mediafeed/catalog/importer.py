@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
@@ -370,7 +370,7 @@ _CHANNEL_HANDLED = {
     f"{{{ITUNES}}}author", f"{{{ITUNES}}}owner", f"{{{ITUNES}}}category", f"{{{ITUNES}}}explicit", f"{{{ITUNES}}}type",
     f"{{{ITUNES}}}image", f"{{{PODCAST}}}guid", f"{{{PODCAST}}}locked", f"{{{ATOM}}}link", f"{{{PODCAST}}}person",
     f"{{{PODCAST}}}funding", f"{{{PODCAST}}}txt", f"{{{PODCAST}}}medium", f"{{{PODCAST}}}trailer",
-    f"{{{PODCAST}}}updateFrequency",
+    f"{{{PODCAST}}}updateFrequency", f"{{{ITUNES}}}new-feed-url",
 }  # fmt: skip
 
 
@@ -379,6 +379,7 @@ class _Context:
     source: str
     base: str | None  # the feed's URL, for relative URLs
     site: str | None  # the channel's <link>
+    author: str  # the channel's itunes:author
     kind: str
     trailers: set[str]  # enclosure URLs the channel's podcast:trailer names
     existing: dict[str, str | None]
@@ -506,12 +507,22 @@ def _channel(channel: Any, source: str, feed_id: str | None, kind: str, notes: l
             entry["complete"] = True
         if entry:
             lines.append("update_frequency: {" + ", ".join(f"{k}: {_yaml(v)}" for k, v in entry.items()) + "}")
+    if moved := _text(channel, f"{{{ITUNES}}}new-feed-url"):
+        notes.append(
+            Note(
+                "channel",
+                "itunes:new-feed-url",
+                f"the old feed says it has moved to {moved}; not carried (ours would send apps there)",
+                "import from that URL if it is the show's current feed",
+            )
+        )
     trailers = set()
     for trailer in channel.findall(f"{{{PODCAST}}}trailer"):
         if url := _resolve(trailer.get("url"), base, "channel", "podcast:trailer", notes):
             trailers.add(url)
     header = ImportedChannel(fid, "\n".join(lines) + "\n", image_url, image_file, tuple(downloads), tuple(notes))
-    return header, _Context(source, base, site or None, kind, trailers, {}, {})
+    author = _text(channel, f"{{{ITUNES}}}author") or title
+    return header, _Context(source, base, site or None, author, kind, trailers, {}, {})
 
 
 # ---- the items ----
@@ -630,6 +641,33 @@ def _slug_for(guid: str, title: str, context: _Context) -> str:
     return slug
 
 
+def _dropped(item: Any, title: str, context: _Context, slug: str, notes: list[Note]) -> None:
+    """The item's fields the format has no place for, reported when they say something the episode does not."""
+    if (link := _text(item, "link")) and link != (item.find("enclosure").get("url") or "").strip():
+        notes.append(Note(slug, "link", f"{link}: the episode's page at the old host; not carried (ours is generated)"))
+    author = _text(item, f"{{{ITUNES}}}author")
+    if author and author != context.author:
+        notes.append(Note(slug, "itunes:author", f"{author!r} (the show's is {context.author!r}); no episode author field"))
+    itunes_title = " ".join((_text(item, f"{{{ITUNES}}}title") or "").split())
+    if itunes_title and itunes_title != title:
+        notes.append(Note(slug, "itunes:title", f"{itunes_title!r} differs from <title>; the <title> is kept"))
+    description = _text(item, "description")
+    beside_notes = description and _text(item, f"{{{CONTENT}}}encoded") and not _summary_source(item)
+    if beside_notes and len(" ".join(html_to_markdown(description or "").split())) > SUMMARY_MAX:
+        notes.append(
+            Note(
+                slug,
+                "description",
+                "not carried: the notes come from content:encoded, and it is too "
+                f"long for summary: (over {SUMMARY_MAX} characters)",
+            )
+        )
+
+
+def _summary_source(item: Any) -> str | None:
+    return _text(item, f"{{{ITUNES}}}summary") or _text(item, f"{{{ITUNES}}}subtitle")
+
+
 def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     title = " ".join((_text(item, "title") or _text(item, f"{{{ITUNES}}}title") or "").split())
     guid, problem = _item_guid(item, title, context)
@@ -643,7 +681,10 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
         except (TypeError, ValueError):
             published = None
     where = slugify(title) or "episode"
-    if published is None or published.tzinfo is None:
+    naive = published is not None and published.tzinfo is None  # "-0000": UTC, the local offset unknown
+    if naive and published is not None:
+        published = published.replace(tzinfo=UTC)
+    if published is None:
         return Note(
             where,
             "pubDate",
@@ -672,6 +713,9 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     context.seen_guids.add(guid)
     notes = [Note(slug, n.field, n.message, n.hint) for n in notes]
     _unhandled(item, _ITEM_HANDLED, slug, notes)
+    if naive:
+        notes.append(Note(slug, "pubDate", f"{raw_date!r} has no UTC offset (or -0000); read as UTC"))
+    _dropped(item, title, context, slug, notes)
     guid_el = item.find("guid")
     if (guid_el.get("isPermaLink") or "true").strip().lower() != "false":
         notes.append(Note(slug, "guid", 'isPermaLink is true; the content format publishes GUIDs as isPermaLink="false"'))
@@ -732,7 +776,10 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     lines.append(f"episode_type: {episode_type}")
     lines.append(f"explicit: {_yaml(bool(_flag(_text(item, f'{{{ITUNES}}}explicit'))))}")
 
-    summary = _text(item, f"{{{ITUNES}}}summary") or _text(item, f"{{{ITUNES}}}subtitle")
+    summary = _summary_source(item)
+    if not summary and _text(item, f"{{{CONTENT}}}encoded") and (short := _text(item, "description")):
+        short = " ".join(html_to_markdown(short).split())  # the short description beside the full notes
+        summary = short if len(short) <= SUMMARY_MAX else None
     if summary:
         summary = " ".join(html_to_markdown(summary).split())
         if len(summary) > SUMMARY_MAX:

@@ -103,6 +103,18 @@ def _notes(entries: tuple[Note, ...] | list[Note]) -> dict[tuple[str, str], Note
 
 BAD_ITEMS = [
     # (the item, where/field of the note, words in it, imported?)
+    (
+        item("Zone", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a11", date="Tue, 05 Mar 2024 07:30:15 -0000"),
+        ("zone", "pubDate"),
+        "read as UTC",
+        True,
+    ),
+    (
+        item("Linked", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a12", extra="<link>https://old.example/ep/1</link>"),
+        ("linked", "link"),
+        "https://old.example/ep/1",
+        True,
+    ),
     (item("Twin", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a01"), ("twin", "guid"), "repeats the GUID", False),
     (item("Nameless", None), ("nameless", "guid"), "has no <guid>", False),
     (item("Late", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a10", date="31/02/2024"), ("late", "pubDate"), "not an RFC 822 date", False),
@@ -275,3 +287,22 @@ def test_items_stream_one_at_a_time() -> None:
     first = next(items)
     assert isinstance(first, ImportedEpisode) and first.slug == "e0"
     assert sum(1 for _ in items) == 49
+
+
+def test_a_moved_feed_and_the_short_description_beside_full_notes() -> None:
+    short = item(
+        "Both",
+        extra="<description>Short one.</description><content:encoded xmlns:content="
+        '"http://purl.org/rss/1.0/modules/content/">&lt;p&gt;Long notes.&lt;/p&gt;</content:encoded>',
+    )
+    result = import_feed(
+        feed(short, channel="<itunes:new-feed-url>https://new.example/feed.xml</itunes:new-feed-url>"),
+        "f.xml",
+        feed_id="show",
+        kind="podcast",
+    )
+    assert "https://new.example/feed.xml" in _notes(result.notes)[("channel", "itunes:new-feed-url")].message
+    assert "new_feed_url" not in result.feed_text  # ours would send apps away
+    [episode] = result.episodes
+    front_matter = yaml.safe_load(episode.index_text.split("---")[1])
+    assert front_matter["summary"] == "Short one." and episode.index_text.rstrip().endswith("Long notes.")
