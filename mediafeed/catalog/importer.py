@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from mediafeed.catalog.load import SLUG, slugify
-from mediafeed.catalog.schema import CATEGORY_NAMES, is_uuid
+from mediafeed.catalog.schema import CATEGORY_NAMES, MAX_GUID, is_uuid, same_guid
 from mediafeed.errors import UsageError
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -535,19 +536,25 @@ _ITEM_HANDLED = {
     f"{{{PODCAST}}}chapters", f"{{{PODCAST}}}transcript", f"{{{PSC}}}chapters",
 }  # fmt: skip
 
-GUID_COMMENT = "# guid as published (not a UUID, which the front matter's guid: needs): "
+_SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
 def recorded_guid(index_text: str) -> str | None:
-    """The GUID an index.md records: its guid: line, or the comment import writes for a GUID guid: cannot hold."""
+    """The GUID an index.md records on its guid: line (double-quoted as import writes it, single-quoted or plain as
+    a producer may; a plain value ends at a ` #` comment), without reading the whole front matter as YAML."""
     for line in index_text.splitlines()[1:]:
         if line.strip() == "---":
             break
-        if line.startswith(GUID_COMMENT):
-            return str(json.loads(line.removeprefix(GUID_COMMENT)))
         if line.startswith("guid:"):
-            value = line.removeprefix("guid:").split("#", 1)[0].strip()
-            return str(json.loads(value)) if value.startswith('"') else value
+            value = line.removeprefix("guid:").strip()
+            if value.startswith('"'):
+                try:
+                    return str(json.JSONDecoder().raw_decode(value)[0]).strip()
+                except ValueError:
+                    return None
+            if quoted := _SINGLE_QUOTED.match(value):
+                return quoted.group(1).replace("''", "'").strip()
+            return value.split(" #", 1)[0].strip() or None
     return None
 
 
@@ -620,18 +627,25 @@ def _item_guid(item: Any, title: str, context: _Context) -> tuple[str, Note | No
             f"{title!r} has no <guid>; skipped (apps identify episodes by it)",
             "ask the old host for the GUID it publishes, then write the episode with `mediafeed new`",
         )
-    if guid in context.seen_guids:
+    if len(guid) > MAX_GUID or any(unicodedata.category(c)[0] == "C" for c in guid):
         return "", Note(
             where,
             "guid",
-            f"{title!r} repeats the GUID {guid!r} of an earlier item; skipped (apps keep only one)",
+            f"{title!r}: the GUID is longer than {MAX_GUID} characters or has control characters; skipped",
+            "ask the old host to fix the item's <guid>, or write the episode by hand with `mediafeed new`",
+        )
+    if same_guid(guid) in context.seen_guids:
+        return "", Note(
+            where,
+            "guid",
+            f"{title!r} repeats the GUID {guid!r} of an earlier item (case aside); skipped (apps keep only one)",
             "if it is a different episode, give it its own GUID at the old host",
         )
     return guid, None
 
 
 def _slug_for(guid: str, title: str, context: _Context) -> str:
-    for slug in context.by_guid.get(guid, ()):
+    for slug in context.by_guid.get(same_guid(guid), ()):
         if slug not in context.seen_slugs:
             return slug
     slug = base = slugify(title) or "episode"
@@ -710,15 +724,13 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
         )
     slug = _slug_for(guid, title, context)
     context.seen_slugs.add(slug)
-    context.seen_guids.add(guid)
+    context.seen_guids.add(same_guid(guid))
     notes = [Note(slug, n.field, n.message, n.hint) for n in notes]
     _unhandled(item, _ITEM_HANDLED, slug, notes)
     if naive:
         notes.append(Note(slug, "pubDate", f"{raw_date!r} has no UTC offset (or -0000); read as UTC"))
     _dropped(item, title, context, slug, notes)
-    guid_el = item.find("guid")
-    if (guid_el.get("isPermaLink") or "true").strip().lower() != "false":
-        notes.append(Note(slug, "guid", 'isPermaLink is true; the content format publishes GUIDs as isPermaLink="false"'))
+    permalink = (item.find("guid").get("isPermaLink") or "true").strip().lower() != "false"  # RSS: true by default
 
     length_text = (enc_el.get("length") or "").strip()
     length = int(length_text) if length_text.isdigit() and int(length_text) > 0 else None
@@ -730,19 +742,9 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     html = _text(item, f"{{{CONTENT}}}encoded") or _text(item, "description") or ""
     body = (html_to_markdown(html) if html else "") or title
     lines = ["---", f"title: {_yaml(title)}"]
-    if is_uuid(guid):
-        lines.append(f"guid: {_yaml(guid)}")
-    else:
-        lines.append(GUID_COMMENT + _yaml(guid))
-        notes.append(
-            Note(
-                slug,
-                "guid",
-                f"{guid!r} is not a UUID and the front matter's guid: holds only UUIDs; kept as a "
-                "comment, NOT published (apps would see a new episode)",
-                "do not publish this show until the schema accepts published GUIDs",
-            )
-        )
+    lines.append(f"guid: {_yaml(guid)}")  # exactly as published: apps recognise the episode by this text
+    if permalink:
+        lines.append("guid_permalink: true")
     lines += [f"kind: {context.kind}", "topics: []", f"published: {published.isoformat()}"]
     lines.append(f"media: {_yaml(enclosure.file_name)}")
 
@@ -855,7 +857,7 @@ def open_feed(
     context.existing = existing or {}
     for slug, guid in context.existing.items():
         if guid is not None:
-            context.by_guid.setdefault(guid, []).append(slug)
+            context.by_guid.setdefault(same_guid(guid), []).append(slug)
 
     def items() -> Iterator[ImportedEpisode | Note]:
         for item in _items(data):

@@ -297,15 +297,26 @@ def test_a_local_episode_with_the_same_slug_is_not_taken_over(served: tuple[str,
     assert json.loads(again.stdout)["written"] == []
 
 
-def test_a_guid_that_is_not_a_uuid_is_recorded_and_reported(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
+def test_a_guid_that_is_not_a_uuid_is_published_as_it_was(served: tuple[str, Path], project: Path, mediafeed: Invoke) -> None:
     base, root = served
     feed = root / "feed.xml"
-    feed.write_text(feed.read_text().replace("3f2a9c1e-7d4b-4e8a-9b1c-2d3e4f5a6b7c", "tag:harbour,2024:log"))
+    text = feed.read_text().replace(
+        'isPermaLink="false">3f2a9c1e-7d4b-4e8a-9b1c-2d3e4f5a6b7c', ">https://harbour.example.net/log"
+    )
+    feed.write_text(text.replace("a1b2c3d4-0000-4000-8000-000000000001", "Buzzsprout-14400123"))
     result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
-    report = json.loads(result.stdout)
-    assert any(n["field"] == "guid" and "tag:harbour,2024:log" in n["message"] for n in report["not_carried"])
-    index = (project / "episodes" / "the-keeper-s-log" / "index.md").read_text()
-    assert '"tag:harbour,2024:log"' in index
+    assert result.exit_code == 0, result.output
+    assert not [n for n in json.loads(result.stdout)["not_carried"] if n["field"] == "guid"]
+    log = front(project / "episodes" / "the-keeper-s-log" / "index.md")
+    assert log["guid"] == "https://harbour.example.net/log" and log["guid_permalink"] is True
+    assert front(project / "episodes" / "welcome-to-harbour-lights" / "index.md")["guid"] == "Buzzsprout-14400123"
+    check = mediafeed(project, "check")
+    assert check.exit_code == 0, check.output
+    publish = mediafeed(project, "publish")
+    assert publish.exit_code == 0, publish.output
+    ours = etree.parse(str(project / "public" / "feeds" / "harbour.xml")).getroot().find("channel")
+    guids = {g.text: g.get("isPermaLink") for g in ours.iter("guid")}
+    assert guids == {"https://harbour.example.net/log": "true", "Buzzsprout-14400123": "false"}
     again = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert json.loads(again.stdout)["written"] == []
 

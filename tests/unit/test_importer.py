@@ -64,17 +64,57 @@ def test_what_cannot_be_carried_is_reported() -> None:
     )
     assert ("noguid", "guid") in found
     assert ("baddate", "pubDate") in found
-    assert ("perma", "guid") in found  # not a UUID (and isPermaLink not false is reported too)
+    assert ("perma", "guid") not in found  # any GUID text is carried, isPermaLink too
     assert ("perma", "podcast:transcript") in found  # no type: not one the format holds
     assert ("channel", "category") in found
     assert ("channel", "podcast:funding") in found  # not an http(s) URL
 
 
-def test_a_guid_that_is_not_a_uuid_is_recorded_in_a_comment() -> None:
-    data = feed(item("Tagged", "tag:example.net,2024:1"))
-    [episode] = import_feed(data, "f.xml", feed_id="show", kind="podcast").episodes
-    assert "\nguid:" not in episode.index_text
-    assert recorded_guid(episode.index_text) == "tag:example.net,2024:1"
+@pytest.mark.parametrize(
+    ("guid_xml", "guid", "permalink"),
+    [
+        ('<guid isPermaLink="false">tag:example.net,2024:1</guid>', "tag:example.net,2024:1", False),
+        ("<guid>https://example.net/ep/1#audio</guid>", "https://example.net/ep/1#audio", True),  # RSS: true by default
+        ('<guid isPermaLink="true">  Buzzsprout-123 \n</guid>', "Buzzsprout-123", True),
+        (
+            '<guid isPermaLink="FALSE">{5B0E7A36-6A8C-4D0B-9D35-0C3C0E4B8A01}</guid>',
+            "{5B0E7A36-6A8C-4D0B-9D35-0C3C0E4B8A01}",
+            False,
+        ),
+    ],
+    ids=["tag", "url-default-permalink", "padded", "braced-uuid"],
+)
+def test_the_guid_is_written_exactly_as_published(guid_xml: str, guid: str, permalink: bool) -> None:
+    from mediafeed.catalog.schema import EpisodeFront
+
+    data = feed(item("Tagged", None, extra=guid_xml))
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    [episode] = result.episodes
+    front_matter = yaml.safe_load(episode.index_text.split("---")[1])
+    assert front_matter["guid"] == guid and front_matter.get("guid_permalink", False) is permalink
+    assert EpisodeFront.model_validate(front_matter).guid == guid
+    assert recorded_guid(episode.index_text) == guid
+    assert not [n for n in result.notes if n.field == "guid"]
+
+
+@pytest.mark.parametrize(
+    ("line", "guid"),
+    [
+        ('guid: "a#b"  # kept', "a#b"),
+        ("guid: 'it''s'", "it's"),
+        ("guid: https://example.net/p#x # a comment", "https://example.net/p#x"),
+        ("guid: 5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a01", "5b0e7a36-6a8c-4d0b-9d35-0c3c0e4b8a01"),
+    ],
+)
+def test_recorded_guid_reads_what_a_producer_may_write(line: str, guid: str) -> None:
+    assert recorded_guid(f"---\ntitle: T\n{line}\n---\nnotes\n") == guid
+
+
+def test_guids_differing_only_in_case_are_one_episode() -> None:
+    data = feed(item("One", "tag:Example,2024:1"), item("Two", "TAG:example,2024:1"))
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    assert [e.slug for e in result.episodes] == ["one"]
+    assert "repeats the GUID" in _notes(result.notes)[("two", "guid")].message
 
 
 @pytest.mark.parametrize(
