@@ -89,7 +89,7 @@ def private_address(url: str) -> str | None:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
-        for kind in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified"):
+        for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):  # most telling first
             if getattr(address, f"is_{kind}"):
                 return f"{url} resolves to {address} ({kind.replace('_', '-')} address); refused"
     return None
@@ -217,7 +217,8 @@ def download(
     size = part.stat().st_size
     os.replace(part, dest)  # the host sent all it has (a cut-off transfer raised above and keeps its .part)
     if length is not None and size != length:
-        return f"{MISMATCH}the feed says {length} bytes, the host sent {size} (the host's feed is wrong); kept what it sent"
+        host = urlparse(url).hostname
+        return f"{MISMATCH}the feed says {length} bytes, {host} sent {size} (the old feed is wrong); kept what it sent"
     return None
 
 

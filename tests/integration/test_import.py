@@ -494,3 +494,24 @@ def test_an_unusable_chapters_file_is_reported(served: tuple[str, Path], project
     report = json.loads(result.stdout)
     [note] = [n for n in report["not_carried"] if n["field"] == "chapters"]
     assert note["where"] == "the-keeper-s-log" and 'no "chapters" list' in note["message"] and note["hint"]
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1/a.mp3", "loopback"),
+        ("http://localhost:8080/a.mp3", "loopback"),
+        ("https://10.1.2.3/a.mp3", "private"),
+        ("http://192.168.0.10/a.mp3", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),  # cloud metadata
+        ("http://[::1]/a.mp3", "loopback"),
+        ("http://[::ffff:10.0.0.1]/a.mp3", "private"),
+        ("http://0.0.0.0/a.mp3", "unspecified"),
+        ("http://93.184.215.14/a.mp3", None),  # a public address
+    ],
+)
+def test_private_address(url: str, kind: str | None) -> None:
+    from mediafeed.publish.importing import private_address
+
+    why = private_address(url)
+    assert (why is None) if kind is None else (why is not None and f"({kind} address)" in why), why
