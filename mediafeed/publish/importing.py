@@ -6,7 +6,9 @@ the declared length, with progress reported per file. Bytes are kept exactly as 
 
 Every fetch (the feed, each file, each redirect target) is refused when its host resolves to a private, loopback,
 link-local, multicast or reserved address, unless the producer allows it (`--allow-private`: importing from their
-own network, and the tests' 127.0.0.1 server). The check is made on the name before each request and redirect."""
+own network, and the tests' 127.0.0.1 server). The name is checked before each request and redirect, and the
+address actually connected to once connected (a name that resolves differently the second time: DNS rebinding),
+except through a proxy (whose address is the peer then)."""
 
 from __future__ import annotations
 
@@ -86,13 +88,54 @@ def private_address(url: str) -> str | None:
     except (socket.gaierror, UnicodeError, ValueError):
         return None
     for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):  # most telling first
-            if getattr(address, f"is_{kind}"):
-                return f"{url} resolves to {address} ({kind.replace('_', '-')} address); refused"
+        if why := _non_public(str(info[4][0])):
+            return f"{url} resolves to {why}; refused"
     return None
+
+
+def _non_public(text: str) -> str | None:
+    """'<address> (<kind> address)' for a private, loopback, link-local, multicast, unspecified or reserved one."""
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):  # most telling first
+        if getattr(address, f"is_{kind}"):
+            return f"{address} ({kind.replace('_', '-')} address)"
+    return None
+
+
+def _check_peer(connection: http.client.HTTPConnection) -> None:
+    """After connecting: the address actually connected to must be public too (a name may resolve differently the
+    second time: DNS rebinding)."""
+    peer = connection.sock.getpeername()[0] if connection.sock is not None else None
+    if peer and (why := _non_public(str(peer))):
+        connection.close()
+        raise RefusedAddress(f"{connection.host} connected to {why}; refused")
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self)
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _check_peer(self)
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: Any) -> Any:
+        options: dict[str, Any] = {"context": getattr(self, "_context", None)}
+        if hasattr(self, "_check_hostname"):  # Python 3.11
+            options["check_hostname"] = self._check_hostname
+        return self.do_open(_PublicHTTPSConnection, req, **options)
 
 
 class _Guard(urllib.request.HTTPRedirectHandler):
@@ -112,8 +155,16 @@ class _Guard(urllib.request.HTTPRedirectHandler):
 def _open(url: str, headers: dict[str, str], allow_private: bool) -> Any:
     if not allow_private and (why := private_address(url)):
         raise RefusedAddress(why)
-    opener = urllib.request.build_opener(_Guard(allow_private))
-    return opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers}), timeout=TIMEOUT)
+    handlers: list[Any] = [_Guard(allow_private)]
+    if not allow_private and not urllib.request.getproxies():  # through a proxy, the peer is the proxy
+        handlers += [_PublicHTTPHandler(), _PublicHTTPSHandler()]
+    opener = urllib.request.build_opener(*handlers)
+    try:
+        return opener.open(urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers}), timeout=TIMEOUT)
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, RefusedAddress):  # raised while connecting, wrapped by urllib
+            raise exc.reason from None
+        raise
 
 
 def _read_up_to(stream: Any, limit: int) -> bytes:

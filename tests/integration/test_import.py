@@ -435,6 +435,7 @@ def test_a_redirect_to_a_private_address_is_refused(
     # Here 127.0.0.1 stands for a public host and "localhost" for the private address it redirects to.
     monkeypatch.delenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE")
     monkeypatch.setattr(importing, "private_address", lambda url: real(url) if urlparse(url).hostname == "localhost" else None)
+    monkeypatch.setattr(importing, "_check_peer", lambda connection: None)  # 127.0.0.1 connections pass here
     feed = root / "feed.xml"
     feed.write_text(feed.read_text().replace(f"{base}/media/keepers-log.mp3", f"{base}/to-localhost/media/keepers-log.mp3"))
     result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour", "--json")
@@ -515,3 +516,18 @@ def test_private_address(url: str, kind: str | None) -> None:
 
     why = private_address(url)
     assert (why is None) if kind is None else (why is not None and f"({kind} address)" in why), why
+
+
+def test_the_address_connected_to_is_checked_too(
+    served: tuple[str, Path], project: Path, mediafeed: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name may resolve to a public address when checked and to a private one when connected (DNS rebinding):
+    the connection's peer is checked as well."""
+    from mediafeed.publish import importing
+
+    base, _root = served
+    monkeypatch.delenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE")
+    monkeypatch.setattr(importing, "private_address", lambda url: None)  # the name looked public
+    result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
+    assert result.exit_code == 2, result.output
+    assert "connected to 127.0.0.1 (loopback address); refused" in result.output
