@@ -12,8 +12,10 @@ except through a proxy (whose address is the peer then)."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import ipaddress
+import json
 import os
 import socket
 import urllib.error
@@ -199,20 +201,43 @@ def read_source(source: str, limit: int = MAX_FEED_BYTES, *, allow_private: bool
     return data
 
 
-def _write_if(project: Path, rel: str, text: str, report: ImportReport, *, producer_file: bool) -> None:
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _state_file(project: Path, feed_id: str) -> Path:
+    """What import last wrote for a feed (file → SHA-256), to tell a file the producer edited from one only the old
+    feed changed since. In build/ (not committed): without it, every file that differs counts as edited (kept)."""
+    return project / "build" / "import" / f"{feed_id}.json"
+
+
+def _load_state(path: Path) -> dict[str, str]:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in state.items()} if isinstance(state, dict) else {}
+
+
+def _write_if(project: Path, rel: str, text: str, report: ImportReport, state: dict[str, str]) -> None:
+    """Write a catalog file unless it is already so, or the producer edited it since import wrote it (kept). A file
+    import wrote and nobody touched since is updated when the old feed changed."""
     path = project / rel
     data = text.encode("utf-8")
     if path.is_file():
-        if path.read_bytes() == data:
+        current = path.read_bytes()
+        if current == data:
             report.unchanged.append(rel)
+            state[rel] = _digest(data)
             return
-        if producer_file:
+        if state.get(rel) != _digest(current):
             report.kept.append(rel)
             return
     report.written.append(rel)
     if not report.dry_run:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, data)
+        state[rel] = _digest(data)
 
 
 def _total_size(headers: Any, resumed: bool) -> int | None:
@@ -388,15 +413,19 @@ def run_import(
     del data  # the mapping holds what it still needs
     feed_rel = f"feeds/{header.feed_id}.yaml"
     report = ImportReport(header.feed_id, feed_rel, notes=list(header.notes), dry_run=dry_run)
-    _write_if(project, feed_rel, header.feed_text, report, producer_file=True)
+    state_file = _state_file(project, header.feed_id)
+    state = _load_state(state_file)
+    _write_if(project, feed_rel, header.feed_text, report, state)
     jobs: list[tuple[str, Download]] = [("channel", d) for d in header.downloads]
     for entry in items:  # one item at a time: written as it is mapped
         if isinstance(entry, Note):
             report.notes.append(entry)
             continue
         report.notes += entry.notes
-        _write_if(project, f"episodes/{entry.slug}/index.md", entry.index_text, report, producer_file=True)
+        _write_if(project, f"episodes/{entry.slug}/index.md", entry.index_text, report, state)
         jobs += [(entry.slug, d) for d in entry.downloads]
     if not dry_run:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(state_file, json.dumps(state, indent=0, sort_keys=True).encode("utf-8"))
         _fetch_all(project, jobs, report, allow_private=allow_private, progress=progress)
     return report

@@ -201,12 +201,21 @@ def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], proj
     assert json.loads(again.stdout)["written"] == [] and json.loads(again.stdout)["downloaded"] == []
     assert snapshot(project) == before
 
-    # A producer's edit is kept, and reported.
+    # Notes changed upstream: an episode nobody edited here is updated.
+    feed_xml = root / "feed.xml"
+    feed_xml.write_text(feed_xml.read_text().replace("from 1891.", "from 1891 (revised)."))
+    updated = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert json.loads(updated.stdout)["written"] == ["episodes/the-keeper-s-log/index.md"]
     index = project / "episodes" / "the-keeper-s-log" / "index.md"
+    assert "from 1891 (revised)." in index.read_text()
+
+    # A producer's edit is kept, and reported, even when the notes change upstream again.
     edited = index.read_text().replace("from 1891", "from 1891, with corrections")
     index.write_text(edited)
+    feed_xml.write_text(feed_xml.read_text().replace("(revised)", "(revised twice)"))
     third = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
     assert json.loads(third.stdout)["kept"] == ["episodes/the-keeper-s-log/index.md"]
+    assert json.loads(third.stdout)["written"] == []
     assert index.read_text() == edited
 
 
