@@ -540,3 +540,22 @@ def test_the_address_connected_to_is_checked_too(
     result = mediafeed(project, "import", f"{base}/feed.xml", "--feed", "harbour")
     assert result.exit_code == 2, result.output
     assert "connected to 127.0.0.1 (loopback address); refused" in result.output
+
+
+def test_downloads_report_progress(served: tuple[str, Path], project: Path) -> None:
+    from mediafeed.progress import Advanced, Event, Finished, Started
+    from mediafeed.publish.importing import run_import
+
+    base, root = served
+    events: list[Event] = []
+    report = run_import(project, f"{base}/feed.xml", feed_id="harbour", kind="podcast", dry_run=False, progress=events.append)
+    assert report.failed == []
+    rel = "episodes/the-keeper-s-log/keepers-log.mp3"
+    size = (root / "media" / "keepers-log.mp3").stat().st_size
+    mine = [e for e in events if getattr(getattr(e, "task", None), "name", "") == rel]
+    assert isinstance(mine[0], Started) and mine[0].total == size and mine[0].task.unit == "bytes"
+    assert isinstance(mine[-2], Advanced) and mine[-2].done == size
+    assert isinstance(mine[-1], Finished) and mine[-1].outcome == "done"
+    overall = [e for e in events if getattr(getattr(e, "task", None), "kind", "") == "import"]
+    assert isinstance(overall[0], Started) and overall[0].total == 6  # artwork, 2 enclosures, cover, chapters, transcript
+    assert isinstance(overall[-1], Finished) and overall[-1].detail.startswith("6 downloaded, 0 failed")
