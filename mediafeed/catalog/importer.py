@@ -10,6 +10,7 @@ that declares entities in its DOCTYPE is refused before parsing (XXE, billion la
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import re
@@ -115,6 +116,17 @@ class ImportedFeed:
 # ---- reading the document ----
 
 
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: bytes that are not UTF-8 are read as Windows-1252 (what such feeds mostly are)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+_LATIN_FALLBACK = "mediafeed-cp1252"
+codecs.register_error(_LATIN_FALLBACK, _cp1252_bytes)
+
+
 def recover_encoding(data: bytes) -> tuple[bytes, Note | None]:
     """The document as UTF-8 with a truthful declaration, and a Note when the declared encoding was wrong: declared
     ISO-8859-1/Windows-1252 but the bytes are UTF-8, or UTF-8 (declared or by default) but the bytes are not."""
@@ -130,9 +142,11 @@ def recover_encoding(data: bytes) -> tuple[bytes, Note | None]:
     if declared.replace("_", "-") in ("utf-8", "utf8"):
         if utf8:
             return data, None
-        text = data.decode("cp1252", errors="replace")
+        text = data.decode("utf-8-sig", errors=_LATIN_FALLBACK)  # mixed documents keep their valid UTF-8
         how = "declares UTF-8" if match else "declares no encoding (so UTF-8)"
-        note = Note("channel", "encoding", f"the document {how} but is not UTF-8; read as Windows-1252 (Latin-1)")
+        note = Note(
+            "channel", "encoding", f"the document {how} but is not all UTF-8; the other bytes read as Windows-1252 (Latin-1)"
+        )
     elif utf8 and any(b > 127 for b in data) and declared in ("iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252"):
         note = Note("channel", "encoding", f"the document declares {declared} but its bytes are UTF-8; read as UTF-8")
     else:

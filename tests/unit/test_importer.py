@@ -300,8 +300,9 @@ def test_everything_the_content_format_holds_is_carried_and_validates() -> None:
         ('<?xml version="1.0" encoding="ISO-8859-1"?>', "Café".encode(), "Café"),  # UTF-8 bytes, declared Latin-1
         ('<?xml version="1.0"?>', "Café".encode("latin-1"), "Café"),  # Latin-1 bytes, no declaration (UTF-8)
         ('<?xml version="1.0" encoding="utf-8"?>', "Café".encode("cp1252"), "Café"),  # declared UTF-8, is not
+        ('<?xml version="1.0" encoding="utf-8"?>', "Café ".encode() + "naïve – ok".encode("cp1252"), "Café naïve – ok"),
     ],
-    ids=["utf8-declared-latin1", "latin1-undeclared", "cp1252-declared-utf8"],
+    ids=["utf8-declared-latin1", "latin1-undeclared", "cp1252-declared-utf8", "mixed"],
 )
 def test_a_wrong_declared_encoding_is_recovered_and_reported(declared: str, body: bytes, expected: str) -> None:
     data = feed(item("Cafe")).replace(b"<title>Show</title>", b"<title>" + body + b"</title>")
