@@ -341,7 +341,9 @@ class Imported:
         found = []
         for item in self.source_items:
             guid = _words(item.findtext("guid"))
-            mine = by_guid.get(guid) or by_title.get((_title(item), parsedate_to_datetime(item.findtext("pubDate"))))
+            mine = by_guid.get(guid)
+            if mine is None:
+                mine = by_title.get((_title(item), parsedate_to_datetime(item.findtext("pubDate"))))
             found.append((guid, item, mine))
         return found
 
