@@ -383,7 +383,7 @@ def run(project: Path, *args: str) -> Result:
 def import_command(feed_url: str, host: str) -> list[str]:
     """`import URL --feed HOST --json`, with --allow-private where the importer has it: it refuses loopback and
     private addresses without it, and this test's host is 127.0.0.1."""
-    command = cli.commands["import"]  # type: ignore[attr-defined]
+    command = cli.commands["import"]
     allow = [opt for p in command.params for opt in p.opts if opt == "--allow-private"]
     return ["import", *allow, feed_url, "--feed", host, "--json"]
 
