@@ -401,7 +401,7 @@ def imported(
     feed_url = f"{server.base}/{host}/feed.xml"
     result = run(project, *import_command(feed_url, host))
     try:
-        report = json.loads(result.output)
+        report = json.loads(result.stdout)
     except ValueError:
         report = {}
     check = run(project, "check")
@@ -550,6 +550,6 @@ def test_importing_again_changes_nothing(imported: Imported) -> None:
     before = snapshot(imported.project)
     again = run(imported.project, *import_command(imported.feed_url, imported.served.host))
     assert again.exit_code == 0, again.output
-    second = json.loads(again.output)
+    second = json.loads(again.stdout)
     assert (second["written"], second["downloaded"], second["kept"], second["failed"]) == ([], [], [], [])
     assert snapshot(imported.project) == before
