@@ -158,6 +158,29 @@ def recover_encoding(data: bytes) -> tuple[bytes, Note | None]:
     return body, Note(note.where, note.field, note.message, hint)
 
 
+_NS_ALIASES = {  # namespace URIs feeds use for the ones we read
+    "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md": PODCAST,  # early Podcasting 2.0
+    "https://podcastindex.org/namespace/1.0/": PODCAST,
+    "http://www.itunes.com/DTDs/Podcast-1.0.dtd": ITUNES,  # Apple's own capitalisation, in older feeds
+    "https://www.itunes.com/dtds/podcast-1.0.dtd": ITUNES,
+}
+
+
+def canonical_namespaces(data: bytes) -> tuple[bytes, list[Note]]:
+    """The document with the namespace URIs of _NS_ALIASES declared as the canonical ones (so their tags are read)."""
+    notes = []
+    for alias, canonical in _NS_ALIASES.items():
+        quoted = alias.encode()
+        if quoted in data:
+            data = re.sub(
+                rb"""(xmlns(?::[\w.-]+)?\s*=\s*["'])""" + re.escape(quoted) + rb"""(["'])""",
+                rb"\1" + canonical.encode() + rb"\2",
+                data,
+            )
+            notes.append(Note("channel", "namespace", f"{alias} read as {canonical}"))
+    return data, notes
+
+
 def _safe(data: bytes, source: str) -> None:
     if len(data) > MAX_FEED_BYTES:
         raise ImportError_(f"{source}: larger than {MAX_FEED_BYTES >> 20} MB; is this a podcast feed?")
@@ -412,6 +435,7 @@ def _categories(channel: Any, notes: list[Note]) -> str | None:
         found += [f"{name} > {' '.join((s.get('text') or '').split())}" for s in subs] if subs else [name]
     found = [c for c in found if c.strip()]
     usable = [c for c in found if c in CATEGORY_NAMES]
+    usable += [top for c in found if (top := c.split(" > ")[0]) in CATEGORY_NAMES]  # a retired subcategory's top
     chosen = usable[0] if usable else None
     dropped = [c for c in found if c != chosen]
     if dropped:
@@ -865,7 +889,8 @@ def open_feed(
     folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...)."""
     _safe(data, source)
     data, encoding_note = recover_encoding(data)
-    notes = [encoding_note] if encoding_note else []
+    data, notes = canonical_namespaces(data)
+    notes = ([encoding_note] if encoding_note else []) + notes
     channel_el, _count = _read_channel(data, source)
     header, context = _channel(channel_el, source, feed_id, kind, notes)
     context.existing = existing or {}

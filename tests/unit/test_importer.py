@@ -347,3 +347,10 @@ def test_a_moved_feed_and_the_short_description_beside_full_notes() -> None:
     [episode] = result.episodes
     front_matter = yaml.safe_load(episode.index_text.split("---")[1])
     assert front_matter["summary"] == "Short one." and episode.index_text.rstrip().endswith("Long notes.")
+
+
+def test_a_retired_subcategory_falls_back_to_its_top_category() -> None:
+    channel = '<itunes:category text="Technology"><itunes:category text="Podcasting"/></itunes:category>'
+    result = import_feed(feed(item("One"), channel=channel), "f.xml", feed_id="show", kind="podcast")
+    assert yaml.safe_load(result.feed_text)["category"] == "Technology"
+    assert "Technology > Podcasting" in _notes(result.notes)[("channel", "category")].message
