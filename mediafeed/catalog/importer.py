@@ -398,7 +398,15 @@ def _unhandled(element: Any, handled: set[str], where: str, notes: list[Note]) -
             ns = child.tag[1:].split("}")[0] if child.tag.startswith("{") else ""
             known = ns in (ITUNES, CONTENT, PODCAST, ATOM, PSC, "")
             why = "the content format has no field for it" if known else "unknown namespace"
-            notes.append(Note(where, child.tag, f"{why}; not carried"))
+            notes.append(Note(where, child.tag, f"{why}; not carried{_what(child)}"))
+
+
+def _what(element: Any) -> str:
+    """What an element says, briefly (its type and URL, else its text), so the report shows what was left behind."""
+    url = element.get("url") or element.get("href")
+    url = url or next((c.get("uri") or c.get("url") for c in element.iter() if c.get("uri") or c.get("url")), None)
+    said = " ".join(p for p in (element.get("type"), url) if p) or " ".join((element.text or "").split())
+    return f" ({said[:160]})" if said else ""
 
 
 # ---- the channel ----

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from mediafeed.catalog.importer import (
+    PODCAST,
     ImportedEpisode,
     ImportError_,
     Note,
@@ -354,3 +355,13 @@ def test_a_retired_subcategory_falls_back_to_its_top_category() -> None:
     result = import_feed(feed(item("One"), channel=channel), "f.xml", feed_id="show", kind="podcast")
     assert yaml.safe_load(result.feed_text)["category"] == "Technology"
     assert "Technology > Podcasting" in _notes(result.notes)[("channel", "category")].message
+
+
+def test_what_is_not_carried_says_what_it_was() -> None:
+    extra = (
+        '<podcast:alternateEnclosure type="audio/opus"><podcast:source uri="https://example.net/a.opus"/>'
+        '</podcast:alternateEnclosure><podcast:soundbite startTime="3" duration="2">Best bit</podcast:soundbite>'
+    )
+    found = _notes(import_feed(feed(item("Alt", extra=extra)), "f.xml", feed_id="show", kind="podcast").notes)
+    assert found[("alt", f"{{{PODCAST}}}alternateEnclosure")].message.endswith("(audio/opus https://example.net/a.opus)")
+    assert found[("alt", f"{{{PODCAST}}}soundbite")].message.endswith("(Best bit)")
