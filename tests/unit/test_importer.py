@@ -365,3 +365,12 @@ def test_what_is_not_carried_says_what_it_was() -> None:
     found = _notes(import_feed(feed(item("Alt", extra=extra)), "f.xml", feed_id="show", kind="podcast").notes)
     assert found[("alt", f"{{{PODCAST}}}alternateEnclosure")].message.endswith("(audio/opus https://example.net/a.opus)")
     assert found[("alt", f"{{{PODCAST}}}soundbite")].message.endswith("(Best bit)")
+
+
+def test_the_early_podcasting_namespace_uri_is_read() -> None:
+    early = b"https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+    data = feed(item("Early", extra='<podcast:person role="guest">Kim</podcast:person>'))
+    data = data.replace(PODCAST.encode(), early)
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    assert 'persons: [{name: "Kim", role: "guest"}]' in result.episodes[0].index_text
+    assert ("channel", "namespace") in _notes(result.notes)
