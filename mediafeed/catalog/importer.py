@@ -181,6 +181,15 @@ def canonical_namespaces(data: bytes) -> tuple[bytes, list[Note]]:
     return data, notes
 
 
+def _leading_space(data: bytes) -> tuple[bytes, list[Note]]:
+    """Without the blank lines some hosts put before the XML declaration (which XML allows only at the very start)."""
+    start = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
+    body = data[len(start) :]
+    if body[:1].isspace() and body.lstrip().startswith(b"<?xml"):
+        return start + body.lstrip(), [Note("channel", "document", "blank space before the XML declaration; ignored")]
+    return data, []
+
+
 def _safe(data: bytes, source: str) -> None:
     if len(data) > MAX_FEED_BYTES:
         raise ImportError_(f"{source}: larger than {MAX_FEED_BYTES >> 20} MB; is this a podcast feed?")
@@ -579,7 +588,8 @@ _ITEM_HANDLED = {
     f"{{{ITUNES}}}season", f"{{{ITUNES}}}episode", f"{{{ITUNES}}}episodeType", f"{{{ITUNES}}}explicit",
     f"{{{ITUNES}}}duration", f"{{{ITUNES}}}title", f"{{{ITUNES}}}summary", f"{{{ITUNES}}}subtitle",
     f"{{{ITUNES}}}author", f"{{{ITUNES}}}image", f"{{{ITUNES}}}keywords", f"{{{PODCAST}}}person",
-    f"{{{PODCAST}}}chapters", f"{{{PODCAST}}}transcript", f"{{{PSC}}}chapters",
+    f"{{{PODCAST}}}chapters", f"{{{PODCAST}}}transcript", f"{{{PSC}}}chapters", f"{{{PODCAST}}}season",
+    f"{{{PODCAST}}}episode",
 }  # fmt: skip
 
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
@@ -802,10 +812,16 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
 
     for tag in ("season", "episode"):
         value = _text(item, f"{{{ITUNES}}}{tag}")
+        source = f"itunes:{tag}"
+        extra = item.find(f"{{{PODCAST}}}{tag}")
+        if not value and extra is not None:  # some Podcasting 2.0 feeds number their items only there
+            value, source = (extra.text or "").strip() or None, f"podcast:{tag}"
         if value and value.isdigit():
             lines.append(f"{tag}: {int(value)}")
         elif value:
-            notes.append(Note(slug, f"itunes:{tag}", f"{value!r} is not a whole number; not carried"))
+            notes.append(Note(slug, source, f"{value!r} is not a whole number; not carried"))
+        if extra is not None and (label := extra.get("name") or extra.get("display")):
+            notes.append(Note(slug, f"podcast:{tag}", f"its name {label!r} has no field; not carried"))
     episode_type = (_text(item, f"{{{ITUNES}}}episodeType") or "full").lower()
     if episode_type not in ("full", "trailer", "bonus"):
         notes.append(Note(slug, "itunes:episodeType", f"{episode_type!r} unknown; written as full"))
@@ -896,9 +912,10 @@ def open_feed(
     `existing`: the project's episode folders (slug → the GUID its index.md records, or None): an item goes into the
     folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...)."""
     _safe(data, source)
+    data, notes = _leading_space(data)
     data, encoding_note = recover_encoding(data)
-    data, notes = canonical_namespaces(data)
-    notes = ([encoding_note] if encoding_note else []) + notes
+    data, aliases = canonical_namespaces(data)
+    notes += ([encoding_note] if encoding_note else []) + aliases
     channel_el, _count = _read_channel(data, source)
     header, context = _channel(channel_el, source, feed_id, kind, notes)
     context.existing = existing or {}

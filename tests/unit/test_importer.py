@@ -374,3 +374,13 @@ def test_the_early_podcasting_namespace_uri_is_read() -> None:
     result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
     assert 'persons: [{name: "Kim", role: "guest"}]' in result.episodes[0].index_text
     assert ("channel", "namespace") in _notes(result.notes)
+
+
+def test_blank_lines_before_the_declaration_and_podcast_numbers() -> None:
+    extra = '<podcast:season name="Supper">2</podcast:season><podcast:episode display="Ten">10</podcast:episode>'
+    data = b"\n  " + feed(item("Numbered", extra=extra))
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    front_matter = yaml.safe_load(result.episodes[0].index_text.split("---")[1])
+    assert (front_matter["season"], front_matter["episode"]) == (2, 10)
+    found = _notes(result.notes)
+    assert ("channel", "document") in found and "'Supper'" in found[("numbered", "podcast:season")].message
