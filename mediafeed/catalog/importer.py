@@ -435,6 +435,7 @@ class _Context:
     base: str | None  # the feed's URL, for relative URLs
     site: str | None  # the channel's <link>
     author: str  # the channel's itunes:author
+    show_type: str  # episodic or serial
     kind: str
     trailers: set[str]  # enclosure URLs the channel's podcast:trailer names
     existing: dict[str, str | None]
@@ -578,7 +579,7 @@ def _channel(channel: Any, source: str, feed_id: str | None, kind: str, notes: l
             trailers.add(url)
     header = ImportedChannel(fid, "\n".join(lines) + "\n", image_url, image_file, tuple(downloads), tuple(notes))
     author = _text(channel, f"{{{ITUNES}}}author") or title
-    return header, _Context(source, base, site or None, author, kind, trailers, {}, {})
+    return header, _Context(source, base, site or None, author, show_type, kind, trailers, {}, {})
 
 
 # ---- the items ----
@@ -838,6 +839,15 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
                 )
             )
     lines.append(f"episode_type: {episode_type}")
+    if context.show_type == "serial" and episode_type == "full" and not any(x.startswith("episode: ") for x in lines):
+        notes.append(
+            Note(
+                slug,
+                "itunes:episode",
+                "a full episode without a number in a serial show: check refuses it (Apple needs numbers there)",
+                "add episode: N to it, or make the show episodic (type: episodic)",
+            )
+        )
     lines.append(f"explicit: {_yaml(bool(_flag(_text(item, f'{{{ITUNES}}}explicit'))))}")
 
     summary = _summary_source(item)

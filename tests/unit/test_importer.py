@@ -384,3 +384,10 @@ def test_blank_lines_before_the_declaration_and_podcast_numbers() -> None:
     assert (front_matter["season"], front_matter["episode"]) == (2, 10)
     found = _notes(result.notes)
     assert ("channel", "document") in found and "'Supper'" in found[("numbered", "podcast:season")].message
+
+
+def test_an_unnumbered_episode_of_a_serial_show_is_reported() -> None:
+    data = feed(item("Loose"), channel="<itunes:type>serial</itunes:type>")
+    result = import_feed(data, "f.xml", feed_id="show", kind="podcast")
+    assert "type: serial" in result.feed_text
+    assert "episode: N" in _notes(result.notes)[("loose", "itunes:episode")].hint
