@@ -845,7 +845,8 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
                 slug,
                 "itunes:episode",
                 "a full episode without a number in a serial show: check refuses it (Apple needs numbers there)",
-                "add episode: N to it, or make the show episodic (type: episodic)",
+                "add episode: N to it; for a special, write episode_type: bonus (Apple lets bonus episodes go "
+                "unnumbered); or make the show episodic (type: episodic)",
             )
         )
     lines.append(f"explicit: {_yaml(bool(_flag(_text(item, f'{{{ITUNES}}}explicit'))))}")
