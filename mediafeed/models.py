@@ -148,6 +148,7 @@ class Episode:
     draft: bool = False  # `draft: true`: in no feed, page or index (what `mediafeed new` writes)
     placeholder: bool = False  # the show notes still hold `new`'s placeholder text
     withdrawn: Withdrawal | None = None  # taken down: in no feed; its files leave the target at the next publish
+    process: bool = True  # `process: false`: the master is published byte for byte (media.published), only measured
 
     def is_released(self, now: datetime) -> bool:
         """In the feeds at `now`: its date has come, and it is neither a draft nor withdrawn."""

@@ -51,7 +51,7 @@ FORMAT = 1  # the layout of this folder (table and file names), not of what is s
 # The kinds of value the shared tier holds: what a runner that starts empty needs to skip work (tool versions,
 # probe facts, decode/encode/tag records, prepared deliveries, receipts by manifest version). Not the local
 # shortcuts (stat index, store-file stats, loaded episodes, the remembered config), which are about this disk.
-SHARED = frozenset({"tool", "probe", "decoded", "encode", "tag", "bumper", "prepared", "receipt-at"})
+SHARED = frozenset({"tool", "probe", "decoded", "loudness", "encode", "tag", "bumper", "prepared", "receipt-at"})
 PUSHED = "pushed"  # (shared tier, kind, key) → known to be in the shared tier (found there, or written there)
 REMOTE_READERS = 16  # shared-tier lookups in flight at once (get_many)
 _ROOT_MARK = "\0project"
