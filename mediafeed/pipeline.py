@@ -801,9 +801,9 @@ def probe_masters(project: Path, catalog: Catalog, target_name: str | None = Non
                 continue
             if not episode.process:
                 carried_by = [(f.file, f.medium) for f in catalog.feeds if f.selects(episode)]
-                refusal = published.unplayable(info) or published.medium_mismatch(info, carried_by)
-                if refusal is not None:
-                    problems.append(Problem(episode.file, published.FIELD, refusal, published.hint_for(refusal)))
+                refused = published.refusal(info, carried_by)
+                if refused is not None:
+                    problems.append(Problem(episode.file, published.FIELD, *refused))
     finally:
         run.ids.save()
         run.store.close()

@@ -202,9 +202,9 @@ def _as_published(
     play in podcast apps and in every feed that carries it, to decode cleanly and to last at least MIN_SECONDS; its
     loudness is measured (remembered by content) and compared with the profile's target, for the report."""
     info = facts.probe_master(source, source_id)
-    refusal = published.unplayable(info) or published.medium_mismatch(info, carried_by)
-    if refusal is not None:
-        raise MediaError(refusal, field=published.FIELD, hint=published.hint_for(refusal))
+    refused = published.refusal(info, carried_by)
+    if refused is not None:
+        raise MediaError(refused[0], field=published.FIELD, hint=refused[1])
     ffmpeg_version = facts.tool("ffmpeg")
 
     def measured() -> published.Measurement:

@@ -142,11 +142,17 @@ def medium_mismatch(info: MediaInfo, carried_by: Iterable[tuple[str, str]]) -> s
     return f"{info.path.name} is {what}, published as is, but {feeds} {verb} of the other medium"
 
 
-def hint_for(problem: str) -> str:
-    """The fix for a refusal of `unplayable` or `medium_mismatch`."""
-    if "feed of the other medium" in problem:
-        return f"{FIX} (a video also gets an audio-only MP3 for audio feeds), or leave the episode out of that feed's select"
-    return f"{FIX} into MP3 (or H.264/AAC MP4), or replace the file with one podcast apps play"
+MEDIUM_HINT = f"{FIX} (a video also gets an audio-only MP3 for audio feeds), or leave the episode out of that feed's select"
+PLAYABLE_HINT = f"{FIX} into MP3 (or H.264/AAC MP4), or replace the file with one podcast apps play"
+
+
+def refusal(info: MediaInfo, carried_by: Iterable[tuple[str, str]]) -> tuple[str, str] | None:
+    """(what is wrong, how to fix it) when this file cannot go out as it is in the feeds that carry it; else None."""
+    problem = unplayable(info)
+    if problem is not None:
+        return problem, PLAYABLE_HINT
+    problem = medium_mismatch(info, carried_by)
+    return (problem, MEDIUM_HINT) if problem is not None else None
 
 
 def delivered_suffix(info: MediaInfo) -> str:
