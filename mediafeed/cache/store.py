@@ -563,7 +563,10 @@ class Store:
 
     def trusted(self, path: Path, sha256: str) -> bool:
         """Whether the store file `path` holds the bytes named `sha256`: its stat is the one recorded (cheap), or, when
-        it changed, its bytes hash to it again. A file that does not (truncated, overwritten) is removed."""
+        it changed, its bytes hash to it again. A file that does not (truncated, overwritten) is removed. Only store
+        files are judged: a source (a master published as it is) is never hashed, recorded or removed here."""
+        if not self.holds(path):
+            return False
         try:
             st = os.stat(path)
         except OSError:

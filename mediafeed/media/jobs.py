@@ -271,6 +271,10 @@ def _intact(prepared: object, store: Store) -> bool:
         return False
     media = [asset for asset in (prepared.main, prepared.audio) if asset is not None]
     for asset in media:
+        if not store.holds(asset.path):  # the master itself (process: false): a source, its content id is in the key
+            if not asset.path.is_file():
+                return False
+            continue
         if not store.trusted(asset.path, asset.sha256) and (store.remote is None or not store.holds(asset.path)):
             return False
     return prepared.image is None or prepared.image.path.is_file()
@@ -285,7 +289,8 @@ def fetch_unpublished(work: Work, store: Store, published: Callable[[Asset], boo
     for i, outcome in enumerate(work.outcomes):
         if isinstance(outcome, PreparedEpisode):
             media = [a for a in (outcome.main, outcome.audio) if a is not None]
-            missing = [a for a in media if not published(a) and not store.trusted(a.path, a.sha256)]
+            # A master published as it is (not a store file) is here with the sources, or its job fails on its own.
+            missing = [a for a in media if store.holds(a.path) and not published(a) and not store.trusted(a.path, a.sha256)]
             if missing:
                 wanted[i] = missing
     if not wanted:

@@ -7,6 +7,9 @@ therefore never re-encodes audio, and editing the tag writer re-tags without re-
 Every delivery file is verified (media.verify) after it is encoded and again after it is tagged: it decodes to the
 end and lasts as long as the master (decoded, never from headers) plus its bumpers. The durations in the feed are
 those decoded lengths. A master that changes while it is processed is processed once more, then refused.
+
+An episode with `process: false` takes the other branch of this stage (media.published): its master is the delivery
+file, byte for byte, checked (playable as it is, in every feed that carries it; decodes cleanly) and measured.
 """
 
 from __future__ import annotations

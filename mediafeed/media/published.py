@@ -7,7 +7,7 @@ every delivery's: media.verify) come from the file. What it can still be is *mea
 true peak (media.gating's segmented ebur128 measure) are remembered by content and code like every measurement, and
 reported against the feed's target (media.loudness.Target), so the producer sees which episodes are off target.
 
-Refused, with a fix: a file podcast apps cannot play (only MP3, AAC in M4A/MP4 or ADTS, and H.264 video in MP4 go
+Refused, with a fix: a file podcast apps cannot play (only MP3, AAC in M4A or MP4, and H.264 video in MP4 go
 out untouched), and a feed of the other medium carrying it (a video feed and an MP3, an audio feed and an MP4).
 
 `measure(path)` is the library function an importer calls after a download: no project, no store needed.
@@ -33,9 +33,10 @@ KIND = "loudness"
 FIELD = "process"  # the front-matter field every refusal here names
 FIX = "set process: true to encode it"
 
-# Containers podcast apps play as they are (suffix → what ffprobe must call the container), and their codecs.
-CONTAINERS = {".mp3": "mp3", ".aac": "aac", ".m4a": "mp4", ".mp4": "mp4", ".m4v": "mp4"}
-AUDIO_CODECS = {".mp3": ("mp3",), ".aac": ("aac",), ".m4a": ("aac",), ".mp4": ("aac",), ".m4v": ("aac",)}
+# Containers podcast apps play as they are (suffix → what ffprobe must call the container), and their codecs: the
+# files Apple lists (feeds/lint.py's APPLE_MEDIA_TYPES), so AAC goes out in M4A/MP4, not as a bare ADTS .aac stream.
+CONTAINERS = {".mp3": "mp3", ".m4a": "mp4", ".mp4": "mp4", ".m4v": "mp4"}
+AUDIO_CODECS = {".mp3": ("mp3",), ".m4a": ("aac",), ".mp4": ("aac",), ".m4v": ("aac",)}
 VIDEO_CODECS = ("h264",)
 
 
@@ -116,7 +117,7 @@ def unplayable(info: MediaInfo) -> str | None:
     container = CONTAINERS.get(suffix)
     if container is None:
         kind = f"a {suffix} file" if suffix else "a file without an extension"
-        return f"{name}: {kind} cannot go out as published (podcast apps play MP3, M4A, AAC and MP4)"
+        return f"{name}: {kind} cannot go out as published (podcast apps play MP3, AAC in M4A, and MP4)"
     formats = info.format_name.split(",")
     if container not in formats and not (container == "mp4" and "mov" in formats):
         return f"{name}: its extension says {suffix} but it is {info.format_name or 'an unknown format'} inside"
@@ -143,7 +144,10 @@ def medium_mismatch(info: MediaInfo, carried_by: Iterable[tuple[str, str]]) -> s
 
 
 MEDIUM_HINT = f"{FIX} (a video also gets an audio-only MP3 for audio feeds), or leave the episode out of that feed's select"
-PLAYABLE_HINT = f"{FIX} into MP3 (or H.264/AAC MP4), or replace the file with one podcast apps play"
+PLAYABLE_HINT = (
+    f"{FIX} into MP3 (or H.264/AAC MP4), or replace the file with one podcast apps play "
+    "(AAC in a bare .aac stream: ffmpeg -i x.aac -c copy x.m4a)"
+)
 
 
 def refusal(info: MediaInfo, carried_by: Iterable[tuple[str, str]]) -> tuple[str, str] | None:

@@ -86,6 +86,8 @@ def test_published_byte_for_byte_measured_and_a_noop_again(sample_project: Path,
     duration = feed.xpath(f"//item[guid='{GUID}']/*[local-name()='duration']/text()")[0]
     assert duration in ("8", "00:08", "0:08", "00:00:08")
     assert feed_problems(public) == []
+    checked = mediafeed(sample_project, "check")  # the feeds it renders pass the lint (an MP3 Apple plays)
+    assert checked.exit_code == 0, checked.output
 
     # The report: ffmpeg's own measure of the file, and off the −16 LUFS / −1 dBTP target.
     integrated, peak = ebur128(master)

@@ -25,7 +25,7 @@ MP4 = replace(M4A, path=Path("show.mp4"), mime_type="video/mp4", video_codec="h2
     [
         pytest.param(MP3, None, id="mp3"),
         pytest.param(M4A, None, id="m4a-aac"),
-        pytest.param(AAC, None, id="adts-aac"),
+        pytest.param(AAC, "a .aac file", id="bare-adts-aac"),  # not a type Apple lists: remux it into .m4a
         pytest.param(MP4, None, id="mp4-h264-aac"),
         pytest.param(replace(MP4, path=Path("show.m4v")), None, id="m4v-h264-aac"),
         pytest.param(replace(M4A, path=Path("show.mp4")), None, id="audio-only-mp4"),
@@ -89,7 +89,6 @@ def test_feeds_of_the_other_medium(info: MediaInfo, feeds: list[tuple[str, str]]
     [
         pytest.param(MP3, ".mp3", "audio/mpeg", id="mp3"),
         pytest.param(M4A, ".m4a", "audio/x-m4a", id="m4a"),
-        pytest.param(AAC, ".aac", "audio/aac", id="aac"),
         pytest.param(MP4, ".mp4", "video/mp4", id="mp4"),
         pytest.param(replace(M4A, path=Path("show.mp4")), ".m4a", "audio/x-m4a", id="audio-only-mp4-goes-out-as-m4a"),
     ],
@@ -140,3 +139,19 @@ def test_the_report_lists_only_media_published_as_is_once_per_target() -> None:
         ("b-imported", -16.0, False),
     ]
     assert report[0]["key"] == "media/b-imported-12345678.mp3" and report[0]["file"] == "episodes/b-imported/index.md"
+
+
+def test_the_store_never_judges_or_removes_a_source(tmp_path: Path) -> None:
+    """A delivery published as it is points at the master: checking it against another sha256 (a master rewritten
+    since) must never delete it, as a damaged store file would be."""
+    from mediafeed.cache.store import Store
+
+    master = tmp_path / "episodes" / "x" / "audio.mp3"
+    master.parent.mkdir(parents=True)
+    master.write_bytes(b"the producer's only copy")
+    store = Store(tmp_path / "build", root=tmp_path)
+    try:
+        assert store.trusted(master, "0" * 64) is False
+    finally:
+        store.close()
+    assert master.read_bytes() == b"the producer's only copy"
