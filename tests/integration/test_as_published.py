@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,21 @@ def test_a_video_feed_and_an_unplayable_master_are_check_errors(sample_project: 
     # process: true (the default) encodes it like any master: no problem.
     (folder / "index.md").write_text(episode_text(wav.name, process="true"), encoding="utf-8")
     assert mediafeed(sample_project, "check", "--no-lint").exit_code == 0
+
+
+def test_a_video_goes_out_as_it_is_in_a_video_feed(
+    sample_project: Path, mediafeed: Invoke, make_video: Callable[..., Path]
+) -> None:
+    master = make_video(sample_project / "episodes" / SLUG / "clip.mp4", seconds=2.0)
+    add_episode(sample_project, master, kind="video")  # the medication guides feed (medium: video) takes it
+    before = sha256(master)
+    result = mediafeed(sample_project, "publish", "--json")
+    assert result.exit_code == 0, result.output
+    key = f"media/{SLUG}-{before[:8]}.mp4"
+    assert sha256(sample_project / "public" / key) == before
+    feed = etree.parse(str(sample_project / "public" / "feeds" / "medication-guides.xml"))
+    [enclosure] = feed.xpath(f"//item[guid='{GUID}']/enclosure")
+    assert enclosure.get("type") == "video/mp4" and int(enclosure.get("length")) == master.stat().st_size
+    assert not feed.xpath(f"//item[guid='{GUID}']/*[local-name()='alternateEnclosure']")  # no audio-only rendition made
+    [entry] = json.loads(result.stdout)["loudness"]
+    assert entry["slug"] == SLUG and entry["key"] == key
