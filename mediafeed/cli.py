@@ -206,7 +206,7 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool,
                 click.echo(str(problem))
             click.echo(f"{CatalogError(checked.problems).message}", err=True)
         raise click.exceptions.Exit(EXIT_CATALOG)
-    media_problems = [{"file": e.file, "field": "media", "message": message} for e, message in checked.media]
+    media_problems = [problem.as_dict() for problem in checked.media]
     lint_errors = sum(finding.severity == "error" for _, finding in lint_report)
     notes = [f"{e.file}: not selected by any feed (it will not be published)" for e in unselected_episodes(catalog)]
     warnings = checked.warnings
@@ -231,8 +231,8 @@ def check(state: State, fix: bool, as_json: bool, no_media: bool, no_lint: bool,
     else:
         for path in fixed:
             click.echo(f"fixed: {path}: guid: assigned a permanent GUID")
-        for media_problem in media_problems:
-            click.echo(f"{media_problem['file']}: {media_problem['field']}: {media_problem['message']}")
+        for problem in checked.media:
+            click.echo(str(problem))
         hidden = 0
         for file, finding in lint_report:
             if finding.severity == "info" and state.verbosity < 1:
@@ -407,6 +407,7 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
             payload["written"] = len(outcome.result.written)
             payload["bytes_written"] = outcome.result.bytes_written
             payload["replans"] = outcome.result.replans
+        payload["loudness"] = list(outcome.loudness)  # episodes published as they are (process: false), as measured
         click.echo(json.dumps(payload, indent=2))
     else:
         _print_plan(state, outcome, dry_run)
@@ -462,6 +463,18 @@ def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
     for feed_id, url in outcome.feed_urls.items():
         local = f"  {target.path}/feeds/{feed_id}.xml" if target.path else ""
         click.echo(f"  {feed_id:<22} {outcome.feed_counts[feed_id]:>3} episode(s)  {url}{local}")
+    _print_loudness(outcome.loudness, "Loudness of the media published as is (process: false):")
+
+
+def _print_loudness(entries: Any, heading: str) -> None:
+    """The measured loudness of each episode published as it is, and whether it is off the target."""
+    from mediafeed.media.published import summary
+
+    if entries:
+        off = sum(not entry["on_target"] for entry in entries)
+        click.echo(f"{heading} {off} of {len(entries)} off target")
+        for entry in entries:
+            click.echo(f"  {entry['slug']:<30} {summary(entry)}")
 
 
 def _size(count: int) -> str:
@@ -580,6 +593,7 @@ def status(state: State, target: str | None, as_json: bool, history: bool) -> No
         click.echo(f"withdrawn:  {gone['slug']} at {gone['at']} ({gone['reason']}; {state_of})")
     for failure in report.failed:
         click.echo(f"            {failure['file']}: {failure['error']}")
+    _print_loudness(report.loudness, "loudness:   published as is (process: false),")
     if history:
         click.echo("history:")
         for entry in report.history[-50:]:

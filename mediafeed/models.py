@@ -149,6 +149,7 @@ class Episode:
     placeholder: bool = False  # the show notes still hold `new`'s placeholder text
     withdrawn: Withdrawal | None = None  # taken down: in no feed; its files leave the target at the next publish
     guid_permalink: bool = False  # isPermaLink="true": the GUID is the episode's web address (kept from an import)
+    process: bool = True  # `process: false`: the master is published byte for byte (media.published), only measured
 
     def is_released(self, now: datetime) -> bool:
         """In the feeds at `now`: its date has come, and it is neither a draft nor withdrawn."""

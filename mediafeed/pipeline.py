@@ -508,11 +508,13 @@ def render_feeds(
 
 def status(project: Path, target_name: str | None, now: datetime, *, progress: Progress) -> Any:
     """Where a target stands at `now` (publish.status.Status): a plan (nothing written) and the target's manifest."""
+    from mediafeed.media.published import loudness_report
     from mediafeed.publish.status import build_status
 
     run = walk(Run(project, now, progress, target_name, PublishOptions(dry_run=True), shared_tier=True), STATUS)
     assert run.target is not None and run.catalog is not None and run.plan is not None
-    return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now)
+    loudness = loudness_report(run.built.prepared.values())
+    return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now, loudness)
 
 
 def withdraw(project: Path, slug: str, reason: str, now: datetime) -> Path:
@@ -561,7 +563,7 @@ class Checked:
     fixed: list[str]
     catalog: Catalog | None
     problems: list[Any]  # errors.Problem
-    media: list[tuple[Episode, str]]
+    media: list[Any]  # errors.Problem: masters that are broken, or cannot go out as published
     lint: list[tuple[str, Any]]  # (feed key, feeds.lint.Finding)
     failures: tuple[EpisodeFailure, ...] = ()
     warnings: list[Any] = field(default_factory=list)  # errors.Problem: worth fixing, not failing (catalog_warnings)
@@ -776,10 +778,12 @@ def load_catalog(project: Path) -> Catalog:
     return run.catalog
 
 
-def probe_masters(project: Path, catalog: Catalog, target_name: str | None = None) -> list[tuple[Episode, str]]:
-    """Every local master probed (remembered by content, also in the shared tier when it can be reached): the
-    episodes whose master is empty or not media, and why."""
-    from mediafeed.errors import MediaError, MediafeedError
+def probe_masters(project: Path, catalog: Catalog, target_name: str | None = None) -> list[Any]:
+    """Every local master probed (remembered by content, also in the shared tier when it can be reached): a problem
+    (errors.Problem) for each episode whose master is empty or not media (field `media`), or is to be published as it
+    is (`process: false`) but podcast apps, or a feed that carries it, could not play it (field `process`)."""
+    from mediafeed.errors import MediaError, MediafeedError, Problem
+    from mediafeed.media import published
 
     run = Run(project, datetime.now().astimezone(), silent, target_name, PublishOptions(dry_run=True))
     problems = []
@@ -791,9 +795,15 @@ def probe_masters(project: Path, catalog: Catalog, target_name: str | None = Non
                 continue
             path = Path(episode.media)
             try:
-                run.facts.probe_master(path)
+                info = run.facts.probe_master(path)
             except MediaError as exc:
-                problems.append((episode, f"{path.name}: {exc.message}; {exc.hint}".rstrip("; ")))
+                problems.append(Problem(episode.file, "media", f"{path.name}: {exc.message}", exc.hint))
+                continue
+            if not episode.process:
+                carried_by = [(f.file, f.medium) for f in catalog.feeds if f.selects(episode)]
+                refused = published.refusal(info, carried_by)
+                if refused is not None:
+                    problems.append(Problem(episode.file, published.FIELD, *refused))
     finally:
         run.ids.save()
         run.store.close()
@@ -876,9 +886,12 @@ def _local_manifests(config: Config, skip: str | None = None) -> dict[str, Manif
 
 
 def _outcome(run: Run) -> PublishOutcome:
+    from mediafeed.media.published import loudness_report
+
     assert run.target is not None and run.plan is not None
     site = run.site
-    return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings)
+    loudness = tuple(loudness_report(run.built.prepared.values())) if run.built is not None else ()
+    return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings, loudness=loudness)
 
 
 def _counted(report: Reporter, task: Task, load_one: Any) -> Any:

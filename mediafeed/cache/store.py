@@ -51,7 +51,7 @@ FORMAT = 1  # the layout of this folder (table and file names), not of what is s
 # The kinds of value the shared tier holds: what a runner that starts empty needs to skip work (tool versions,
 # probe facts, decode/encode/tag records, prepared deliveries, receipts by manifest version). Not the local
 # shortcuts (stat index, store-file stats, loaded episodes, the remembered config), which are about this disk.
-SHARED = frozenset({"tool", "probe", "decoded", "encode", "tag", "bumper", "prepared", "receipt-at"})
+SHARED = frozenset({"tool", "probe", "decoded", "loudness", "encode", "tag", "bumper", "prepared", "receipt-at"})
 PUSHED = "pushed"  # (shared tier, kind, key) → known to be in the shared tier (found there, or written there)
 REMOTE_READERS = 16  # shared-tier lookups in flight at once (get_many)
 _ROOT_MARK = "\0project"
@@ -563,7 +563,10 @@ class Store:
 
     def trusted(self, path: Path, sha256: str) -> bool:
         """Whether the store file `path` holds the bytes named `sha256`: its stat is the one recorded (cheap), or, when
-        it changed, its bytes hash to it again. A file that does not (truncated, overwritten) is removed."""
+        it changed, its bytes hash to it again. A file that does not (truncated, overwritten) is removed. Only store
+        files are judged: a source (a master published as it is) is never hashed, recorded or removed here."""
+        if not self.holds(path):
+            return False
         try:
             st = os.stat(path)
         except OSError:

@@ -490,6 +490,7 @@ def load_episode(
         draft=e.draft,
         placeholder=PLACEHOLDER_NOTES in body,
         withdrawn=Withdrawal(e.withdrawn.at, clean_line(e.withdrawn.reason)) if e.withdrawn else None,
+        process=e.process,
     )
 
 

@@ -466,6 +466,13 @@ class EpisodeFront(Schema):
         description="Taken down: leaves every feed and its files are deleted at the next publish (`mediafeed withdraw`).",
         json_schema_extra=_hint("write withdrawn: {at: 2026-11-30T09:00:00-05:00, reason: ...}"),
     )
+    process: Flag = Field(
+        True,
+        description="false publishes the media: file byte for byte in every feed (no loudness normalization, re-encode, "
+        "bumpers or tags; its loudness is measured and reported). It must be MP3, AAC (M4A) or H.264 MP4 and match "
+        "the medium of every feed that carries it.",
+        json_schema_extra=_hint("write process: false to publish the file as it is, or process: true (the default)"),
+    )
 
 
 FeedFilePartial = partial_model(FeedFile)

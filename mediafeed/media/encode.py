@@ -217,11 +217,11 @@ class _Context:
             path.unlink(missing_ok=True)
 
     def watching(self, kind: str, label: str, total: float) -> AbstractContextManager[ffmpeg.Watch | None]:
-        return _watching(self.report, kind, label, total)
+        return watching(self.report, kind, label, total)
 
 
 @contextmanager
-def _watching(report: Reporter, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
+def watching(report: Reporter, kind: str, label: str, total: float) -> Iterator[ffmpeg.Watch | None]:
     """One ffmpeg run over the whole programme, reported as a task counting seconds of `total`."""
     if report is silent:
         yield None
@@ -241,7 +241,7 @@ def measure_master(
 ) -> ffmpeg.Measured:
     """A master's loudness and its decoded length in one pass over it, in segments side by side (one ffmpeg per
     core; media.gating combines them exactly). True peak only for a master that may pass through untouched."""
-    with _watching(report, "measure", f"{name or source.name}{' (limiter)' if prefilter else ''}", info.duration) as watch:
+    with watching(report, "measure", f"{name or source.name}{' (limiter)' if prefilter else ''}", info.duration) as watch:
         return ffmpeg.measure_segmented(
             source, true_peak=_measure_true_peak(info, profile) and not prefilter, duration=info.duration,
             prefilter=prefilter, watch=watch,

@@ -18,6 +18,7 @@ from mediafeed.cache.code import code_digest
 from mediafeed.cache.store import Store, key_of
 from mediafeed.config import Config, Target
 from mediafeed.errors import MediaError
+from mediafeed.media import published
 from mediafeed.media.encode import Bumper, Profile
 from mediafeed.media.prepare import TagContext, prepare_episode
 from mediafeed.media.probe import Facts
@@ -34,6 +35,7 @@ class Job:
     episode: Episode
     profile: Profile
     context: TagContext
+    carried_by: tuple[tuple[str, str], ...] = ()  # (file, medium) of every feed that selects the episode
 
     @property
     def key(self) -> tuple[str, str]:
@@ -67,10 +69,12 @@ def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profile
         for feed in catalog.feeds:
             if feed.selects(episode):
                 groups.setdefault(profiles[feed.id].digest, []).append(feed)
+        # An episode published as it is must suit every feed that carries it (media.published.medium_mismatch).
+        carried_by = tuple(sorted({(f.file, f.medium) for fs in groups.values() for f in fs})) if not episode.process else ()
         for feeds in groups.values():
             home = min(feeds, key=lambda f: (episode.kind not in f.kinds, f.id))
             context = TagContext(home.title, target.url_for(home.key), episode.image or home.image)
-            jobs.append(Job(episode, profiles[home.id], context))
+            jobs.append(Job(episode, profiles[home.id], context, carried_by))
     return jobs
 
 
@@ -193,9 +197,10 @@ def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | N
             report(event)
 
         try:
-            return prepare_episode(episode, facts, job.profile, job.context, silent if report is silent else watched), bool(ran)
+            watcher = silent if report is silent else watched
+            return prepare_episode(episode, facts, job.profile, job.context, watcher, job.carried_by), bool(ran)
         except MediaError as exc:
-            return EpisodeFailure(episode.slug, episode.file, str(exc)), bool(ran)
+            return EpisodeFailure(episode.slug, episode.file, str(exc), exc.field or "media"), bool(ran)
         except OSError as exc:
             return EpisodeFailure(episode.slug, episode.file, f"{exc.filename or episode.media}: {exc.strerror}"), bool(ran)
 
@@ -204,7 +209,7 @@ def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | N
     overall = Task("prepare", "media", "items")
     if jobs:
         report(Started(overall, len(jobs)))
-    tally = {"encoded": 0, "tagged": 0, "cached": 0, "failed": 0}
+    tally = {"encoded": 0, "tagged": 0, "measured": 0, "cached": 0, "failed": 0}
 
     def told(job: Job, outcome: PreparedEpisode | EpisodeFailure, how: str) -> None:
         tally[how] += 1
@@ -225,7 +230,10 @@ def prepare_pending(work: Work, facts: Facts, report: Reporter, workers: int | N
                 key = work.keys[i] or job_key(jobs[i], facts)  # a master hashed by the job itself is known now
                 if isinstance(made, PreparedEpisode) and key is not None:
                     facts.store.put(KIND, key, replace(made, episode=None))  # type: ignore[arg-type]
-                told(jobs[i], made, "failed" if isinstance(made, EpisodeFailure) else "encoded" if encoded else "tagged")
+                how = "failed" if isinstance(made, EpisodeFailure) else "encoded" if encoded else "tagged"
+                if how != "failed" and not jobs[i].episode.process:
+                    how = "measured" if encoded else "cached"  # published as it is: nothing encoded or tagged
+                told(jobs[i], made, how)
     if jobs:
         report(Finished(overall, "done", ", ".join(f"{count} {how}" for how, count in tally.items() if count)))
     prepared: dict[tuple[str, str], PreparedEpisode] = {}
@@ -250,7 +258,8 @@ def job_key(job: Job, facts: Facts) -> str | None:
         return None
     code = code_digest("mediafeed.media.prepare")
     profile = job.profile.digest  # audio settings and bumpers by content (not their paths)
-    return key_of(KIND, episode, profile, job.context, master, artwork, image, code, tools, root=facts.store.root)
+    return key_of(KIND, episode, profile, job.context, job.carried_by, master, artwork, image, code, tools,
+                  root=facts.store.root)  # fmt: skip
 
 
 def _intact(prepared: object, store: Store) -> bool:
@@ -262,6 +271,10 @@ def _intact(prepared: object, store: Store) -> bool:
         return False
     media = [asset for asset in (prepared.main, prepared.audio) if asset is not None]
     for asset in media:
+        if not store.holds(asset.path):  # the master itself (process: false): a source, its content id is in the key
+            if not asset.path.is_file():
+                return False
+            continue
         if not store.trusted(asset.path, asset.sha256) and (store.remote is None or not store.holds(asset.path)):
             return False
     return prepared.image is None or prepared.image.path.is_file()
@@ -276,7 +289,8 @@ def fetch_unpublished(work: Work, store: Store, published: Callable[[Asset], boo
     for i, outcome in enumerate(work.outcomes):
         if isinstance(outcome, PreparedEpisode):
             media = [a for a in (outcome.main, outcome.audio) if a is not None]
-            missing = [a for a in media if not published(a) and not store.trusted(a.path, a.sha256)]
+            # A master published as it is (not a store file) is here with the sources, or its job fails on its own.
+            missing = [a for a in media if store.holds(a.path) and not published(a) and not store.trusted(a.path, a.sha256)]
             if missing:
                 wanted[i] = missing
     if not wanted:
@@ -309,5 +323,7 @@ def _loudness_summary(prepared: PreparedEpisode) -> str:
     main = prepared.loudness.get("main") or {}
     if "integrated_lufs" not in main:
         return ""
+    if main.get("as_published"):
+        return published.summary(main)
     how = "passed through" if main.get("passthrough") else f"{main.get('passes', 1)} pass(es)"
     return f"{main['integrated_lufs']:.1f} LUFS, {main['true_peak_dbtp']:.1f} dBTP ({how})"

@@ -7,6 +7,9 @@ therefore never re-encodes audio, and editing the tag writer re-tags without re-
 Every delivery file is verified (media.verify) after it is encoded and again after it is tagged: it decodes to the
 end and lasts as long as the master (decoded, never from headers) plus its bumpers. The durations in the feed are
 those decoded lengths. A master that changes while it is processed is processed once more, then refused.
+
+An episode with `process: false` takes the other branch of this stage (media.published): its master is the delivery
+file, byte for byte, checked (playable as it is, in every feed that carries it; decodes cleanly) and measured.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from mediafeed.catalog.chapters import delivered
 from mediafeed.config import AudioProfile
 from mediafeed.digest import content_key
 from mediafeed.errors import MediaError
-from mediafeed.media import verify
-from mediafeed.media.encode import Profile, Rendition, encode, measure_master
+from mediafeed.media import published, verify
+from mediafeed.media.encode import Profile, Rendition, encode, measure_master, watching
 from mediafeed.media.ffmpeg import Loudness
 from mediafeed.media.probe import Facts
 from mediafeed.media.tags import EpisodeTags, TagChapter, tagged
@@ -48,9 +51,11 @@ def prepare_episode(
     profile: Profile | None = None,
     context: TagContext | None = None,
     report: Reporter = silent,
+    carried_by: tuple[tuple[str, str], ...] = (),
 ) -> PreparedEpisode:
     """Make (or reuse) the episode's delivery files and describe them as publishable assets (each ffmpeg run over
-    the programme reported to `report`, named by the episode's slug)."""
+    the programme reported to `report`, named by the episode's slug). An episode with `process: false` is published
+    as it is (media.published), checked against `carried_by`: (file, medium) of every feed that selects it."""
     profile = profile or Profile(AudioProfile())
     if episode.media.startswith("s3://"):
         raise MediaError(
@@ -62,11 +67,11 @@ def prepare_episode(
     source = Path(episode.media)
     context = context or TagContext(album=episode.title, feed_url="", artwork=episode.image or Path())
     try:
-        return _prepare(episode, facts, profile, context, report, source)
+        return _prepare(episode, facts, profile, context, report, source, carried_by)
     except MasterChanged:
         pass  # the bytes read were neither version: once more, from what the master holds now
     try:
-        return _prepare(episode, facts, profile, context, report, source)
+        return _prepare(episode, facts, profile, context, report, source, carried_by)
     except MasterChanged:
         raise MediaError(
             "the master changed while it was being processed, twice",
@@ -103,10 +108,18 @@ def _stat(path: Path) -> tuple[int, int, int, int]:
 
 
 def _prepare(
-    episode: Episode, facts: Facts, profile: Profile, context: TagContext, report: Reporter, source: Path
+    episode: Episode,
+    facts: Facts,
+    profile: Profile,
+    context: TagContext,
+    report: Reporter,
+    source: Path,
+    carried_by: tuple[tuple[str, str], ...],
 ) -> PreparedEpisode:
     source_id, guard = master_guard(source, facts)
     try:
+        if not episode.process:
+            return _as_published(episode, facts, profile, report, source, source_id, guard, carried_by)
         return _prepare_from(episode, facts, profile, context, report, source, source_id, guard)
     except MasterChanged:
         raise
@@ -175,6 +188,56 @@ def _prepare_from(
         loudness={name: r.loudness for name, r in renditions.items()},
         main_offset=renditions["main"].intro_seconds,
         audio_offset=renditions["audio"].intro_seconds if "audio" in renditions else 0.0,
+    )
+
+
+def _as_published(
+    episode: Episode,
+    facts: Facts,
+    profile: Profile,
+    report: Reporter,
+    source: Path,
+    source_id: str,
+    guard: Callable[[], None],
+    carried_by: tuple[tuple[str, str], ...],
+) -> PreparedEpisode:
+    """`process: false`: the master itself is the delivery (no gain, encode, bumpers or tags), once it is known to
+    play in podcast apps and in every feed that carries it, to decode cleanly and to last at least MIN_SECONDS; its
+    loudness is measured (remembered by content) and compared with the profile's target, for the report."""
+    info = facts.probe_master(source, source_id)
+    refused = published.refusal(info, carried_by)
+    if refused is not None:
+        raise MediaError(refused[0], field=published.FIELD, hint=refused[1])
+    ffmpeg_version = facts.tool("ffmpeg")
+
+    def measured() -> published.Measurement:
+        with watching(report, "measure", episode.slug, info.duration) as watch:
+            return published.measure(source, facts.store, ffmpeg_version=ffmpeg_version, info=info, content_id=source_id,
+                                     watch=watch, guard=guard)  # fmt: skip
+
+    loudness = measured()
+    # A video is decoded whole (every stream); an audio file's decode is its loudness measure.
+    decoder = verify.decode if info.has_video else lambda _: verify.Decoded(loudness.seconds, loudness.errors)
+    found = verify.decoded(source, source_id, facts.store, ffmpeg_version, guard, decoder)
+    if found.errors:
+        raise MediaError(
+            f"{source.name} does not decode cleanly ({found.errors}), and it would be published as it is",
+            field=published.FIELD,
+            hint=f"{published.FIX} from what decodes, or replace the file",
+        )
+    seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version, guard, decoder)
+    sha = source_id.removeprefix("sha256:")
+    key = content_key(f"media/{episode.slug}", sha, published.delivered_suffix(info))
+    asset = Asset(key, source, info.size, sha, published.content_type(key))
+    described = replace(info, mime_type=asset.content_type, duration=round(seconds, 3))
+    image = sidecar_asset(episode.image, f"artwork/{episode.slug}", IMAGE_TYPES, facts) if episode.image else None
+    guard()
+    return PreparedEpisode(
+        episode=episode,
+        main=asset,
+        main_info=described,
+        image=image,
+        loudness={"main": loudness.describe(profile.audio)},
     )
 
 

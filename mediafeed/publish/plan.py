@@ -290,6 +290,7 @@ class PublishOutcome:
     warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
     reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
     files_read: int = 0  # files read to identify them (hashed): 0 when git and the cache vouched for every one
+    loudness: tuple[dict[str, Any], ...] = ()  # episodes published as they are: measured loudness vs target
 
 
 @dataclass(frozen=True)

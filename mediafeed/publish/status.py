@@ -24,6 +24,7 @@ class Status:
     failed: list[dict[str, str]]
     history: list[dict[str, str]] = field(default_factory=list)
     withdrawn: list[dict[str, Any]] = field(default_factory=list)  # taken down (live: still in a published feed)
+    loudness: list[dict[str, Any]] = field(default_factory=list)  # published as they are: measured vs target
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,11 +37,20 @@ class Status:
             "failed": self.failed,
             "history": self.history,
             "withdrawn": self.withdrawn,
+            "loudness": self.loudness,
         }
 
 
-def build_status(target: str, catalog: Catalog, manifest: dict[str, Any], plan: PublishPlan, now: datetime) -> Status:
-    """Where a target stands: `manifest` is its content as read once by the run (Manifest.content)."""
+def build_status(
+    target: str,
+    catalog: Catalog,
+    manifest: dict[str, Any],
+    plan: PublishPlan,
+    now: datetime,
+    loudness: list[dict[str, Any]] | None = None,
+) -> Status:
+    """Where a target stands: `manifest` is its content as read once by the run (Manifest.content); `loudness`, the
+    measured loudness of the episodes published as they are (media.published.loudness_report)."""
     by_guid = {e.guid: e for e in catalog.episodes}
     live: dict[str, list[dict[str, str]]] = {}
     published: set[str] = set()
@@ -95,7 +105,7 @@ def build_status(target: str, catalog: Catalog, manifest: dict[str, Any], plan: 
         for e in catalog.episodes
         if e.withdrawn is not None
     ]
-    return Status(target, now, live, scheduled, due, pending, failed, history, withdrawn)
+    return Status(target, now, live, scheduled, due, pending, failed, history, withdrawn, list(loudness or ()))
 
 
 def until(seconds: int) -> str:

@@ -130,6 +130,8 @@ def assert_hints(problems: list[Problem]) -> None:
         pytest.param({"kind": "webinar"}, "kind", "webinar", id="kind"),
         pytest.param({"keywords": ["genetics", "folate"]}, "keywords", ("genetics", "folate"), id="keywords"),
         pytest.param({"media": "s3://example-media/masters/x.wav"}, "media", "s3://example-media/masters/x.wav", id="media-s3"),
+        pytest.param({}, "process", True, id="process-default"),
+        pytest.param({"process": False}, "process", False, id="process-false-as-published"),
     ],
 )
 def test_good_front_matter(project: Project, overrides: dict[str, Any], attribute: str, expected: Any) -> None:
@@ -296,6 +298,8 @@ def _outside_file(project: Project) -> None:
         pytest.param({"transcript": "missing.vtt"}, ["transcript"], id="transcript-missing"),
         pytest.param({"transcript": "audio.mp3"}, ["transcript"], id="transcript-wrong-type"),
         pytest.param({"image": "missing.png"}, ["image"], id="image-missing"),
+        pytest.param({"process": "maybe"}, ["process"], id="process-not-a-flag"),
+        pytest.param({"process": Raw("null")}, ["process"], id="process-null"),
     ],
 )
 def test_bad_front_matter(project: Project, overrides: dict[str, Any], fields: list[str]) -> None:
