@@ -1011,16 +1011,25 @@ def main() -> None:
     help="Fetch from private, loopback and link-local addresses too (a host on your own network); "
     "MEDIAFEED_IMPORT_ALLOW_PRIVATE=1 in the environment does the same.",
 )
+@click.option(
+    "--process",
+    is_flag=True,
+    help="Put the imported media through our loudness and encoding pipeline when published. Default: publish "
+    "each file byte for byte as the old host served it (process: false), only measured.",
+)
 @click.pass_obj
 def import_command(state: State, source: str, feed_id: str | None, kind: str, dry_run: bool, as_json: bool,
-                   migration: bool, target: str | None, allow_private: bool) -> None:  # fmt: skip
+                   migration: bool, target: str | None, allow_private: bool, process: bool) -> None:  # fmt: skip
     """Import an existing podcast from its RSS feed (a file or an http(s) URL).
 
     \b
     Writes feeds/<id>.yaml and episodes/<slug>/index.md per item, downloads each
     enclosure into its episode folder (byte-for-byte) and the show artwork into
-    artwork/. Running it again changes nothing; an episode you edited is kept.
-    Whatever the content format cannot hold is listed, never dropped silently.
+    artwork/. Imported episodes are published as the old host served them
+    (process: false) unless --process; each file's loudness is measured and
+    reported against the [audio] targets. Running it again changes nothing; an
+    episode you edited is kept. Whatever the content format cannot hold is
+    listed, never dropped silently.
 
     \b
     With --check (after publishing the imported show): every old GUID must be in
@@ -1041,6 +1050,7 @@ def import_command(state: State, source: str, feed_id: str | None, kind: str, dr
         dry_run=dry_run,
         allow_private=allow_private or None,  # None: MEDIAFEED_IMPORT_ALLOW_PRIVATE decides
         progress=state.report,
+        process=process,
     )
     state.close()
     if as_json:
@@ -1057,6 +1067,15 @@ def import_command(state: State, source: str, feed_id: str | None, kind: str, dr
             click.echo(f"failed {rel}")
         for note in report.notes:
             click.echo(f"not carried: {note}")
+        off = [m for m in report.loudness if m.get("on_target") is False]
+        for m in off:
+            click.echo(
+                f"loudness {m['file']}: {m['integrated_lufs']:.1f} LUFS, {m['true_peak_dbtp']:.1f} dBTP (target "
+                f"{m['target_lufs']:.1f} LUFS, true peak <= {m['ceiling_dbtp']:.1f} dBTP)"
+            )
+        if report.loudness:
+            where = "published as is" if not process else "normalized when published"
+            click.echo(f"loudness: {len(off)} of {len(report.loudness)} file(s) off target ({where})")
         click.echo(
             f"{report.feed_file}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
             f"{len(report.kept)} kept, {len(report.downloaded)} downloaded, {len(report.failed)} failed"

@@ -993,14 +993,16 @@ def import_show(
     dry_run: bool,
     allow_private: bool | None = None,
     progress: Reporter = silent,
+    process: bool = False,
 ) -> Any:
     """`mediafeed import`: an existing podcast's RSS feed (file or URL) → feeds/<id>.yaml, one episode bundle per
-    item and the enclosures downloaded into them (publish/importing.py); returns its ImportReport."""
+    item and the enclosures downloaded into them and measured (publish/importing.py); returns its ImportReport."""
     from mediafeed.publish.importing import run_import
 
     return run_import(
-        project, source, feed_id=feed_id, kind=kind, dry_run=dry_run, allow_private=allow_private, progress=progress
-    )
+        project, source, feed_id=feed_id, kind=kind, dry_run=dry_run, allow_private=allow_private, progress=progress,
+        process=process,
+    )  # fmt: skip
 
 
 def import_check(project: Path, source: str, *, feed_id: str | None, target_name: str | None) -> Any:

@@ -443,6 +443,7 @@ class _Context:
     seen_slugs: set[str] = field(default_factory=set)
     seen_guids: set[str] = field(default_factory=set)
     trailers_found: set[str] = field(default_factory=set)
+    process: bool = False  # --process: imported media goes through loudness and encoding (else published as it is)
 
 
 def _categories(channel: Any, notes: list[Note]) -> str | None:
@@ -804,6 +805,8 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
         lines.append("guid_permalink: true")
     lines += [f"kind: {context.kind}", "topics: []", f"published: {published.isoformat()}"]
     lines.append(f"media: {_yaml(enclosure.file_name)}")
+    if not context.process:
+        lines.append("process: false")  # published as the old host served it (see README: Importing)
 
     image_el = item.find(f"{{{ITUNES}}}image")
     if image_url := _resolve(image_el.get("href") if image_el is not None else None, context.base, slug, "itunes:image", notes):
@@ -916,12 +919,20 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
 
 
 def open_feed(
-    data: bytes, source: str, *, feed_id: str | None, kind: str, existing: dict[str, str | None] | None = None
+    data: bytes,
+    source: str,
+    *,
+    feed_id: str | None,
+    kind: str,
+    existing: dict[str, str | None] | None = None,
+    process: bool = False,
 ) -> tuple[ImportedChannel, Iterator[ImportedEpisode | Note]]:
     """The channel, and the items one at a time (an episode, or the Note saying why the item was skipped).
     Raises ImportError_ (nothing to write) for anything that is not a podcast feed, before any item is yielded.
     `existing`: the project's episode folders (slug → the GUID its index.md records, or None): an item goes into the
-    folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...)."""
+    folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...).
+    `process`: the episodes go through our loudness and encoding pipeline; by default they are written with
+    `process: false`, so a finished MP3 is published byte for byte (no second lossy encode)."""
     _safe(data, source)
     data, notes = _leading_space(data)
     data, encoding_note = recover_encoding(data)
@@ -930,6 +941,7 @@ def open_feed(
     channel_el, _count = _read_channel(data, source)
     header, context = _channel(channel_el, source, feed_id, kind, notes)
     context.existing = existing or {}
+    context.process = process
     for slug, guid in context.existing.items():
         if guid is not None:
             context.by_guid.setdefault(same_guid(guid), []).append(slug)
@@ -949,10 +961,16 @@ def open_feed(
 
 
 def import_feed(
-    data: bytes, source: str, *, feed_id: str | None, kind: str, existing: dict[str, str | None] | None = None
+    data: bytes,
+    source: str,
+    *,
+    feed_id: str | None,
+    kind: str,
+    existing: dict[str, str | None] | None = None,
+    process: bool = False,
 ) -> ImportedFeed:
     """The whole feed at once (for small feeds and tests; `open_feed` streams)."""
-    header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=existing)
+    header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=existing, process=process)
     notes = list(header.notes)
     episodes = []
     for entry in items:

@@ -56,6 +56,7 @@ class ImportReport:
     failed: list[str] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     dry_run: bool = False
+    loudness: list[dict[str, Any]] = field(default_factory=list)  # each imported enclosure as measured
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class ImportReport:
             "downloaded": self.downloaded,
             "failed": self.failed,
             "not_carried": [n.as_dict() for n in self.notes],
+            "loudness": self.loudness,
         }
 
 
@@ -405,11 +407,12 @@ def run_import(
     dry_run: bool,
     allow_private: bool | None = None,
     progress: Reporter = silent,
+    process: bool = False,
 ) -> ImportReport:
     if allow_private is None:
         allow_private = allow_private_default()
     data = read_source(source, allow_private=allow_private)
-    header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=_existing(project))
+    header, items = open_feed(data, source, feed_id=feed_id, kind=kind, existing=_existing(project), process=process)
     del data  # the mapping holds what it still needs
     feed_rel = f"feeds/{header.feed_id}.yaml"
     report = ImportReport(header.feed_id, feed_rel, notes=list(header.notes), dry_run=dry_run)
@@ -428,4 +431,46 @@ def run_import(
         state_file.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(state_file, json.dumps(state, indent=0, sort_keys=True).encode("utf-8"))
         _fetch_all(project, jobs, report, allow_private=allow_private, progress=progress)
+        enclosures = [(slug, d.dest) for slug, d in jobs if d.what == "enclosure" and d.dest not in report.failed]
+        report.loudness = _measured(project, enclosures, progress)
     return report
+
+
+def _measured(project: Path, enclosures: list[tuple[str, str]], progress: Reporter) -> list[dict[str, Any]]:
+    """Each imported enclosure's loudness against the project's [audio] targets, measured side by side and
+    remembered in build/ under the key publish uses (so publish does not measure it again)."""
+    import threading
+
+    from mediafeed.cache.store import Store
+    from mediafeed.config_file import load_config
+    from mediafeed.errors import MediaError
+    from mediafeed.media.published import measure
+
+    present = [(slug, rel) for slug, rel in enclosures if (project / rel).is_file()]
+    if not present:
+        return []
+    profile = load_config(project).audio
+    store = Store(project / "build", root=project)
+    task = Task("measure", "imported media", "files")
+    progress(Started(task, len(present)))
+    done, lock = [0], threading.Lock()
+
+    def one(job: tuple[str, str]) -> dict[str, Any]:
+        slug, rel = job
+        try:
+            found: dict[str, Any] = measure(project / rel, store).describe(profile)
+        except MediaError as exc:
+            found = {"error": str(exc)}
+        with lock:
+            done[0] += 1
+            progress(Advanced(task, done[0]))
+        return {"slug": slug, "file": rel, **found}
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1))) as pool:
+            results = list(pool.map(one, present))
+    finally:
+        store.close()
+    off = sum(1 for r in results if r.get("on_target") is False)
+    progress(Finished(task, "done", f"{len(results)} measured, {off} off target"))
+    return results

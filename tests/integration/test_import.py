@@ -559,3 +559,35 @@ def test_downloads_report_progress(served: tuple[str, Path], project: Path) -> N
     overall = [e for e in events if getattr(getattr(e, "task", None), "kind", "") == "import"]
     assert isinstance(overall[0], Started) and overall[0].total == 6  # artwork, 2 enclosures, cover, chapters, transcript
     assert isinstance(overall[-1], Finished) and overall[-1].detail.startswith("6 downloaded, 0 failed")
+
+
+def test_imported_media_is_published_as_served_and_its_loudness_reported(
+    served: tuple[str, Path], project: Path, mediafeed: Invoke
+) -> None:
+    """By default an imported file is published byte for byte (process: false) and measured at import; with
+    --process it is normalized like any master."""
+    base, root = served
+    result = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour", "--json")
+    assert result.exit_code == 0, result.output
+    loudness = {m["file"]: m for m in json.loads(result.stdout)["loudness"]}
+    assert set(loudness) == {"episodes/the-keeper-s-log/keepers-log.mp3", "episodes/welcome-to-harbour-lights/welcome.mp3"}
+    for figures in loudness.values():
+        # lavfi's sine (amplitude 1/8): about -22 LUFS, quieter than the -19 LUFS mono target, so off target
+        assert -24 < figures["integrated_lufs"] < -20 and figures["target_lufs"] == -19.0 and figures["on_target"] is False
+    assert front(project / "episodes" / "welcome-to-harbour-lights" / "index.md")["process"] is False
+    text = mediafeed(project, "import", "--allow-private", f"{base}/feed.xml", "--feed", "harbour")
+    assert "loudness: 2 of 2 file(s) off target (published as is)" in text.output
+    published = mediafeed(project, "publish")
+    assert published.exit_code == 0, published.output
+    feed = etree.parse(str(project / "public" / "feeds" / "harbour.xml")).getroot()
+    for item in feed.iter("item"):
+        enclosure = item.find("enclosure")
+        assert enclosure is not None
+        mine = project / "public" / enclosure.get("url", "").split("/", 3)[3]
+        assert mine.read_bytes() in {(root / "media" / n).read_bytes() for n in ("keepers-log.mp3", "welcome.mp3")}
+    other = project.parent / "processed"
+    assert mediafeed(project.parent, "init", str(other), "--title", "Harbour").exit_code == 0
+    processed = mediafeed(other, "import", "--allow-private", "--process", f"{base}/feed.xml", "--feed", "harbour")
+    assert processed.exit_code == 0, processed.output
+    assert "process" not in front(other / "episodes" / "welcome-to-harbour-lights" / "index.md")
+    assert "(normalized when published)" in processed.output
