@@ -264,8 +264,11 @@ def serve_fixture(host: str, server: Server, masters: Masters) -> Served:
                 local(source.get("uri") or "", functools.partial(masters.media, alternate.get("type") or ""))
         for chapters in _pc(item, "chapters"):
             local(chapters.get("url") or "", chapters_json)
+        # An item's transcripts are one transcript in several formats (VTT, SRT, JSON, HTML): the same words in each.
+        said = len(urls) + 1
         for text in _pc(item, "transcript"):
-            local(text.get("url") or "", functools.partial(transcript, text.get("type") or ""))
+            words = functools.partial(transcript, text.get("type") or "", said)
+            local(text.get("url") or "", lambda _n, url, words=words: words(url))
 
     def attribute(match: re.Match[str]) -> str:
         value = html.unescape(match.group(3)).strip()
