@@ -86,6 +86,8 @@ class Config:
     podping_url: str | None = None  # [notify] podping_url: GET ?url=<feed>&reason=update when a feed changes
     cache: SharedCache = field(default_factory=SharedCache)
     pages: bool = True  # [site] pages: web pages (home, shows, episodes, embeds) beside the feeds
+    subscribers_file: str = ""  # [subscribers] file: the store's CSV export ("" = no private feeds written)
+    rotations_file: str = "subscribers-rotations.yaml"  # [subscribers] rotations: token generations by keyed hash
 
     def target(self, name: str | None) -> Target:
         from mediafeed.errors import UsageError

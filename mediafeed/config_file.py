@@ -100,6 +100,8 @@ def load_config(project: Path) -> Config:
         websub_hubs=tuple(settings.notify.websub_hubs),
         podping_url=settings.notify.podping_url,
         cache=shared,
+        subscribers_file=settings.subscribers.file.strip(),
+        rotations_file=settings.subscribers.rotations.strip(),
     )
 
 
@@ -333,6 +335,19 @@ class NotifySettings(Schema):
     podping_url: HttpUrl | None = Field(None, description="GET ?url=<feed>&reason=update when a feed changes.")
 
 
+class SubscribersSettings(Schema):
+    file: Text = Field(
+        "",
+        description="The store's subscriber export (CSV: id,email,feeds,expires), relative to the project; keep it out "
+        'of git. "" = no private feeds are written.',
+        examples=['"private/subscribers.csv"'],
+    )
+    rotations: Filled = Field(
+        "subscribers-rotations.yaml",
+        description="Token generations of rotated subscribers, by keyed hash; written by `subscribers rotate`. Commit it.",
+    )
+
+
 Targets = dict[str, Annotated[LocalTarget | S3Target, Field(discriminator="type")]]
 
 
@@ -351,3 +366,4 @@ class ConfigFile(Schema):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    subscribers: SubscribersSettings = Field(default_factory=SubscribersSettings)

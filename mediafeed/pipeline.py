@@ -977,3 +977,136 @@ def import_show(project: Path, source: str, *, feed_id: str | None, kind: str, d
     from mediafeed.publish.importing import run_import
 
     return run_import(project, source, feed_id=feed_id, kind=kind, dry_run=dry_run)
+
+
+@dataclass(frozen=True)
+class Subscribers:
+    """The subscriber list as a command sees it: who may read which private feed, and where (`url_of`)."""
+
+    target: Target
+    private_feeds: tuple[str, ...]
+    subscribers: tuple[Any, ...]  # catalog.subscribers.Subscriber, in file order
+    rotations: dict[str, int]
+    secret: bytes = field(repr=False)
+    now: datetime
+
+    def key_of(self, subscriber: Any) -> str:
+        from mediafeed.catalog.subscribers import subscriber_key
+
+        return subscriber_key(self.secret, subscriber.id)
+
+    def generation(self, subscriber: Any) -> int:
+        return self.rotations.get(self.key_of(subscriber), 0)
+
+    def urls_of(self, subscriber: Any) -> list[tuple[str, str]]:
+        """(feed id, secret URL) for each private feed the subscriber may read."""
+        from mediafeed.catalog.subscribers import feed_key
+
+        key = self.key_of(subscriber)
+        return [(f, self.target.url_for(feed_key(self.secret, key, self.generation(subscriber), f))) for f in subscriber.feeds]
+
+    def find(self, subscriber_id: str) -> Any:
+        from mediafeed.errors import UsageError
+
+        for subscriber in self.subscribers:
+            if subscriber.id == subscriber_id:
+                return subscriber
+        raise UsageError(
+            f"no subscriber with id {subscriber_id!r} in the subscriber file",
+            hint="`mediafeed subscribers list` shows the ids (the file is [subscribers] file in mediafeed.toml)",
+        )
+
+
+def subscribers(project: Path, target_name: str | None, now: datetime) -> Subscribers:
+    """The subscriber file, the rotations file and the secret, read and checked: every problem at once (naming the
+    CSV line, never an address); the secret missing or short is an environment problem (exit 4), with nothing read
+    further."""
+    import os
+
+    import yaml
+
+    from mediafeed import files as fs
+    from mediafeed.catalog.subscribers import (
+        MIN_SECRET_BYTES,
+        SECRET_VARIABLE,
+        check_secret,
+        parse_rotations,
+        parse_subscribers,
+    )
+    from mediafeed.errors import CatalogError, EnvironmentProblem, Problem, UsageError
+
+    project = project.resolve()
+    catalog = load_catalog(project)
+    config = settings(project, Store(project / "build"))
+    target = config.target(target_name)
+    secret = check_secret(os.environ.get(SECRET_VARIABLE))
+    if secret is None:
+        raise EnvironmentProblem(
+            f"{SECRET_VARIABLE} is not set, or shorter than {MIN_SECRET_BYTES} bytes: private feed URLs are derived "
+            "from it; nothing was read or written",
+            hint="set it in the environment (a CI secret), never in a project file; make one with `python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'` and keep it: changing it changes every subscriber's URL",
+        )
+    if not config.subscribers_file:
+        raise UsageError(
+            "no subscriber file: [subscribers] file is not set in mediafeed.toml",
+            hint='add [subscribers] file = "private/subscribers.csv" (the store\'s export; keep it out of git)',
+        )
+    private = tuple(f.id for f in catalog.feeds if f.private)
+    try:
+        text = fs.read_text(project / config.subscribers_file, config.subscribers_file)
+    except UnicodeDecodeError:
+        raise CatalogError(
+            [Problem(config.subscribers_file, "", "not UTF-8 text", "export the list again as CSV UTF-8")]
+        ) from None
+    found, problems = parse_subscribers(text, config.subscribers_file, private)
+    rotations_path = project / config.rotations_file
+    rotations: dict[str, int] = {}
+    if rotations_path.exists():
+        try:
+            data = yaml.safe_load(fs.read_text(rotations_path, config.rotations_file))
+        except yaml.YAMLError as exc:
+            data = None
+            problems.append(Problem(config.rotations_file, "", f"not YAML ({exc})", "restore it from git"))
+        rotations, more = parse_rotations(data, config.rotations_file)
+        problems += more
+    if problems:
+        raise CatalogError(problems)
+    return Subscribers(target, private, tuple(found), rotations, secret, now)
+
+
+def rotate_subscriber(project: Path, subscriber_id: str, now: datetime) -> tuple[Subscribers, Any]:
+    """A new token for one subscriber: its generation goes up in the rotations file (written atomically); the next
+    publish writes the feeds at the new URL and deletes the old ones. Returns the list after the change."""
+    from mediafeed import files as fs
+    from mediafeed.catalog.subscribers import rotated, rotations_text
+
+    found = subscribers(project, None, now)
+    subscriber = found.find(subscriber_id)
+    rotations = rotated(found.rotations, found.key_of(subscriber))
+    config = settings(project.resolve(), Store(project.resolve() / "build"))
+    path = project.resolve() / config.rotations_file
+    fs.write_atomically(path, rotations_text(rotations).encode("utf-8"), config.rotations_file)
+    return replace(found, rotations=rotations), subscriber
+
+
+def export_subscribers(project: Path, target_name: str | None, now: datetime, output: Path | None) -> str:
+    """The mailer's CSV (id,email,feed,url) of every active subscriber; written atomically to `output` when given
+    (mode 0600: it holds addresses and secret URLs)."""
+    import csv
+    import io
+
+    from mediafeed.atomic import write_atomically
+
+    found = subscribers(project, target_name, now)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "email", "feed", "url"])
+    for subscriber in found.subscribers:
+        if subscriber.active(now):
+            for feed_id, url in found.urls_of(subscriber):
+                writer.writerow([subscriber.id, subscriber.email, feed_id, url])
+    text = buffer.getvalue()
+    if output is not None:
+        write_atomically(output, text.encode("utf-8"), mode=0o600)
+    return text

@@ -356,6 +356,7 @@ def _feed_from(
         topics=topics,
         copyright=clean_line(f.copyright) if f.copyright else None,
         locked=f.locked,
+        access=f.access,
         guid=f.guid,
         audio=f.audio.over(config.audio) if f.audio is not None else None,
         intro=bumpers.get("intro"),
@@ -488,6 +489,7 @@ def load_episode(
         keywords=tuple(clean_line(k) for k in e.keywords),
         summary=clean_line(e.summary) if e.summary else None,
         draft=e.draft,
+        access=e.access,
         placeholder=PLACEHOLDER_NOTES in body,
         withdrawn=Withdrawal(e.withdrawn.at, clean_line(e.withdrawn.reason)) if e.withdrawn else None,
     )

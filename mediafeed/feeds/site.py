@@ -68,7 +68,8 @@ def render_all(
     feed_counts: dict[str, int] = {}
     feeds_by_episode: dict[str, list[tuple[Feed, str]]] = {}
     stylesheet_url = add_bytes(STYLESHEET_KEY_STEM, ".xsl", feed_stylesheet())  # a browser's view of each feed
-    for feed in catalog.feeds:
+    public = public_feeds(catalog)
+    for feed in public:
         artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
         add_asset(artwork, "sidecar")
         url = target.url_for(feed.key)
@@ -99,10 +100,10 @@ def render_all(
         )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
-    firsts = one_per_episode(prepared)
+    firsts = [d for d in one_per_episode(prepared) if d.episode.access == "public"]
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
-    documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
+    documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in public]))
     documents.append(
         remembered(
             facts.store,
@@ -115,7 +116,7 @@ def render_all(
     for document in documents:
         stage = "feed" if document.feed_id else "index"
         writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, data=document.data)
-    for write in render_pages(config, catalog.feeds, feed_urls, firsts, feeds_by_episode, target, facts):
+    for write in render_pages(config, public, feed_urls, firsts, feeds_by_episode, target, facts):
         writes.setdefault(write.key, write)  # web pages (feeds/pages.py) and what only they need
     return Site(list(writes.values()), documents, feed_urls, feed_counts)
 
@@ -132,7 +133,7 @@ def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpiso
     """The media files render_all will want written (enclosures, alternate renditions, related.json's main
     renditions), known before any feed is rendered: what EarlyUploads can send while feeds render."""
     assets: dict[str, Asset] = {}
-    for feed in catalog.feeds:
+    for feed in public_feeds(catalog):
         for delivery in feed_deliveries(catalog, feed, prepared, profiles):
             enclosure = delivery.enclosure_for(feed.medium)[0]
             assets.setdefault(enclosure.key, enclosure)
@@ -140,8 +141,14 @@ def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpiso
             if other is not None:
                 assets.setdefault(other[0].key, other[0])
     for delivery in one_per_episode(prepared):
-        assets.setdefault(delivery.main.key, delivery.main)
+        if delivery.episode.access == "public":
+            assets.setdefault(delivery.main.key, delivery.main)
     return [Write(a.key, "media", a.size, a.sha256, path=a.path) for a in assets.values()]
+
+
+def public_feeds(catalog: Catalog) -> list[Feed]:
+    """The feeds anyone may read: the ones published at their own key, in OPML, on the pages."""
+    return [f for f in catalog.feeds if not f.private]
 
 
 def one_per_episode(prepared: dict[tuple[str, str], PreparedEpisode]) -> list[PreparedEpisode]:

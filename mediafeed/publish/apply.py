@@ -22,7 +22,7 @@ from typing import Any
 
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import StorageError
-from mediafeed.feeds.site import feed_deliveries, media_writes
+from mediafeed.feeds.site import feed_deliveries, media_writes, public_feeds
 from mediafeed.media.encode import Profile
 from mediafeed.models import Catalog, EpisodeFailure, PreparedEpisode
 from mediafeed.progress import Counter, Finished, Reporter, Started, Task, silent
@@ -252,7 +252,7 @@ def early_media(
     if options.dry_run or options.verify:
         return []
     previous = manifest.content
-    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, prepared, profiles)] for f in catalog.feeds}
+    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, prepared, profiles)] for f in public_feeds(catalog)}
     facts = guards.facts_for(catalog.episodes, failures, held_back)
     if guards.check(
         previous["feeds"], feeds, facts, allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change
