@@ -8,7 +8,7 @@ by their inputs and the renderer's code digest, so an unchanged feed of 10,000 i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -36,6 +36,12 @@ class Site:
     documents: list[RenderedDocument]
     feed_urls: dict[str, str]
     feed_counts: dict[str, int]
+    private: dict[str, RenderedDocument] = field(default_factory=dict)  # private feed id → its template (see below)
+
+
+# A private feed is rendered once, with this in place of its own URL; each subscriber's copy replaces it with theirs.
+PRIVATE_URL_MARK = "https://private-feed.invalid/mediafeed-subscriber-url"
+SUBSCRIBERS_ONLY = "private/"  # the key prefix of everything only subscriber-only episodes use
 
 
 def render_all(
@@ -100,6 +106,36 @@ def render_all(
         )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
+    private: dict[str, RenderedDocument] = {}
+    for feed in catalog.feeds:
+        if not feed.private:
+            continue
+        artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
+        add_asset(artwork, "sidecar")
+        items = []
+        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
+            hidden = delivery.episode.access == "subscribers"
+            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target, SUBSCRIBERS_ONLY if hidden else ""))
+        whole = replace(feed, page_size=None)  # one document per subscriber: apps page nothing they fetch by secret URL
+        artwork_url = target.url_for(artwork.key)
+        guid = channel_guid(feed, target.url_for(feed.key), stored_guids or {})
+        private[feed.id] = remembered(
+            facts.store,
+            f"{target.name}-private-{feed.id}",
+            (whole, items, PRIVATE_URL_MARK, artwork_url, guid, target, stylesheet_url),
+            code_digest("mediafeed.feeds.rss"),
+            partial(
+                render_feed_pages,
+                whole,
+                items,
+                feed_url=PRIVATE_URL_MARK,
+                artwork_url=artwork_url,
+                guid=guid,
+                url_for=target.url_for,
+                stylesheet_url=stylesheet_url,
+            ),
+        )[0]
+        feed_counts[feed.id] = len(items)
     firsts = [d for d in one_per_episode(prepared) if d.episode.access == "public"]
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
@@ -118,7 +154,7 @@ def render_all(
         writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, data=document.data)
     for write in render_pages(config, public, feed_urls, firsts, feeds_by_episode, target, facts):
         writes.setdefault(write.key, write)  # web pages (feeds/pages.py) and what only they need
-    return Site(list(writes.values()), documents, feed_urls, feed_counts)
+    return Site(list(writes.values()), documents, feed_urls, feed_counts, private)
 
 
 def feed_deliveries(
@@ -170,8 +206,14 @@ def channel_guid(feed: Feed, feed_url: str, stored: dict[str, str]) -> str:
     return feed.guid or stored.get(feed.id) or podcast_guid(feed_url)
 
 
-def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target) -> FeedItem:
-    """The episode as this feed encloses it, registering every file the item points at."""
+def _feed_item(
+    feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target, prefix: str = ""
+) -> FeedItem:
+    """The episode as this feed encloses it, registering every file the item points at (under `prefix`: a
+    subscriber-only episode's files live under private/, named by no public document)."""
+    if prefix:
+        add_bytes = partial(_prefixed_bytes, add_bytes, prefix)
+        delivery = _prefixed_delivery(delivery, prefix)
     episode = delivery.episode
     asset, info = delivery.enclosure_for(feed.medium)
     add_asset(asset, "media")
@@ -212,3 +254,18 @@ def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes:
         transcripts=transcripts,
         chapters=chapters,
     )
+
+
+def _prefixed_bytes(add_bytes: Any, prefix: str, key_stem: str, suffix: str, data: bytes) -> str:
+    return str(add_bytes(prefix + key_stem, suffix, data))
+
+
+def _prefixed_delivery(delivery: PreparedEpisode, prefix: str) -> PreparedEpisode:
+    """The same delivery with every asset key under `prefix` (same bytes, another key)."""
+
+    def moved(asset: Asset | None) -> Asset | None:
+        return replace(asset, key=prefix + asset.key) if asset is not None else None
+
+    main = moved(delivery.main)
+    assert main is not None
+    return replace(delivery, main=main, audio=moved(delivery.audio), image=moved(delivery.image))

@@ -23,7 +23,7 @@ from typing import Any
 import botocore.exceptions as bex
 
 from mediafeed.config import Target
-from mediafeed.content_types import BOOKKEEPING_PREFIX, CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, cors_rule
+from mediafeed.content_types import BOOKKEEPING_PREFIX, CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, PRIVATE_PREFIX, cors_rule
 from mediafeed.errors import EnvironmentProblem, MediafeedError, UsageError
 from mediafeed.s3client import DENIED_CODES, error_code, make_client, translate
 
@@ -38,7 +38,8 @@ POLICY_VERSION = "2012-10-17"
 # Allow, including the identity policy of the publisher's own credentials, so a Deny on _mediafeed/ would lock
 # mediafeed itself out of its manifest and lease (a Deny scoped with a NotPrincipal/condition is easy to get wrong and
 # differs between stores). Listing what is public keeps everything else private by default.
-PUBLIC_FOLDERS = (*CONTENT_ADDRESSED, "feeds/", *PAGE_FOLDERS)
+# private/ is readable by URL like the rest (its keys are the secret; the policy never allows listing the bucket).
+PUBLIC_FOLDERS = (*CONTENT_ADDRESSED, "feeds/", *PAGE_FOLDERS, PRIVATE_PREFIX)
 PUBLIC_FILES = (HOME_PAGE, "feeds.opml", "related.json")
 
 # Block Public Access flags that stop a public bucket policy from being set (BlockPublicPolicy) or from having any

@@ -76,10 +76,11 @@ class PublishPlan:
         }
 
 
-ANNOTATIONS = ("history", "notify_pending", "retired", "source")  # bookkeeping the manifest carries besides objects and feeds
+ANNOTATIONS = ("history", "notify_pending", "retired", "source", "private")  # bookkeeping besides objects and feeds
 # `stale`: key → when it stopped being wanted (ISO, UTC); `deleting`: key → when `mediafeed gc` started deleting it
 # (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again;
-# `source`: {commit, dirty} of the git checkout last published from (publish/lineage.py).
+# `source`: {commit, dirty} of the git checkout last published from (publish/lineage.py); `private`: the subscribers'
+# feed copies, by keyed hash (publish/private.py).
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:
