@@ -403,6 +403,8 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
         payload["receipt"] = outcome.reused  # true: nothing changed since the last publish, nothing was loaded
         payload["files_read"] = outcome.files_read  # hashed to identify them (git and the cache vouch for the rest)
         payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}
+        if outcome.private is not None:
+            payload["private"] = outcome.private  # counts only: keys and URLs are secret
         if outcome.result is not None:
             payload["written"] = len(outcome.result.written)
             payload["bytes_written"] = outcome.result.bytes_written
@@ -462,6 +464,15 @@ def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
     for feed_id, url in outcome.feed_urls.items():
         local = f"  {target.path}/feeds/{feed_id}.xml" if target.path else ""
         click.echo(f"  {feed_id:<22} {outcome.feed_counts[feed_id]:>3} episode(s)  {url}{local}")
+    if outcome.private is not None:
+        counts = outcome.private
+        verb = "would write" if dry_run else "wrote"
+        gone = "would delete" if dry_run else "deleted"
+        click.echo(
+            f"Private feeds: {counts['subscribers']} active subscriber(s), {counts['copies']} feed copies; {verb} "
+            f"{counts['write']}, {gone} {counts['delete']} ({counts['added']} new, {counts['revoked']} revoked, "
+            f"{counts['rotated']} rotated); `mediafeed subscribers url ID` prints a subscriber's URLs"
+        )
 
 
 def _size(count: int) -> str:

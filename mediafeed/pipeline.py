@@ -75,6 +75,8 @@ class Run:
     outcome: PublishOutcome | None = None
     source: Any = None  # publish.lineage.Source of the project's git checkout (None outside git)
     lease: Any = None  # publish.lease.Lease, held from apply to the end of the walk
+    subscribers: Any = None  # Subscribers, when there are private feeds to keep (or subscribers' copies to delete)
+    private: Any = None  # publish.private.PrivatePlan
     done: bool = False  # a stage ended the walk early (the receipt held)
 
     def __post_init__(self) -> None:
@@ -172,6 +174,21 @@ def load(run: Run) -> None:
         raise
     run.progress(Finished(task, "done", f"{len(run.catalog.episodes)} episode(s), {len(run.catalog.feeds)} feed(s)"))
     run.store.put_many("episode", learnt)  # only once the whole catalog is valid
+
+
+def subscribers_stage(run: Run) -> None:
+    """Read the subscriber list (and the secret) when private feeds are kept or copies of them remain: before
+    anything is written, so a missing secret stops the run with nothing changed (exit 4)."""
+    from mediafeed.progress import Note
+    from mediafeed.publish.private import recorded
+
+    assert run.config is not None and run.catalog is not None
+    private = [f.id for f in run.catalog.feeds if f.private]
+    if private and not run.config.subscribers_file:
+        run.progress(Note(f"private feed(s) {', '.join(private)} but no [subscribers] file: no subscriber gets them"))
+    if run.config.subscribers_file or recorded(_manifest(run).content)["subscribers"]:
+        assert run.target is not None  # opened by _manifest
+        run.subscribers = _read_subscribers(run.project, run.config, run.catalog, run.target, run.now)
 
 
 def lineage(run: Run) -> None:
@@ -275,8 +292,8 @@ def plan(run: Run) -> None:
     from mediafeed.publish.notify import Notifiers
 
     manifest = _manifest(run)
-    assert run.config is not None and run.catalog is not None and run.storage is not None
-    catalog, site = run.catalog, run.site
+    assert run.config is not None and run.catalog is not None and run.storage is not None and run.target is not None
+    catalog, site, target = run.catalog, run.site, run.target
     run.wanted = Desired(
         writes=site.writes,
         feeds=episodes_per_feed(site.documents),
@@ -284,7 +301,10 @@ def plan(run: Run) -> None:
         held_back=run.held_back,
         failures=run.failures,
         facts=guards.facts_for(catalog.episodes, run.failures, run.held_back),
-        podcast_guids={f.id: channel_guid(f, site.feed_urls[f.id], manifest.podcast_guids) for f in catalog.feeds},
+        podcast_guids={
+            f.id: channel_guid(f, site.feed_urls.get(f.id) or target.url_for(f.key), manifest.podcast_guids)
+            for f in catalog.feeds
+        },
         feed_keys={d.key: d.feed_id for d in site.documents if d.feed_id},
         feed_urls=site.feed_urls,
         notify=Notifiers(run.config.websub_hubs, run.config.podping_url).any,
@@ -297,6 +317,8 @@ def plan(run: Run) -> None:
         },
     )
     run.plan = plan_for(run.storage, run.wanted, run.options, manifest)
+    if run.subscribers is not None:
+        run.private = _private_plan(run, manifest)
     # Neither the plan nor the proof a receipt needs depends on which media has landed: while media is still
     # uploading, both are made here instead of after it.
     if run.early is not None:
@@ -323,6 +345,35 @@ def apply(run: Run) -> None:
     )
     if run.result is not None and run.target.type != "local":  # what the bucket now holds, for `check` (_published)
         run.store.put("published", run.target.name, Manifest(run.plan.manifest, None).episode_slugs)
+
+
+def private(run: Run) -> None:
+    """Bring the subscribers' feed copies in step (publish/private.py), under the target's lease, after the public
+    feeds and media they point at are in place."""
+    from mediafeed.feeds.site import PRIVATE_URL_MARK
+    from mediafeed.publish.private import apply_private
+
+    if run.subscribers is None or run.result is None or run.options.dry_run:
+        return
+    assert run.storage is not None and run.target is not None
+    if run.lease is None:
+        if not (run.private.writes or run.private.deletes or run.private.changed):
+            return
+        run.lease = take_lease(run.storage, run.target, run.store, "publish", run.options.wait, run.progress)
+    run.private = _private_plan(run, Manifest(*run.storage.read_manifest()))  # as the lease holder sees it
+    templates = {fid: doc.data for fid, doc in run.site.private.items()}
+    version = apply_private(run.storage, run.private, templates, PRIVATE_URL_MARK, report=run.progress, guard=run.lease.check)
+    if version is not None:
+        run.result = replace(run.result, manifest_version=version, manifest_written=True)
+
+
+def _private_plan(run: Run, manifest: Manifest) -> Any:
+    from mediafeed.publish.private import plan_private
+
+    assert run.target is not None
+    found = run.subscribers
+    templates = {fid: doc.sha256 for fid, doc in run.site.private.items()}
+    return plan_private(manifest.content, templates, found.wanted(), found.secret, run.target.url_for)
 
 
 def _writes(plan: PublishPlan) -> bool:
@@ -387,6 +438,7 @@ def remember(run: Run) -> None:
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("receipt", receipt),
     ("load", load),
+    ("subscribers", subscribers_stage),
     ("lineage", lineage),
     ("resolve", resolve),
     ("probe", probe),
@@ -394,6 +446,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("render", render),
     ("plan", plan),
     ("apply", apply),
+    ("private", private),
     ("notify", notify),
     ("remember", remember),
 )
@@ -404,9 +457,12 @@ def stages(*names: str) -> tuple[Stage, ...]:
     return tuple(table[name] for name in names)
 
 
-PUBLISH = stages("receipt", "load", "lineage", "resolve", "probe", "prepare", "render", "plan", "apply", "notify", "remember")
-PLAN = stages("receipt", "load", "lineage", "resolve", "probe", "prepare", "render", "plan", "remember")
-STATUS = stages("load", "resolve", "probe", "prepare", "render", "plan")
+PUBLISH = stages(
+    "receipt", "load", "subscribers", "lineage", "resolve", "probe", "prepare", "render", "plan", "apply", "private",
+    "notify", "remember",
+)  # fmt: skip
+PLAN = stages("receipt", "load", "subscribers", "lineage", "resolve", "probe", "prepare", "render", "plan", "remember")
+STATUS = stages("load", "subscribers", "resolve", "probe", "prepare", "render", "plan")
 BUILD = stages("load", "resolve", "probe", "prepare")
 RENDER = stages("load", "resolve", "probe", "prepare", "render")
 
@@ -808,7 +864,29 @@ def receipt_key(run: Run) -> str:
     facts = run.facts
     # The walk, how a receipt is checked, and the web pages' templates (code digests cover Python sources only).
     code = (code_digest(__name__), code_digest(receipts.__name__), templates_digest())
-    return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
+    return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, _subscriber_inputs(run), root=run.project)
+
+
+def _subscriber_inputs(run: Run) -> Any:
+    """What the subscribers' copies depend on besides the catalog: the subscriber and rotations files (git-ignored,
+    so not among the receipt's files), the secret (by fingerprint) and how many lines have expired by today."""
+    import hashlib
+
+    from mediafeed.catalog.subscribers import expired_count, fingerprint
+
+    config = run.config
+    if config is None or not config.subscribers_file:
+        return None
+    parts: list[Any] = [fingerprint(_secret())]
+    for name in (config.subscribers_file, config.rotations_file):
+        try:
+            data = (run.project / name).read_bytes()
+        except OSError:
+            data = b""
+        parts.append(hashlib.sha256(data).hexdigest())
+        if name == config.subscribers_file:
+            parts.append(expired_count(data.decode("utf-8", "replace"), run.now.date()))
+    return tuple(parts)
 
 
 def settings(project: Path, store: Store) -> Config:
@@ -878,7 +956,8 @@ def _local_manifests(config: Config, skip: str | None = None) -> dict[str, Manif
 def _outcome(run: Run) -> PublishOutcome:
     assert run.target is not None and run.plan is not None
     site = run.site
-    return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings)
+    private = run.private.summary() if run.private is not None else None
+    return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings, private=private)
 
 
 def _counted(report: Reporter, task: Task, load_one: Any) -> Any:
@@ -1005,6 +1084,12 @@ class Subscribers:
         key = self.key_of(subscriber)
         return [(f, self.target.url_for(feed_key(self.secret, key, self.generation(subscriber), f))) for f in subscriber.feeds]
 
+    def wanted(self) -> list[Any]:
+        """publish.private.Wanted of every subscriber active now (an expired one is revoked at the next publish)."""
+        from mediafeed.publish.private import Wanted
+
+        return [Wanted(self.key_of(s), self.generation(s), s.feeds) for s in self.subscribers if s.active(self.now) and s.feeds]
+
     def find(self, subscriber_id: str) -> Any:
         from mediafeed.errors import UsageError
 
@@ -1018,54 +1103,58 @@ class Subscribers:
 
 
 def subscribers(project: Path, target_name: str | None, now: datetime) -> Subscribers:
-    """The subscriber file, the rotations file and the secret, read and checked: every problem at once (naming the
-    CSV line, never an address); the secret missing or short is an environment problem (exit 4), with nothing read
-    further."""
-    import os
-
-    import yaml
-
-    from mediafeed import files as fs
-    from mediafeed.catalog.subscribers import (
-        MIN_SECRET_BYTES,
-        SECRET_VARIABLE,
-        check_secret,
-        parse_rotations,
-        parse_subscribers,
-    )
-    from mediafeed.errors import CatalogError, EnvironmentProblem, Problem, UsageError
-
+    """The subscriber list as `mediafeed subscribers` sees it (see _read_subscribers)."""
     project = project.resolve()
     catalog = load_catalog(project)
     config = settings(project, Store(project / "build"))
-    target = config.target(target_name)
+    return _read_subscribers(project, config, catalog, config.target(target_name), now)
+
+
+def _secret() -> bytes:
+    """MEDIAFEED_SUBSCRIBER_SECRET, from the environment only; missing or short: an environment problem (exit 4)."""
+    import os
+
+    from mediafeed.catalog.subscribers import MIN_SECRET_BYTES, SECRET_VARIABLE, check_secret
+    from mediafeed.errors import EnvironmentProblem
+
     secret = check_secret(os.environ.get(SECRET_VARIABLE))
     if secret is None:
         raise EnvironmentProblem(
             f"{SECRET_VARIABLE} is not set, or shorter than {MIN_SECRET_BYTES} bytes: private feed URLs are derived "
-            "from it; nothing was read or written",
+            "from it; nothing was written",
             hint="set it in the environment (a CI secret), never in a project file; make one with `python3 -c "
             "'import secrets; print(secrets.token_urlsafe(48))'` and keep it: changing it changes every subscriber's URL",
         )
-    if not config.subscribers_file:
-        raise UsageError(
-            "no subscriber file: [subscribers] file is not set in mediafeed.toml",
-            hint='add [subscribers] file = "private/subscribers.csv" (the store\'s export; keep it out of git)',
-        )
+    return secret
+
+
+def _read_subscribers(project: Path, config: Config, catalog: Catalog, target: Target, now: datetime) -> Subscribers:
+    """The subscriber file, the rotations file and the secret, read and checked: every problem at once (naming the
+    CSV line, never an address). No [subscribers] file: nobody (every copy a target still holds is revoked)."""
+    import yaml
+
+    from mediafeed import files as fs
+    from mediafeed.catalog.subscribers import parse_rotations, parse_subscribers
+    from mediafeed.errors import CatalogError, Problem
+
+    secret = _secret()
     private = tuple(f.id for f in catalog.feeds if f.private)
-    try:
-        text = fs.read_text(project / config.subscribers_file, config.subscribers_file)
-    except UnicodeDecodeError:
-        raise CatalogError(
-            [Problem(config.subscribers_file, "", "not UTF-8 text", "export the list again as CSV UTF-8")]
-        ) from None
-    found, problems = parse_subscribers(text, config.subscribers_file, private)
+    found: list[Any] = []
+    problems: list[Problem] = []
+    if config.subscribers_file:
+        try:
+            text = fs.read_text(project / config.subscribers_file, config.subscribers_file)
+        except UnicodeDecodeError:
+            raise CatalogError(
+                [Problem(config.subscribers_file, "", "not UTF-8 text", "export the list again as CSV UTF-8")]
+            ) from None
+        found, problems = parse_subscribers(text, config.subscribers_file, private)
     rotations_path = project / config.rotations_file
     rotations: dict[str, int] = {}
     if rotations_path.exists():
         try:
             data = yaml.safe_load(fs.read_text(rotations_path, config.rotations_file))
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
             data = None
             problems.append(Problem(config.rotations_file, "", f"not YAML ({exc})", "restore it from git"))
         rotations, more = parse_rotations(data, config.rotations_file)

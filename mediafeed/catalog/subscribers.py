@@ -168,3 +168,20 @@ def rotations_text(rotations: Mapping[str, int]) -> str:
     ]
     lines += [f"{key}: {generation}" for key, generation in sorted(rotations.items())]
     return "\n".join(lines) + "\n"
+
+
+def expired_count(text: str, today: date) -> int:
+    """How many lines of a subscriber CSV have expired by `today`: with the file's bytes, what decides which copies a
+    publish keeps (a no-op receipt is only valid while this number stays the same)."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        at = header.index("expires")
+        return sum(1 for row in reader if len(row) > at and row[at].strip()[:10] < today.isoformat() and row[at].strip())
+    except (StopIteration, ValueError, csv.Error):
+        return 0
+
+
+def fingerprint(secret: bytes) -> str:
+    """Stands for the secret in a cache key: changes with it, reveals nothing of it."""
+    return hmac.new(secret, b"fingerprint", hashlib.sha256).hexdigest()[:16]

@@ -95,6 +95,7 @@ class PodcastIndexExtension:
         _sub(channel, PODCAST_NS, "medium", "video" if feed.medium == "video" else "podcast")
         _sub(channel, PODCAST_NS, "locked", "yes" if feed.locked or feed.private else "no", owner=feed.owner.email)
         if feed.private:  # one subscriber's copy: directories must neither list nor index it
+            _sub(channel, ITUNES_NS, "block", "Yes")
             _sub(channel, PODCAST_NS, "block", "yes")
         for person in feed.persons:
             _person(channel, person)
@@ -283,8 +284,6 @@ def render_feed(
     category = {"cat": feed.category, **({"sub": feed.subcategory} if feed.subcategory else {})}
     podcast.itunes_category(category)
     podcast.itunes_type(feed.type)
-    if feed.private:
-        podcast.itunes_block(True)
     if feed.new_feed_url:
         podcast.itunes_new_feed_url(feed.new_feed_url)
     trailers = tuple(i for i in everything if i.episode.episode_type == "trailer")

@@ -291,6 +291,7 @@ class PublishOutcome:
     warnings: tuple[str, ...] = ()  # problems that did not fail the publish (a notification that did not go out)
     reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
     files_read: int = 0  # files read to identify them (hashed): 0 when git and the cache vouched for every one
+    private: dict[str, int] | None = None  # subscribers' feed copies (publish/private.py: counts only, never a key)
 
 
 @dataclass(frozen=True)
