@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
 from pathlib import Path
 
 import feedparser
 import pytest
 from lxml import etree
 
+from mediafeed.catalog.subscribers import feed_key
 from tests.conftest import NOW
+from tests.integration.test_s3_publish import fetch, make_public
+from tests.integration.test_takedown import keys_in
 
 SECRET = "s3cr3t-for-tests-only-0123456789abcdefghijklmnop"
 HIDDEN = "autism-in-adolescent-girls"  # a webinar made subscriber-only
@@ -25,17 +34,23 @@ CSV = (
 LATER = "2027-01-05T00:00:00Z"  # c-1002 has expired too
 
 
+def make_private(project: Path, csv: str = CSV) -> Path:
+    """The webinars feed for subscribers only, one webinar subscriber-only, and a subscriber list."""
+    with (project / "feeds" / "webinars.yaml").open("a") as definition:
+        definition.write("access: subscribers\n")
+    index = project / "episodes" / HIDDEN / "index.md"
+    index.write_text(index.read_text().replace("\nkind: webinar\n", "\nkind: webinar\naccess: subscribers\n", 1))
+    (project / "private").mkdir()
+    (project / "private" / "subscribers.csv").write_text(csv)
+    toml = project / "mediafeed.toml"
+    toml.write_text(toml.read_text() + '\n[subscribers]\nfile = "private/subscribers.csv"\n')
+    return project
+
+
 @pytest.fixture
 def private_project(sample_project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET)
-    (sample_project / "feeds" / "webinars.yaml").open("a").write("access: subscribers\n")
-    index = sample_project / "episodes" / HIDDEN / "index.md"
-    index.write_text(index.read_text().replace("\nkind: webinar\n", "\nkind: webinar\naccess: subscribers\n", 1))
-    (sample_project / "private").mkdir()
-    (sample_project / "private" / "subscribers.csv").write_text(CSV)
-    toml = sample_project / "mediafeed.toml"
-    toml.write_text(toml.read_text() + '\n[subscribers]\nfile = "private/subscribers.csv"\n')
-    return sample_project
+    return make_private(sample_project)
 
 
 def urls(mediafeed, project: Path, subscriber: str, now: str = NOW) -> dict[str, str]:
@@ -198,3 +213,120 @@ def test_export_for_a_mailer(private_project: Path, mediafeed, tmp_path: Path) -
     assert rows[0] == "id,email,feed,url" and len(rows) == 3  # the expired subscriber is not mailed
     assert rows[1].startswith(f"c-1001,{EMAILS[0]},webinars,http://127.0.0.1:8000/private/")
     assert out.stat().st_mode & 0o077 == 0
+
+
+def test_over_http_from_an_s3_bucket(s3_project: Path, mediafeed, s3, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against moto: each copy and its enclosures are fetched over HTTP; a revoked URL answers 404 (or 403)."""
+    monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET)
+    make_private(s3_project)
+    result = mediafeed(s3_project, "-v", "publish", "--target", "s3")
+    assert result.exit_code == 0, result.output
+    make_public(s3, bucket)
+    found = {}
+    for subscriber in ("c-1001", "c-1002"):
+        out = mediafeed(s3_project, "subscribers", "url", subscriber, "--target", "s3")
+        found[subscriber] = dict(line.split("\t") for line in out.stdout.splitlines())["webinars"]
+    tokens = [u.split("/")[-3] for u in found.values()]
+    for url in found.values():
+        status, headers, body = fetch(url)
+        assert status == 200 and headers["Cache-Control"] == "private, max-age=60"
+        assert headers["Content-Type"].startswith("application/xml")
+        enclosures = [e.get("url") for e in etree.fromstring(body).iter("enclosure")]
+        assert any("/private/media/" in (u or "") for u in enclosures)
+        for enclosure in enclosures:
+            status, headers, _ = fetch(enclosure or "", headers={"Range": "bytes=0-1"})
+            assert status == 206 and "immutable" in headers["Cache-Control"]
+    for key in keys_in(s3, bucket):  # the sentinel sweep: every object but the copies themselves
+        if re.match(r"^private/[^/]+/feeds/", key):
+            continue
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert not any(e.encode() in data for e in EMAILS) and not any(t.encode() in data for t in tokens), key
+    assert not any(e in result.output for e in EMAILS) and not any(t in result.output for t in tokens)
+    csv = s3_project / "private" / "subscribers.csv"
+    csv.write_text("\n".join(line for line in csv.read_text().splitlines() if not line.startswith("c-1002")) + "\n")
+    result = mediafeed(s3_project, "publish", "--target", "s3")
+    assert "deleted 1 (0 new, 1 revoked, 0 rotated)" in result.output
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        fetch(found["c-1002"])
+    assert gone.value.code in (403, 404)
+    assert fetch(found["c-1001"])[0] == 200
+
+
+def publish_command(project: Path, now: str = NOW) -> list[str]:
+    return [sys.executable, "-m", "mediafeed", "--project", str(project), "-q", "--now", now, "publish", "--wait=120"]
+
+
+def on_disk(project: Path) -> dict[str, bytes]:
+    """Every copy in the target, checked against the manifest: none it does not record (a revoked one left behind)."""
+    root = project / "public"
+    manifest = json.loads((root / "_mediafeed" / "manifest.json").read_text())
+    recorded = {
+        feed_key(SECRET.encode(), key, entry["generation"], feed)
+        for key, entry in manifest["private"]["subscribers"].items()
+        for feed in entry["feeds"]
+    }
+    present = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.glob("private/*/feeds/*.xml")}
+    assert set(present) == recorded
+    return present
+
+
+def test_killed_publishes_converge(sample_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 in the middle of rewriting 900 subscribers' copies (with 100 more to revoke); the publish after it
+    leaves exactly what an uninterrupted one does, and no revoked copy behind."""
+    monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET)
+    lines = [f"s-{n},s{n}@example.com,webinars,\n" for n in range(1000)]
+    make_private(sample_project, "id,email,feeds,expires\n" + "".join(lines))
+    subprocess.run(publish_command(sample_project), check=True, capture_output=True)
+    # the change: a new title for the subscriber-only episode (every copy), and the last 100 subscribers gone
+    index = sample_project / "episodes" / HIDDEN / "index.md"
+    index.write_text(index.read_text().replace("\ntitle: ", "\ntitle: Revised ", 1))
+    (sample_project / "private" / "subscribers.csv").write_text("id,email,feeds,expires\n" + "".join(lines[:900]))
+    reference = tmp_path / "reference"
+    shutil.copytree(sample_project, reference, symlinks=True)
+    subprocess.run(publish_command(reference), check=True, capture_output=True)
+    expected = on_disk(reference)
+    assert len(expected) == 900
+    # the copies written first (in key order), watched so the kill lands once the rewrite has begun
+    root = sample_project / "public"
+    first = sorted(on_disk(sample_project))[:3]
+    process = subprocess.Popen(publish_command(sample_project), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(b"Revised" in (root / key).read_bytes() for key in first):
+            break
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    revised = sum(b"Revised" in p.read_bytes() for p in root.glob("private/*/feeds/*.xml"))
+    assert 0 < revised < 900  # interrupted mid-way: some copies new, some old, the revoked ones still there
+    assert len(list(root.glob("private/*/feeds/*.xml"))) == 1000
+    finished = subprocess.run(publish_command(sample_project), capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert on_disk(sample_project) == expected
+
+
+def test_concurrent_publishes_converge(sample_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two publishers (two checkouts, one target) with different subscriber lists: both finish (one waits for the
+    other's lease) and the target ends as the last one wants, with no copy the manifest does not record."""
+    monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET)
+    shared = tmp_path / "shared-public"
+    make_private(sample_project)
+    toml = sample_project / "mediafeed.toml"
+    toml.write_text(toml.read_text().replace('path = "public"', f'path = "{shared}"'))
+    other = tmp_path / "other"
+    shutil.copytree(sample_project, other, symlinks=True)
+    (other / "private" / "subscribers.csv").write_text(CSV + "c-2000,dee@example.com,webinars,\n")
+    procs = [
+        subprocess.Popen(publish_command(p), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for p in (sample_project, other)
+    ]
+    for process in procs:
+        assert process.wait(timeout=300) == 0, process.stderr.read()  # type: ignore[union-attr]
+    manifest = json.loads((shared / "_mediafeed" / "manifest.json").read_text())
+    assert len(manifest["private"]["subscribers"]) in (2, 3)
+    # whichever finished last, publishing from the first checkout again converges on its list
+    subprocess.run(publish_command(sample_project), check=True, capture_output=True)
+    recorded = json.loads((shared / "_mediafeed" / "manifest.json").read_text())["private"]["subscribers"]
+    assert len(recorded) == 2
+    present = {p.relative_to(shared).as_posix() for p in shared.glob("private/*/feeds/*.xml")}
+    assert present == {feed_key(SECRET.encode(), k, e["generation"], f) for k, e in recorded.items() for f in e["feeds"]}
