@@ -39,6 +39,8 @@ class Target:
     profile: str = ""
     addressing_style: str = "auto"
     locking: str = "lease"  # "external": a CI concurrency group serialises publishes (no lease, no probe)
+    private_media: str = "public"  # "presigned": subscribers' copies link subscriber-only media by presigned URL
+    presign_seconds: int = 7 * 86400  # lifetime of those URLs
 
     @property
     def s3(self) -> S3Settings:

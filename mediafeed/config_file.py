@@ -182,6 +182,8 @@ def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: lis
         profile=settings.profile,
         addressing_style=settings.addressing_style,
         locking=raw.locking,
+        private_media=raw.private_media,
+        presign_seconds=raw.presign_days * 86400,
     )
 
 
@@ -283,6 +285,15 @@ class S3Target(S3Fields):
         description="What every URL in a feed starts with (often a CDN).", json_schema_extra={"hint": PUBLIC_URL_HINT}
     )
     locking: Locking = "lease"
+    private_media: Literal["public", "presigned"] = Field(
+        "public",
+        description='How subscribers\' copies of private feeds link subscriber-only media: "public" (keys under '
+        'private/ anyone with the URL may read) or "presigned" (SigV4 presigned URLs per subscriber, re-signed by '
+        "each scheduled publish before they expire; the bucket then keeps private/ media private).",
+    )
+    presign_days: Annotated[int, Field(ge=1, le=7)] = Field(
+        7, description="Lifetime of presigned media URLs, in days (SigV4 allows at most 7)."
+    )
 
 
 class MediaSettings(S3Fields):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -362,7 +362,18 @@ def private(run: Run) -> None:
         run.lease = take_lease(run.storage, run.target, run.store, "publish", run.options.wait, run.progress)
     run.private = _private_plan(run, Manifest(*run.storage.read_manifest()))  # as the lease holder sees it
     templates = {fid: doc.data for fid, doc in run.site.private.items()}
-    version = apply_private(run.storage, run.private, templates, PRIVATE_URL_MARK, report=run.progress, guard=run.lease.check)
+    target, storage = run.target, run.storage
+    sign = None
+    if target.private_media == "presigned":
+
+        def sign(url: str) -> str:
+            key = url.removeprefix(target.public_url + "/")
+            return str(storage.presigned_url(key, target.presign_seconds))  # type: ignore[attr-defined]
+
+    version = apply_private(
+        storage, run.private, templates, PRIVATE_URL_MARK, report=run.progress, guard=run.lease.check, sign=sign,
+        private_urls=run.site.private_urls,
+    )  # fmt: skip
     if version is not None:
         run.result = replace(run.result, manifest_version=version, manifest_written=True)
 
@@ -371,9 +382,17 @@ def _private_plan(run: Run, manifest: Manifest) -> Any:
     from mediafeed.publish.private import plan_private
 
     assert run.target is not None
-    found = run.subscribers
+    found, target = run.subscribers, run.target
     templates = {fid: doc.sha256 for fid, doc in run.site.private.items()}
-    return plan_private(manifest.content, templates, found.wanted(), found.secret, run.target.url_for)
+    if target.private_media != "presigned":
+        return plan_private(manifest.content, templates, found.wanted(), found.secret, target.url_for)
+    # Signed links are renewed once a third of their lifetime has passed: a publish at least that often (the
+    # receipt lapses on the same rhythm, see _subscriber_inputs) keeps every link valid.
+    stamp = run.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    renew = (run.now - timedelta(seconds=target.presign_seconds / 3)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return plan_private(
+        manifest.content, templates, found.wanted(), found.secret, target.url_for, signed_at=stamp, resign_before=renew
+    )
 
 
 def _writes(plan: PublishPlan) -> bool:
@@ -878,6 +897,9 @@ def _subscriber_inputs(run: Run) -> Any:
     if config is None or not config.subscribers_file:
         return None
     parts: list[Any] = [fingerprint(_secret())]
+    target = run.target
+    if target is not None and target.private_media == "presigned":
+        parts.append(int(run.now.timestamp() // (target.presign_seconds / 3)))  # see _private_plan
     for name in (config.subscribers_file, config.rotations_file):
         try:
             data = (run.project / name).read_bytes()

@@ -37,6 +37,7 @@ class Site:
     feed_urls: dict[str, str]
     feed_counts: dict[str, int]
     private: dict[str, RenderedDocument] = field(default_factory=dict)  # private feed id → its template (see below)
+    private_urls: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ... → the private/ URLs it links
 
 
 # A private feed is rendered once, with this in place of its own URL; each subscriber's copy replaces it with theirs.
@@ -107,6 +108,7 @@ def render_all(
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
     private: dict[str, RenderedDocument] = {}
+    private_urls: dict[str, tuple[str, ...]] = {}
     for feed in catalog.feeds:
         if not feed.private:
             continue
@@ -116,7 +118,10 @@ def render_all(
         for delivery in feed_deliveries(catalog, feed, prepared, profiles):
             hidden = delivery.episode.access == "subscribers"
             items.append(_feed_item(feed, delivery, add_asset, add_bytes, target, SUBSCRIBERS_ONLY if hidden else ""))
-        whole = replace(feed, page_size=None)  # one document per subscriber: apps page nothing they fetch by secret URL
+        # One document per subscriber: apps page nothing they fetch by secret URL. Presigned links are signed for the
+        # storage's own address, so no analytics prefix goes in front of them.
+        presigned = target.private_media == "presigned"
+        whole = replace(feed, page_size=None, enclosure_prefix=None if presigned else feed.enclosure_prefix)
         artwork_url = target.url_for(artwork.key)
         guid = channel_guid(feed, target.url_for(feed.key), stored_guids or {})
         private[feed.id] = remembered(
@@ -136,6 +141,7 @@ def render_all(
             ),
         )[0]
         feed_counts[feed.id] = len(items)
+        private_urls[feed.id] = _private_urls(items, target.url_for(SUBSCRIBERS_ONLY))
     firsts = [d for d in one_per_episode(prepared) if d.episode.access == "public"]
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
@@ -154,7 +160,7 @@ def render_all(
         writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, data=document.data)
     for write in render_pages(config, public, feed_urls, firsts, feeds_by_episode, target, facts):
         writes.setdefault(write.key, write)  # web pages (feeds/pages.py) and what only they need
-    return Site(list(writes.values()), documents, feed_urls, feed_counts, private)
+    return Site(list(writes.values()), documents, feed_urls, feed_counts, private, private_urls)
 
 
 def feed_deliveries(
@@ -269,3 +275,10 @@ def _prefixed_delivery(delivery: PreparedEpisode, prefix: str) -> PreparedEpisod
     main = moved(delivery.main)
     assert main is not None
     return replace(delivery, main=main, audio=moved(delivery.audio), image=moved(delivery.image))
+
+
+def _private_urls(items: list[FeedItem], base: str) -> tuple[str, ...]:
+    """The URLs under private/ that a private feed's items link (what a presigned copy signs)."""
+    urls = [i.enclosure_url for i in items] + [i.alternate[0] for i in items if i.alternate]
+    urls += [u for i in items for u in (i.image_url, i.chapters_url) if u] + [u for i in items for u, _ in i.transcripts]
+    return tuple(sorted({u for u in urls if u.startswith(base)}))

@@ -83,21 +83,23 @@ class BucketSetup:
         }
 
 
-def public_resources(bucket: str, prefix: str) -> list[str]:
-    """The ARNs anyone may GET: each public folder's keys and each public top-level file, under the target's prefix."""
+def public_resources(bucket: str, prefix: str, private_media: str = "public") -> list[str]:
+    """The ARNs anyone may GET: each public folder's keys and each public top-level file, under the target's prefix.
+    With presigned private media, only the subscribers' feed copies under private/ (their media need a signature)."""
     base = f"arn:aws:s3:::{bucket}/" + (f"{prefix.strip('/')}/" if prefix.strip("/") else "")
-    resources = [f"{base}{folder}*" for folder in PUBLIC_FOLDERS] + [f"{base}{name}" for name in PUBLIC_FILES]
+    folders = [f"{PRIVATE_PREFIX}*/feeds/" if f == PRIVATE_PREFIX and private_media == "presigned" else f for f in PUBLIC_FOLDERS]
+    resources = [f"{base}{folder}*" for folder in folders] + [f"{base}{name}" for name in PUBLIC_FILES]
     assert not any(r.removeprefix(base).startswith(BOOKKEEPING_PREFIX) for r in resources)
     return resources
 
 
-def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
+def public_read_statement(bucket: str, prefix: str, private_media: str = "public") -> dict[str, Any]:
     return {
         "Sid": POLICY_SID,
         "Effect": "Allow",
         "Principal": "*",
         "Action": "s3:GetObject",
-        "Resource": public_resources(bucket, prefix),
+        "Resource": public_resources(bucket, prefix, private_media),
     }
 
 
@@ -168,7 +170,7 @@ def setup_bucket(
                 )
         current = calls.read("GetBucketPolicy", NO_POLICY, lambda: s3.get_bucket_policy(Bucket=bucket))
         existing = _policy_document(current, who, bucket)
-        policy = merged_policy(existing, public_read_statement(bucket, prefix))
+        policy = merged_policy(existing, public_read_statement(bucket, prefix, target.private_media))
         changed = policy != existing
         others = len(policy["Statement"]) - 1
         note = f"anonymous s3:GetObject on the published keys only; {others} other statement(s) kept"

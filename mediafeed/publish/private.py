@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import escape
 
 from mediafeed.catalog.subscribers import feed_key
 from mediafeed.content_types import headers_for
@@ -79,8 +80,14 @@ def plan_private(
     wanted: Sequence[Wanted],
     secret: bytes,
     url_for: Callable[[str], str],
+    *,
+    signed_at: str | None = None,
+    resign_before: str | None = None,
 ) -> PrivatePlan:
-    """The copies to write and delete so the target holds exactly `wanted` (templates: feed id → digest)."""
+    """The copies to write and delete so the target holds exactly `wanted` (templates: feed id → digest).
+
+    Presigned media (`signed_at`: now, ISO): every copy of a subscriber is written again, and stamped `signed_at`,
+    when any of theirs changes or was signed before `resign_before` (so its links never outlive their signatures)."""
     before = recorded(manifest)
     old: dict[str, Any] = before["subscribers"]
     writes: list[tuple[str, str, str]] = []
@@ -96,16 +103,20 @@ def plan_private(
             added += 1
         elif generation != subscriber.generation:
             rotated += 1
-        for feed_id, digest in sorted(feeds.items()):
-            if generation != subscriber.generation or had.get(feed_id) != digest:
-                key = feed_key(secret, subscriber.key, subscriber.generation, feed_id)
-                writes.append((key, feed_id, url_for(key)))
+        stale = {f for f, d in feeds.items() if generation != subscriber.generation or had.get(f) != d}
+        signed = previous.get("signed") if isinstance(previous, dict) else None
+        if signed_at is not None and (stale or not isinstance(signed, str) or signed < (resign_before or "")):
+            stale, signed = set(feeds), signed_at  # re-signed together: one stamp per subscriber
+        for feed_id in sorted(stale):
+            key = feed_key(secret, subscriber.key, subscriber.generation, feed_id)
+            writes.append((key, feed_id, url_for(key)))
         if isinstance(generation, int):
             for feed_id in sorted(had):
                 if generation != subscriber.generation or feed_id not in feeds:
                     deletes.append(feed_key(secret, subscriber.key, generation, feed_id))
         if feeds:
-            subscribers[subscriber.key] = {"generation": subscriber.generation, "feeds": feeds}
+            entry: dict[str, Any] = {"generation": subscriber.generation, "feeds": feeds}
+            subscribers[subscriber.key] = entry if signed_at is None else {**entry, "signed": signed}
     revoked = 0
     for key, previous in sorted(old.items()):
         if key in subscribers or not isinstance(previous, dict):
@@ -136,15 +147,22 @@ def apply_private(
     *,
     report: Reporter = silent,
     guard: Callable[[], None] | None = None,
+    sign: Callable[[str], str] | None = None,
+    private_urls: Mapping[str, Sequence[str]] | None = None,
 ) -> str | None:
     """Write the copies, delete the revoked ones, then record the new entry in the manifest (compare-and-swap
-    against the manifest as read here: the caller holds the target's lease). Returns the manifest's new version."""
+    against the manifest as read here: the caller holds the target's lease). Returns the manifest's new version.
+
+    `sign` (presigned media): URL → a presigned URL for it, put in place of each of `private_urls` in every copy."""
     guard = guard or (lambda: None)
     mark_bytes = mark.encode("utf-8")
 
     def put(write: tuple[str, str, str]) -> None:
         key, feed_id, url = write
         data = templates[feed_id].replace(mark_bytes, url.encode("utf-8"))
+        if sign is not None:
+            for link in (private_urls or {}).get(feed_id, ()):
+                data = data.replace(escape(link).encode("utf-8"), escape(sign(link)).encode("utf-8"))
         headers = headers_for(key)
         storage.put_bytes(key, data, headers.content_type, headers.cache_control, sha256_bytes(data))
 

@@ -330,3 +330,40 @@ def test_concurrent_publishes_converge(sample_project: Path, tmp_path: Path, mon
     assert len(recorded) == 2
     present = {p.relative_to(shared).as_posix() for p in shared.glob("private/*/feeds/*.xml")}
     assert present == {feed_key(SECRET.encode(), k, e["generation"], f) for k, e in recorded.items() for f in e["feeds"]}
+
+
+def test_presigned_media_are_signed_per_copy_and_renewed(
+    s3_project: Path, mediafeed, s3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """private_media = "presigned": subscriber-only media is linked by SigV4 presigned URLs, the bucket keeps it
+    private, and a publish a third of the lifetime later signs every copy again."""
+    monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET)
+    make_private(s3_project)
+    toml = s3_project / "mediafeed.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace("[media]", 'private_media = "presigned"\npresign_days = 3\n\n[media]', 1))
+    assert mediafeed(s3_project, "target", "setup", "s3").exit_code == 0
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    resources = policy["Statement"][0]["Resource"]
+    assert f"arn:aws:s3:::{bucket}/private/*/feeds/*" in resources and f"arn:aws:s3:::{bucket}/private/*" not in resources
+    result = mediafeed(s3_project, "publish", "--target", "s3")
+    assert result.exit_code == 0, result.output
+    out = mediafeed(s3_project, "subscribers", "url", "c-1001", "--target", "s3")
+    url = dict(line.split("\t") for line in out.stdout.splitlines())["webinars"]
+    key = url.split(f"/{bucket}/", 1)[1]
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    links = [e.get("url") or "" for e in etree.fromstring(body).iter("enclosure")]
+    signed = [u for u in links if "/private/media/" in u]
+    assert signed and all("X-Amz-Signature=" in u and "X-Amz-Expires=259200" in u for u in signed)
+    assert all("X-Amz-Signature" not in u for u in links if "/private/" not in u)  # public episodes: plain URLs
+    status, _, _ = fetch(signed[0], headers={"Range": "bytes=0-1"})
+    assert status == 206
+    # two copies of the same feed sign separately (each subscriber's links are their own)
+    other = mediafeed(s3_project, "subscribers", "url", "c-1002", "--target", "s3")
+    other_key = dict(line.split("\t") for line in other.stdout.splitlines())["webinars"].split(f"/{bucket}/", 1)[1]
+    assert s3.get_object(Bucket=bucket, Key=other_key)["Body"].read() != body
+    # an hour later nothing is due; a day later (a third of 3 days) every copy is signed again
+    soon = mediafeed(s3_project, "publish", "--target", "s3", now="2026-11-25T01:00:00Z")
+    assert "wrote 0, deleted 0" in soon.output or "nothing changed" in soon.output
+    later = mediafeed(s3_project, "publish", "--target", "s3", now="2026-11-26T01:00:00Z")
+    assert "wrote 2, deleted 0" in later.output, later.output
