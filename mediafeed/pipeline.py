@@ -676,7 +676,40 @@ def check(
         load_config(project).target(target_name)  # an unknown name: say so before any work
     problems = probe_masters(project, catalog, target_name) if media else []
     findings, _, failures = lint_rendered(project, target_name, now, progress) if media and lint else ([], 0, ())
-    return Checked(fixed, catalog, [], problems, findings, failures, catalog_warnings(catalog, project))
+    warnings = catalog_warnings(catalog, project) + _subscriber_warnings(project, catalog)
+    return Checked(fixed, catalog, [], problems, findings, failures, warnings)
+
+
+def _subscriber_warnings(project: Path, catalog: Catalog) -> list[Any]:
+    """Private feeds nobody can get, subscriber-only episodes no private feed carries, a subscriber list in git."""
+    import subprocess
+
+    from mediafeed.errors import Problem
+
+    config = settings(project.resolve(), Store(project.resolve() / "build"))
+    found = []
+    private = [f for f in catalog.feeds if f.private]
+    if private and not config.subscribers_file:
+        found.append(
+            Problem(CONFIG_FILE, "subscribers.file", f"private feed(s) {', '.join(f.id for f in private)} but no subscriber "
+                    "list: nobody gets them", 'add [subscribers] file = "private/subscribers.csv" (see README)')
+        )  # fmt: skip
+    for episode in catalog.episodes:
+        if episode.access == "subscribers" and not any(f.private and f.selects(episode) for f in catalog.feeds):
+            found.append(Problem(episode.file, "access", "subscriber-only, but no private feed selects it",
+                                 "add its kind or topic to a private feed's select:, or make it public"))  # fmt: skip
+    if config.subscribers_file:
+        try:
+            command = ["git", "-C", str(project), "ls-files", "--error-unmatch", "--", config.subscribers_file]
+            tracked = subprocess.run(command, capture_output=True).returncode == 0
+        except OSError:
+            tracked = False  # no git: nothing to warn about
+        if tracked:
+            found.append(
+                Problem(config.subscribers_file, "", "tracked by git: it holds subscribers' addresses",
+                        f"git rm --cached {config.subscribers_file} and add it to .gitignore")
+            )  # fmt: skip
+    return found
 
 
 def cache_status(project: Path, target_name: str | None, now: datetime) -> Any:

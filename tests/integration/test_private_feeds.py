@@ -367,3 +367,20 @@ def test_presigned_media_are_signed_per_copy_and_renewed(
     assert "wrote 0, deleted 0" in soon.output or "nothing changed" in soon.output
     later = mediafeed(s3_project, "publish", "--target", "s3", now="2026-11-26T01:00:00Z")
     assert "wrote 2, deleted 0" in later.output, later.output
+
+
+def test_check_warns_about_what_would_leak_or_reach_nobody(private_project: Path, mediafeed) -> None:
+    subprocess.run(["git", "init", "-q", str(private_project)], check=True)
+    subprocess.run(["git", "-C", str(private_project), "add", "-A"], check=True)
+    index = private_project / "episodes" / "welcome-to-northfield-rounds" / "index.md"
+    index.write_text(index.read_text().replace("\nkind: podcast\n", "\nkind: podcast\naccess: subscribers\n", 1))
+    result = mediafeed(private_project, "check", "--no-media")
+    assert result.exit_code == 0, result.output
+    assert "private/subscribers.csv: tracked by git: it holds subscribers' addresses" in result.output
+    assert "episodes/welcome-to-northfield-rounds/index.md: access: subscriber-only, but no private feed selects it" in (
+        result.output
+    )
+    toml = private_project / "mediafeed.toml"
+    toml.write_text(toml.read_text().replace('file = "private/subscribers.csv"', 'file = ""'))
+    result = mediafeed(private_project, "check", "--no-media")
+    assert "subscribers.file: private feed(s) webinars but no subscriber list: nobody gets them" in result.output
