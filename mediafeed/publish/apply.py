@@ -39,6 +39,7 @@ from mediafeed.publish.plan import (
     make_plan,
     parse_manifest,
 )
+from mediafeed.publish.private import is_copy
 from mediafeed.publish.storage import BOOKKEEPING, ManifestConflict, Storage
 
 EPISODE_PREFIXES = ("media", "artwork", "artwork/thumbs", "chapters", "transcripts")  # an episode's own files (gc's too)
@@ -562,7 +563,8 @@ def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -
             changed.append(write.key)  # overwritten behind the manifest's back: write it again
             del known[write.key]
     wanted = {w.key for w in writes}
-    untracked = sorted(k for k in listing if k not in recorded and k not in wanted)
+    # (subscribers' feed copies are kept by the private stage, and their keys are secret: never listed here)
+    untracked = sorted(k for k in listing if k not in recorded and k not in wanted and not is_copy(k))
     report = {
         "listed": len(listing),
         "missing": sorted(missing),

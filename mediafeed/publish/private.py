@@ -17,6 +17,7 @@ writes or deletes again (both idempotent), and never leaves a revoked copy that 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -33,6 +34,12 @@ from mediafeed.publish.plan import encode_manifest, parse_manifest
 from mediafeed.publish.storage import Storage
 
 RECORD = "private"  # the manifest's entry
+_COPY = re.compile(r"^private/[A-Za-z0-9_-]{32}/feeds/[^/]+\.xml$")
+
+
+def is_copy(key: str) -> bool:
+    """A subscriber's copy of a private feed (its key holds their token)."""
+    return bool(_COPY.match(key))
 
 
 @dataclass(frozen=True)

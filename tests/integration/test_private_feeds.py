@@ -107,7 +107,9 @@ def test_nothing_private_in_any_public_document_or_output(private_project: Path,
     tokens = [u.split("/")[-3] for s in ("c-1001", "c-1002") for u in urls(mediafeed, private_project, s).values()]
     listing = mediafeed(private_project, "-v", "subscribers", "list")
     again = mediafeed(private_project, "-v", "publish", "--json")
-    for output in (result.output, listing.output, again.output):
+    verified = mediafeed(private_project, "-v", "publish", "--verify", "--json")
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["verify"]["untracked"] == []
+    for output in (result.output, listing.output, again.output, verified.output):
         assert not any(e in output for e in EMAILS) and not any(t in output for t in tokens)
     index = private_project / "episodes" / HIDDEN / "index.md"
     guid = re.search(r"(?m)^guid: (.+)$", index.read_text()).group(1)  # type: ignore[union-attr]
