@@ -403,6 +403,8 @@ def _publish(state: State, target: str | None, dry_run: bool, as_json: bool, **f
         payload["receipt"] = outcome.reused  # true: nothing changed since the last publish, nothing was loaded
         payload["files_read"] = outcome.files_read  # hashed to identify them (git and the cache vouch for the rest)
         payload["feeds"] = {fid: {"url": url, "episodes": outcome.feed_counts[fid]} for fid, url in outcome.feed_urls.items()}
+        if outcome.private is not None:
+            payload["private"] = outcome.private  # counts only: keys and URLs are secret
         if outcome.result is not None:
             payload["written"] = len(outcome.result.written)
             payload["bytes_written"] = outcome.result.bytes_written
@@ -463,6 +465,15 @@ def _print_plan(state: State, outcome: Any, dry_run: bool) -> None:
     for feed_id, url in outcome.feed_urls.items():
         local = f"  {target.path}/feeds/{feed_id}.xml" if target.path else ""
         click.echo(f"  {feed_id:<22} {outcome.feed_counts[feed_id]:>3} episode(s)  {url}{local}")
+    if outcome.private is not None:
+        counts = outcome.private
+        verb = "would write" if dry_run else "wrote"
+        gone = "would delete" if dry_run else "deleted"
+        click.echo(
+            f"Private feeds: {counts['subscribers']} active subscriber(s), {counts['copies']} feed copies; {verb} "
+            f"{counts['write']}, {gone} {counts['delete']} ({counts['added']} new, {counts['revoked']} revoked, "
+            f"{counts['rotated']} rotated); `mediafeed subscribers url ID` prints a subscriber's URLs"
+        )
     _print_loudness(outcome.loudness, "Loudness of the media published as is (process: false):")
 
 
@@ -985,6 +996,112 @@ def target_setup(state: State, name: str, public_read: bool, cors: bool, dry_run
         click.echo(f"{result.where}: {step.what}: {'applied' if step.changed else 'already in place'} ({step.note})")
     if not result.steps:
         click.echo(f"{result.where}: nothing asked (--no-public-read --no-cors)")
+
+
+@cli.group(name="subscribers")
+def subscribers_group() -> None:
+    """Paying subscribers: who reads which private feed, at which secret URL.
+
+    \b
+    The list is the store's CSV export named by [subscribers] file in
+    mediafeed.toml (id,email,feeds,expires; keep it out of git). Each
+    subscriber's URL is derived from MEDIAFEED_SUBSCRIBER_SECRET (from the
+    environment, never a file), the subscriber id and a generation that
+    `rotate` bumps. Nothing here prints an address except `export`, whose
+    output is meant for a mailer.
+    """
+
+
+def _subscribers_options(command: Any) -> Any:
+    command = click.option("--target", help="Target whose URLs to print. Default: [publish] target.")(command)
+    return now_option(command)
+
+
+@subscribers_group.command(name="list")
+@_subscribers_options
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_obj
+def subscribers_list(state: State, target: str | None, as_json: bool) -> None:
+    """Who has what: id, private feeds, expiry and token generation (no addresses, no URLs)."""
+    from mediafeed.pipeline import subscribers
+
+    found = subscribers(state.project, target, state.now)
+    rows = [
+        {
+            "id": s.id,
+            "feeds": list(s.feeds),
+            "expires": s.expires.isoformat() if s.expires else None,
+            "active": s.active(state.now),
+            "generation": found.generation(s),
+        }
+        for s in found.subscribers
+    ]
+    if as_json:
+        click.echo(json.dumps({"private_feeds": list(found.private_feeds), "subscribers": rows}, indent=2))
+        return
+    for row in rows:
+        until = f"until {row['expires']}" if row["expires"] else "no expiry"
+        state_of = "active" if row["active"] else "EXPIRED"
+        click.echo(f"{row['id']:<24} {state_of:<8} {until:<17} gen {row['generation']}  {' '.join(row['feeds']) or '-'}")
+    active = sum(1 for r in rows if r["active"])
+    click.echo(f"{len(rows)} subscriber(s), {active} active; private feeds: {', '.join(found.private_feeds) or 'none'}")
+
+
+@subscribers_group.command(name="url")
+@_subscribers_options
+@click.argument("subscriber_id", metavar="ID")
+@click.pass_obj
+def subscribers_url(state: State, target: str | None, subscriber_id: str) -> None:
+    """Print one subscriber's private feed URLs (secret: send them only to that subscriber)."""
+    from mediafeed.pipeline import subscribers
+
+    found = subscribers(state.project, target, state.now)
+    subscriber = found.find(subscriber_id)
+    if not subscriber.active(state.now):
+        click.echo(
+            f"note: subscriber {subscriber_id} expired on {subscriber.expires}; these URLs stop working at the next publish",
+            err=True,
+        )
+    for feed_id, url in found.urls_of(subscriber):
+        click.echo(f"{feed_id}\t{url}")
+
+
+@subscribers_group.command(name="rotate")
+@now_option
+@click.argument("subscriber_id", metavar="ID")
+@click.pass_obj
+def subscribers_rotate(state: State, subscriber_id: str) -> None:
+    """Give one subscriber a new secret URL (a leaked URL, a shared login).
+
+    \b
+    Bumps the subscriber's generation in the rotations file (commit it). The
+    next publish writes their feeds at the new URL and deletes the old ones;
+    print the new URLs with `mediafeed subscribers url ID`.
+    """
+    from mediafeed.pipeline import rotate_subscriber
+
+    found, subscriber = rotate_subscriber(state.project, subscriber_id, state.now)
+    click.echo(
+        f"rotated {subscriber_id}: generation {found.generation(subscriber)}; publish to move their feeds to the new URL "
+        f"(the old one stops working then); `mediafeed subscribers url {subscriber_id}` prints it"
+    )
+
+
+@subscribers_group.command(name="export")
+@_subscribers_options
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the CSV here (default: standard output)."
+)
+@click.pass_obj
+def subscribers_export(state: State, target: str | None, output: Path | None) -> None:
+    """CSV for a mailer: id,email,feed,url, one line per active subscriber and private feed."""
+    from mediafeed.pipeline import export_subscribers
+
+    text = export_subscribers(state.project, target, state.now, output)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {output}", err=True)
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ class Target:
     profile: str = ""
     addressing_style: str = "auto"
     locking: str = "lease"  # "external": a CI concurrency group serialises publishes (no lease, no probe)
+    private_media: str = "public"  # "presigned": subscribers' copies link subscriber-only media by presigned URL
+    presign_seconds: int = 7 * 86400  # lifetime of those URLs
 
     @property
     def s3(self) -> S3Settings:
@@ -86,6 +88,8 @@ class Config:
     podping_url: str | None = None  # [notify] podping_url: GET ?url=<feed>&reason=update when a feed changes
     cache: SharedCache = field(default_factory=SharedCache)
     pages: bool = True  # [site] pages: web pages (home, shows, episodes, embeds) beside the feeds
+    subscribers_file: str = ""  # [subscribers] file: the store's CSV export ("" = no private feeds written)
+    rotations_file: str = "subscribers-rotations.yaml"  # [subscribers] rotations: token generations by keyed hash
 
     def target(self, name: str | None) -> Target:
         from mediafeed.errors import UsageError

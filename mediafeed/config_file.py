@@ -100,6 +100,8 @@ def load_config(project: Path) -> Config:
         websub_hubs=tuple(settings.notify.websub_hubs),
         podping_url=settings.notify.podping_url,
         cache=shared,
+        subscribers_file=settings.subscribers.file.strip(),
+        rotations_file=settings.subscribers.rotations.strip(),
     )
 
 
@@ -180,6 +182,8 @@ def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: lis
         profile=settings.profile,
         addressing_style=settings.addressing_style,
         locking=raw.locking,
+        private_media=raw.private_media,
+        presign_seconds=raw.presign_days * 86400,
     )
 
 
@@ -281,6 +285,15 @@ class S3Target(S3Fields):
         description="What every URL in a feed starts with (often a CDN).", json_schema_extra={"hint": PUBLIC_URL_HINT}
     )
     locking: Locking = "lease"
+    private_media: Literal["public", "presigned"] = Field(
+        "public",
+        description='How subscribers\' copies of private feeds link subscriber-only media: "public" (keys under '
+        'private/ anyone with the URL may read) or "presigned" (SigV4 presigned URLs per subscriber, re-signed by '
+        "each scheduled publish before they expire; the bucket then keeps private/ media private).",
+    )
+    presign_days: Annotated[int, Field(ge=1, le=7)] = Field(
+        7, description="Lifetime of presigned media URLs, in days (SigV4 allows at most 7)."
+    )
 
 
 class MediaSettings(S3Fields):
@@ -333,6 +346,19 @@ class NotifySettings(Schema):
     podping_url: HttpUrl | None = Field(None, description="GET ?url=<feed>&reason=update when a feed changes.")
 
 
+class SubscribersSettings(Schema):
+    file: Text = Field(
+        "",
+        description="The store's subscriber export (CSV: id,email,feeds,expires), relative to the project; keep it out "
+        'of git. "" = no private feeds are written.',
+        examples=['"private/subscribers.csv"'],
+    )
+    rotations: Filled = Field(
+        "subscribers-rotations.yaml",
+        description="Token generations of rotated subscribers, by keyed hash; written by `subscribers rotate`. Commit it.",
+    )
+
+
 Targets = dict[str, Annotated[LocalTarget | S3Target, Field(discriminator="type")]]
 
 
@@ -351,3 +377,4 @@ class ConfigFile(Schema):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    subscribers: SubscribersSettings = Field(default_factory=SubscribersSettings)

@@ -7,6 +7,8 @@ chapters file behaves alike wherever it is read from.
 A key's type comes from its suffix (chapters under `chapters/` are JSON chapters). Its caching comes from where it
 lives: keys under a content-addressed folder (their names carry a hash of their bytes, so they never change) are
 cached for a year; everything else (feeds, pages, lists) for five minutes; bookkeeping is never cached and never served.
+Subscribers' files live under `private/`: their media as content-addressed keys (`private/media/...`), each private
+feed at a secret key (`private/<token>/feeds/<id>.xml`) that shared caches must not keep (so a revoked URL dies at once).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ LOCK_NAMES = (".mediafeed-lock",)  # a local target's lock file: never served
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300"
 NO_CACHE = "no-cache"
+PRIVATE_FEED = "private, max-age=60"
+PRIVATE_PREFIX = "private/"  # subscribers' media (content-addressed) and their secret feed copies
 
 # Folders whose keys are content-addressed (a hash of the bytes in the name): safe to cache for ever.
 CONTENT_ADDRESSED = ("media/", "artwork/", "chapters/", "transcripts/", "assets/")
@@ -93,6 +97,7 @@ def suffix_of(key: str) -> str:
 
 
 def content_type_for(key: str) -> str:
+    key = key.removeprefix(PRIVATE_PREFIX)
     suffix = suffix_of(key)
     if key.startswith("chapters/") and suffix == ".json":
         return JSON_CHAPTERS_TYPE
@@ -102,6 +107,9 @@ def content_type_for(key: str) -> str:
 def cache_control_for(key: str) -> str:
     if key.startswith(BOOKKEEPING_PREFIX):
         return NO_CACHE
+    if key.startswith(PRIVATE_PREFIX):
+        inner = key.removeprefix(PRIVATE_PREFIX)
+        return IMMUTABLE if inner.startswith(CONTENT_ADDRESSED) else PRIVATE_FEED
     return IMMUTABLE if key.startswith(CONTENT_ADDRESSED) else SHORT
 
 

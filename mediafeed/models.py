@@ -100,6 +100,11 @@ class Feed:
     enclosure_prefix: str | None = None  # analytics redirect prefix (OP3, Podtrac, Chartable style)
     page_size: int | None = None  # RFC 5005 paging; None = every episode in one document
     directories: tuple[tuple[str, str], ...] = ()  # (name in DIRECTORIES, the show's id there), in DIRECTORIES order
+    access: str = "public"  # "subscribers": a private feed, one secret copy per subscriber
+
+    @property
+    def private(self) -> bool:
+        return self.access == "subscribers"
 
     @property
     def key(self) -> str:
@@ -107,7 +112,9 @@ class Feed:
         return f"feeds/{self.id}.xml"
 
     def selects(self, episode: Episode) -> bool:
-        """An empty selector list means 'any'."""
+        """An empty selector list means 'any'. Only private feeds carry subscriber-only episodes."""
+        if episode.access == "subscribers" and not self.private:
+            return False
         if self.kinds and episode.kind not in self.kinds:
             return False
         return not self.topics or any(t in self.topics for t in episode.topics)
@@ -148,6 +155,7 @@ class Episode:
     draft: bool = False  # `draft: true`: in no feed, page or index (what `mediafeed new` writes)
     placeholder: bool = False  # the show notes still hold `new`'s placeholder text
     withdrawn: Withdrawal | None = None  # taken down: in no feed; its files leave the target at the next publish
+    access: str = "public"  # "subscribers": in private feeds only
     guid_permalink: bool = False  # isPermaLink="true": the GUID is the episode's web address (kept from an import)
     process: bool = True  # `process: false`: the master is published byte for byte (media.published), only measured
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,8 @@ class Run:
     outcome: PublishOutcome | None = None
     source: Any = None  # publish.lineage.Source of the project's git checkout (None outside git)
     lease: Any = None  # publish.lease.Lease, held from apply to the end of the walk
+    subscribers: Any = None  # Subscribers, when there are private feeds to keep (or subscribers' copies to delete)
+    private: Any = None  # publish.private.PrivatePlan
     done: bool = False  # a stage ended the walk early (the receipt held)
 
     def __post_init__(self) -> None:
@@ -172,6 +174,21 @@ def load(run: Run) -> None:
         raise
     run.progress(Finished(task, "done", f"{len(run.catalog.episodes)} episode(s), {len(run.catalog.feeds)} feed(s)"))
     run.store.put_many("episode", learnt)  # only once the whole catalog is valid
+
+
+def subscribers_stage(run: Run) -> None:
+    """Read the subscriber list (and the secret) when private feeds are kept or copies of them remain: before
+    anything is written, so a missing secret stops the run with nothing changed (exit 4)."""
+    from mediafeed.progress import Note
+    from mediafeed.publish.private import recorded
+
+    assert run.config is not None and run.catalog is not None
+    private = [f.id for f in run.catalog.feeds if f.private]
+    if private and not run.config.subscribers_file:
+        run.progress(Note(f"private feed(s) {', '.join(private)} but no [subscribers] file: no subscriber gets them"))
+    if run.config.subscribers_file or recorded(_manifest(run).content)["subscribers"]:
+        assert run.target is not None  # opened by _manifest
+        run.subscribers = _read_subscribers(run.project, run.config, run.catalog, run.target, run.now)
 
 
 def lineage(run: Run) -> None:
@@ -275,8 +292,8 @@ def plan(run: Run) -> None:
     from mediafeed.publish.notify import Notifiers
 
     manifest = _manifest(run)
-    assert run.config is not None and run.catalog is not None and run.storage is not None
-    catalog, site = run.catalog, run.site
+    assert run.config is not None and run.catalog is not None and run.storage is not None and run.target is not None
+    catalog, site, target = run.catalog, run.site, run.target
     run.wanted = Desired(
         writes=site.writes,
         feeds=episodes_per_feed(site.documents),
@@ -284,7 +301,10 @@ def plan(run: Run) -> None:
         held_back=run.held_back,
         failures=run.failures,
         facts=guards.facts_for(catalog.episodes, run.failures, run.held_back),
-        podcast_guids={f.id: channel_guid(f, site.feed_urls[f.id], manifest.podcast_guids) for f in catalog.feeds},
+        podcast_guids={
+            f.id: channel_guid(f, site.feed_urls.get(f.id) or target.url_for(f.key), manifest.podcast_guids)
+            for f in catalog.feeds
+        },
         feed_keys={d.key: d.feed_id for d in site.documents if d.feed_id},
         feed_urls=site.feed_urls,
         notify=Notifiers(run.config.websub_hubs, run.config.podping_url).any,
@@ -297,6 +317,8 @@ def plan(run: Run) -> None:
         },
     )
     run.plan = plan_for(run.storage, run.wanted, run.options, manifest)
+    if run.subscribers is not None:
+        run.private = _private_plan(run, manifest)
     # Neither the plan nor the proof a receipt needs depends on which media has landed: while media is still
     # uploading, both are made here instead of after it.
     if run.early is not None:
@@ -323,6 +345,54 @@ def apply(run: Run) -> None:
     )
     if run.result is not None and run.target.type != "local":  # what the bucket now holds, for `check` (_published)
         run.store.put("published", run.target.name, Manifest(run.plan.manifest, None).episode_slugs)
+
+
+def private(run: Run) -> None:
+    """Bring the subscribers' feed copies in step (publish/private.py), under the target's lease, after the public
+    feeds and media they point at are in place."""
+    from mediafeed.feeds.site import PRIVATE_URL_MARK
+    from mediafeed.publish.private import apply_private
+
+    if run.subscribers is None or run.result is None or run.options.dry_run:
+        return
+    assert run.storage is not None and run.target is not None
+    if run.lease is None:
+        if not (run.private.writes or run.private.deletes or run.private.changed):
+            return
+        run.lease = take_lease(run.storage, run.target, run.store, "publish", run.options.wait, run.progress)
+    run.private = _private_plan(run, Manifest(*run.storage.read_manifest()))  # as the lease holder sees it
+    templates = {fid: doc.data for fid, doc in run.site.private.items()}
+    target, storage = run.target, run.storage
+    sign = None
+    if target.private_media == "presigned":
+
+        def sign(url: str) -> str:
+            key = url.removeprefix(target.public_url + "/")
+            return str(storage.presigned_url(key, target.presign_seconds))  # type: ignore[attr-defined]
+
+    version = apply_private(
+        storage, run.private, templates, PRIVATE_URL_MARK, report=run.progress, guard=run.lease.check, sign=sign,
+        private_urls=run.site.private_urls,
+    )  # fmt: skip
+    if version is not None:
+        run.result = replace(run.result, manifest_version=version, manifest_written=True)
+
+
+def _private_plan(run: Run, manifest: Manifest) -> Any:
+    from mediafeed.publish.private import plan_private
+
+    assert run.target is not None
+    found, target = run.subscribers, run.target
+    templates = {fid: doc.sha256 for fid, doc in run.site.private.items()}
+    if target.private_media != "presigned":
+        return plan_private(manifest.content, templates, found.wanted(), found.secret, target.url_for)
+    # Signed links are renewed once a third of their lifetime has passed: a publish at least that often (the
+    # receipt lapses on the same rhythm, see _subscriber_inputs) keeps every link valid.
+    stamp = run.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    renew = (run.now - timedelta(seconds=target.presign_seconds / 3)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return plan_private(
+        manifest.content, templates, found.wanted(), found.secret, target.url_for, signed_at=stamp, resign_before=renew
+    )
 
 
 def _writes(plan: PublishPlan) -> bool:
@@ -387,6 +457,7 @@ def remember(run: Run) -> None:
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("receipt", receipt),
     ("load", load),
+    ("subscribers", subscribers_stage),
     ("lineage", lineage),
     ("resolve", resolve),
     ("probe", probe),
@@ -394,6 +465,7 @@ STAGES: tuple[tuple[str, Stage], ...] = (
     ("render", render),
     ("plan", plan),
     ("apply", apply),
+    ("private", private),
     ("notify", notify),
     ("remember", remember),
 )
@@ -404,9 +476,12 @@ def stages(*names: str) -> tuple[Stage, ...]:
     return tuple(table[name] for name in names)
 
 
-PUBLISH = stages("receipt", "load", "lineage", "resolve", "probe", "prepare", "render", "plan", "apply", "notify", "remember")
-PLAN = stages("receipt", "load", "lineage", "resolve", "probe", "prepare", "render", "plan", "remember")
-STATUS = stages("load", "resolve", "probe", "prepare", "render", "plan")
+PUBLISH = stages(
+    "receipt", "load", "subscribers", "lineage", "resolve", "probe", "prepare", "render", "plan", "apply", "private",
+    "notify", "remember",
+)  # fmt: skip
+PLAN = stages("receipt", "load", "subscribers", "lineage", "resolve", "probe", "prepare", "render", "plan", "remember")
+STATUS = stages("load", "subscribers", "resolve", "probe", "prepare", "render", "plan")
 BUILD = stages("load", "resolve", "probe", "prepare")
 RENDER = stages("load", "resolve", "probe", "prepare", "render")
 
@@ -603,7 +678,40 @@ def check(
         load_config(project).target(target_name)  # an unknown name: say so before any work
     problems = probe_masters(project, catalog, target_name) if media else []
     findings, _, failures = lint_rendered(project, target_name, now, progress) if media and lint else ([], 0, ())
-    return Checked(fixed, catalog, [], problems, findings, failures, catalog_warnings(catalog, project))
+    warnings = catalog_warnings(catalog, project) + _subscriber_warnings(project, catalog)
+    return Checked(fixed, catalog, [], problems, findings, failures, warnings)
+
+
+def _subscriber_warnings(project: Path, catalog: Catalog) -> list[Any]:
+    """Private feeds nobody can get, subscriber-only episodes no private feed carries, a subscriber list in git."""
+    import subprocess
+
+    from mediafeed.errors import Problem
+
+    config = settings(project.resolve(), Store(project.resolve() / "build"))
+    found = []
+    private = [f for f in catalog.feeds if f.private]
+    if private and not config.subscribers_file:
+        found.append(
+            Problem(CONFIG_FILE, "subscribers.file", f"private feed(s) {', '.join(f.id for f in private)} but no subscriber "
+                    "list: nobody gets them", 'add [subscribers] file = "private/subscribers.csv" (see README)')
+        )  # fmt: skip
+    for episode in catalog.episodes:
+        if episode.access == "subscribers" and not any(f.private and f.selects(episode) for f in catalog.feeds):
+            found.append(Problem(episode.file, "access", "subscriber-only, but no private feed selects it",
+                                 "add its kind or topic to a private feed's select:, or make it public"))  # fmt: skip
+    if config.subscribers_file:
+        try:
+            command = ["git", "-C", str(project), "ls-files", "--error-unmatch", "--", config.subscribers_file]
+            tracked = subprocess.run(command, capture_output=True).returncode == 0
+        except OSError:
+            tracked = False  # no git: nothing to warn about
+        if tracked:
+            found.append(
+                Problem(config.subscribers_file, "", "tracked by git: it holds subscribers' addresses",
+                        f"git rm --cached {config.subscribers_file} and add it to .gitignore")
+            )  # fmt: skip
+    return found
 
 
 def cache_status(project: Path, target_name: str | None, now: datetime) -> Any:
@@ -818,7 +926,32 @@ def receipt_key(run: Run) -> str:
     facts = run.facts
     # The walk, how a receipt is checked, and the web pages' templates (code digests cover Python sources only).
     code = (code_digest(__name__), code_digest(receipts.__name__), templates_digest())
-    return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, root=run.project)
+    return key_of(code, facts.tool("ffmpeg"), facts.tool("ffprobe"), run.target, _subscriber_inputs(run), root=run.project)
+
+
+def _subscriber_inputs(run: Run) -> Any:
+    """What the subscribers' copies depend on besides the catalog: the subscriber and rotations files (git-ignored,
+    so not among the receipt's files), the secret (by fingerprint) and how many lines have expired by today."""
+    import hashlib
+
+    from mediafeed.catalog.subscribers import expired_count, fingerprint
+
+    config = run.config
+    if config is None or not config.subscribers_file:
+        return None
+    parts: list[Any] = [fingerprint(_secret())]
+    target = run.target
+    if target is not None and target.private_media == "presigned":
+        parts.append(int(run.now.timestamp() // (target.presign_seconds / 3)))  # see _private_plan
+    for name in (config.subscribers_file, config.rotations_file):
+        try:
+            data = (run.project / name).read_bytes()
+        except OSError:
+            data = b""
+        parts.append(hashlib.sha256(data).hexdigest())
+        if name == config.subscribers_file:
+            parts.append(expired_count(data.decode("utf-8", "replace"), run.now.date()))
+    return tuple(parts)
 
 
 def settings(project: Path, store: Store) -> Config:
@@ -891,7 +1024,10 @@ def _outcome(run: Run) -> PublishOutcome:
     assert run.target is not None and run.plan is not None
     site = run.site
     loudness = tuple(loudness_report(run.built.prepared.values())) if run.built is not None else ()
-    return PublishOutcome(run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings, loudness=loudness)
+    private = run.private.summary() if run.private is not None else None
+    return PublishOutcome(
+        run.target, run.plan, run.result, site.feed_urls, site.feed_counts, run.warnings, loudness=loudness, private=private
+    )
 
 
 def _counted(report: Reporter, task: Task, load_one: Any) -> Any:
@@ -1013,3 +1149,146 @@ def import_check(project: Path, source: str, *, feed_id: str | None, target_name
 
     project = project.resolve()
     return check_migration(load_config(project), source, feed_id=feed_id, target_name=target_name)
+
+
+@dataclass(frozen=True)
+class Subscribers:
+    """The subscriber list as a command sees it: who may read which private feed, and where (`url_of`)."""
+
+    target: Target
+    private_feeds: tuple[str, ...]
+    subscribers: tuple[Any, ...]  # catalog.subscribers.Subscriber, in file order
+    rotations: dict[str, int]
+    secret: bytes = field(repr=False)
+    now: datetime
+
+    def key_of(self, subscriber: Any) -> str:
+        from mediafeed.catalog.subscribers import subscriber_key
+
+        return subscriber_key(self.secret, subscriber.id)
+
+    def generation(self, subscriber: Any) -> int:
+        return self.rotations.get(self.key_of(subscriber), 0)
+
+    def urls_of(self, subscriber: Any) -> list[tuple[str, str]]:
+        """(feed id, secret URL) for each private feed the subscriber may read."""
+        from mediafeed.catalog.subscribers import feed_key
+
+        key = self.key_of(subscriber)
+        return [(f, self.target.url_for(feed_key(self.secret, key, self.generation(subscriber), f))) for f in subscriber.feeds]
+
+    def wanted(self) -> list[Any]:
+        """publish.private.Wanted of every subscriber active now (an expired one is revoked at the next publish)."""
+        from mediafeed.publish.private import Wanted
+
+        return [Wanted(self.key_of(s), self.generation(s), s.feeds) for s in self.subscribers if s.active(self.now) and s.feeds]
+
+    def find(self, subscriber_id: str) -> Any:
+        from mediafeed.errors import UsageError
+
+        for subscriber in self.subscribers:
+            if subscriber.id == subscriber_id:
+                return subscriber
+        raise UsageError(
+            f"no subscriber with id {subscriber_id!r} in the subscriber file",
+            hint="`mediafeed subscribers list` shows the ids (the file is [subscribers] file in mediafeed.toml)",
+        )
+
+
+def subscribers(project: Path, target_name: str | None, now: datetime) -> Subscribers:
+    """The subscriber list as `mediafeed subscribers` sees it (see _read_subscribers)."""
+    project = project.resolve()
+    catalog = load_catalog(project)
+    config = settings(project, Store(project / "build"))
+    return _read_subscribers(project, config, catalog, config.target(target_name), now)
+
+
+def _secret() -> bytes:
+    """MEDIAFEED_SUBSCRIBER_SECRET, from the environment only; missing or short: an environment problem (exit 4)."""
+    import os
+
+    from mediafeed.catalog.subscribers import MIN_SECRET_BYTES, SECRET_VARIABLE, check_secret
+    from mediafeed.errors import EnvironmentProblem
+
+    secret = check_secret(os.environ.get(SECRET_VARIABLE))
+    if secret is None:
+        raise EnvironmentProblem(
+            f"{SECRET_VARIABLE} is not set, or shorter than {MIN_SECRET_BYTES} bytes: private feed URLs are derived "
+            "from it; nothing was written",
+            hint="set it in the environment (a CI secret), never in a project file; make one with `python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(48))'` and keep it: changing it changes every subscriber's URL",
+        )
+    return secret
+
+
+def _read_subscribers(project: Path, config: Config, catalog: Catalog, target: Target, now: datetime) -> Subscribers:
+    """The subscriber file, the rotations file and the secret, read and checked: every problem at once (naming the
+    CSV line, never an address). No [subscribers] file: nobody (every copy a target still holds is revoked)."""
+    import yaml
+
+    from mediafeed import files as fs
+    from mediafeed.catalog.subscribers import parse_rotations, parse_subscribers
+    from mediafeed.errors import CatalogError, Problem
+
+    secret = _secret()
+    private = tuple(f.id for f in catalog.feeds if f.private)
+    found: list[Any] = []
+    problems: list[Problem] = []
+    if config.subscribers_file:
+        try:
+            text = fs.read_text(project / config.subscribers_file, config.subscribers_file)
+        except UnicodeDecodeError:
+            raise CatalogError(
+                [Problem(config.subscribers_file, "", "not UTF-8 text", "export the list again as CSV UTF-8")]
+            ) from None
+        found, problems = parse_subscribers(text, config.subscribers_file, private)
+    rotations_path = project / config.rotations_file
+    rotations: dict[str, int] = {}
+    if rotations_path.exists():
+        try:
+            data = yaml.safe_load(fs.read_text(rotations_path, config.rotations_file))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            data = None
+            problems.append(Problem(config.rotations_file, "", f"not YAML ({exc})", "restore it from git"))
+        rotations, more = parse_rotations(data, config.rotations_file)
+        problems += more
+    if problems:
+        raise CatalogError(problems)
+    return Subscribers(target, private, tuple(found), rotations, secret, now)
+
+
+def rotate_subscriber(project: Path, subscriber_id: str, now: datetime) -> tuple[Subscribers, Any]:
+    """A new token for one subscriber: its generation goes up in the rotations file (written atomically); the next
+    publish writes the feeds at the new URL and deletes the old ones. Returns the list after the change."""
+    from mediafeed import files as fs
+    from mediafeed.catalog.subscribers import rotated, rotations_text
+
+    found = subscribers(project, None, now)
+    subscriber = found.find(subscriber_id)
+    rotations = rotated(found.rotations, found.key_of(subscriber))
+    config = settings(project.resolve(), Store(project.resolve() / "build"))
+    path = project.resolve() / config.rotations_file
+    fs.write_atomically(path, rotations_text(rotations).encode("utf-8"), config.rotations_file)
+    return replace(found, rotations=rotations), subscriber
+
+
+def export_subscribers(project: Path, target_name: str | None, now: datetime, output: Path | None) -> str:
+    """The mailer's CSV (id,email,feed,url) of every active subscriber; written atomically to `output` when given
+    (mode 0600: it holds addresses and secret URLs)."""
+    import csv
+    import io
+
+    from mediafeed.atomic import write_atomically
+
+    found = subscribers(project, target_name, now)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "email", "feed", "url"])
+    for subscriber in found.subscribers:
+        if subscriber.active(now):
+            for feed_id, url in found.urls_of(subscriber):
+                writer.writerow([subscriber.id, subscriber.email, feed_id, url])
+    text = buffer.getvalue()
+    if output is not None:
+        write_atomically(output, text.encode("utf-8"), mode=0o600)
+    return text

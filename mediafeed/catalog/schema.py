@@ -218,6 +218,7 @@ Slugs = Annotated[list[Text], BeforeValidator(_slugs)]
 Words = Annotated[list[Text], BeforeValidator(words)]
 EpisodeGuid = Annotated[str | None, BeforeValidator(_episode_guid)]
 FilePath = Required
+Access = Literal["public", "subscribers"]
 ChapterStart = Annotated[float, BeforeValidator(_start), Field(json_schema_extra={"type": ["string", "number"]})]
 SiteLink = Annotated[str, BeforeValidator(_link)]
 
@@ -346,6 +347,11 @@ class FeedFile(Schema):
     )
     copyright: Text | None = Field(None, description="Copyright line.")
     locked: Flag = Field(False, description="podcast:locked: ask hosts not to import the feed.")
+    access: Access = Field(
+        "public",
+        description="subscribers: a private feed, published only as each paying subscriber's own secret URL "
+        "(see [subscribers] in mediafeed.toml).",
+    )
     guid: Annotated[str | None, BeforeValidator(_uuid)] = Field(
         None,
         description="podcast:guid; leave it out to compute it from the feed URL.",
@@ -461,6 +467,10 @@ class EpisodeFront(Schema):
         json_schema_extra=_hint("keep the summary to a sentence or two (under 1000 characters)"),
     )
     draft: Flag = Field(False, description="true keeps the episode out of every feed (what `mediafeed new` writes).")
+    access: Access = Field(
+        "public",
+        description="subscribers: only private feeds carry it; no public feed, page or index names it.",
+    )
     withdrawn: WithdrawnIn | None = Field(
         None,
         description="Taken down: leaves every feed and its files are deleted at the next publish (`mediafeed withdraw`).",

@@ -93,7 +93,10 @@ class PodcastIndexExtension:
         _sub(channel, ITUNES_NS, "explicit", "true" if feed.explicit else "false")
         _sub(channel, PODCAST_NS, "guid", extras.guid)
         _sub(channel, PODCAST_NS, "medium", "video" if feed.medium == "video" else "podcast")
-        _sub(channel, PODCAST_NS, "locked", "yes" if feed.locked else "no", owner=feed.owner.email)
+        _sub(channel, PODCAST_NS, "locked", "yes" if feed.locked or feed.private else "no", owner=feed.owner.email)
+        if feed.private:  # one subscriber's copy: directories must neither list nor index it
+            _sub(channel, ITUNES_NS, "block", "Yes")
+            _sub(channel, PODCAST_NS, "block", "yes")
         for person in feed.persons:
             _person(channel, person)
         for url, label in feed.funding:

@@ -8,7 +8,7 @@ by their inputs and the renderer's code digest, so an unchanged feed of 10,000 i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -36,6 +36,13 @@ class Site:
     documents: list[RenderedDocument]
     feed_urls: dict[str, str]
     feed_counts: dict[str, int]
+    private: dict[str, RenderedDocument] = field(default_factory=dict)  # private feed id → its template (see below)
+    private_urls: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ... → the private/ URLs it links
+
+
+# A private feed is rendered once, with this in place of its own URL; each subscriber's copy replaces it with theirs.
+PRIVATE_URL_MARK = "https://private-feed.invalid/mediafeed-subscriber-url"
+SUBSCRIBERS_ONLY = "private/"  # the key prefix of everything only subscriber-only episodes use
 
 
 def render_all(
@@ -68,7 +75,8 @@ def render_all(
     feed_counts: dict[str, int] = {}
     feeds_by_episode: dict[str, list[tuple[Feed, str]]] = {}
     stylesheet_url = add_bytes(STYLESHEET_KEY_STEM, ".xsl", feed_stylesheet())  # a browser's view of each feed
-    for feed in catalog.feeds:
+    public = public_feeds(catalog)
+    for feed in public:
         artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
         add_asset(artwork, "sidecar")
         url = target.url_for(feed.key)
@@ -99,10 +107,45 @@ def render_all(
         )
         documents.extend(pages)
         feed_counts[feed.id] = len(items)
-    firsts = one_per_episode(prepared)
+    private: dict[str, RenderedDocument] = {}
+    private_urls: dict[str, tuple[str, ...]] = {}
+    for feed in catalog.feeds:
+        if not feed.private:
+            continue
+        artwork = sidecar_asset(feed.image, f"artwork/{feed.id}", IMAGE_TYPES, facts)
+        add_asset(artwork, "sidecar")
+        items = []
+        for delivery in feed_deliveries(catalog, feed, prepared, profiles):
+            hidden = delivery.episode.access == "subscribers"
+            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target, SUBSCRIBERS_ONLY if hidden else ""))
+        # One document per subscriber: apps page nothing they fetch by secret URL. Presigned links are signed for the
+        # storage's own address, so no analytics prefix goes in front of them.
+        presigned = target.private_media == "presigned"
+        whole = replace(feed, page_size=None, enclosure_prefix=None if presigned else feed.enclosure_prefix)
+        artwork_url = target.url_for(artwork.key)
+        guid = channel_guid(feed, target.url_for(feed.key), stored_guids or {})
+        private[feed.id] = remembered(
+            facts.store,
+            f"{target.name}-private-{feed.id}",
+            (whole, items, PRIVATE_URL_MARK, artwork_url, guid, target, stylesheet_url),
+            code_digest("mediafeed.feeds.rss"),
+            partial(
+                render_feed_pages,
+                whole,
+                items,
+                feed_url=PRIVATE_URL_MARK,
+                artwork_url=artwork_url,
+                guid=guid,
+                url_for=target.url_for,
+                stylesheet_url=stylesheet_url,
+            ),
+        )[0]
+        feed_counts[feed.id] = len(items)
+        private_urls[feed.id] = _private_urls(items, target.url_for(SUBSCRIBERS_ONLY))
+    firsts = [d for d in one_per_episode(prepared) if d.episode.access == "public"]
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition
-    documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in catalog.feeds]))
+    documents.append(render_opml(config.site_title, [(f, feed_urls[f.id]) for f in public]))
     documents.append(
         remembered(
             facts.store,
@@ -115,9 +158,9 @@ def render_all(
     for document in documents:
         stage = "feed" if document.feed_id else "index"
         writes[document.key] = Write(document.key, stage, len(document.data), document.sha256, data=document.data)
-    for write in render_pages(config, catalog.feeds, feed_urls, firsts, feeds_by_episode, target, facts):
+    for write in render_pages(config, public, feed_urls, firsts, feeds_by_episode, target, facts):
         writes.setdefault(write.key, write)  # web pages (feeds/pages.py) and what only they need
-    return Site(list(writes.values()), documents, feed_urls, feed_counts)
+    return Site(list(writes.values()), documents, feed_urls, feed_counts, private, private_urls)
 
 
 def feed_deliveries(
@@ -132,7 +175,7 @@ def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpiso
     """The media files render_all will want written (enclosures, alternate renditions, related.json's main
     renditions), known before any feed is rendered: what EarlyUploads can send while feeds render."""
     assets: dict[str, Asset] = {}
-    for feed in catalog.feeds:
+    for feed in public_feeds(catalog):
         for delivery in feed_deliveries(catalog, feed, prepared, profiles):
             enclosure = delivery.enclosure_for(feed.medium)[0]
             assets.setdefault(enclosure.key, enclosure)
@@ -140,8 +183,14 @@ def media_writes(catalog: Catalog, prepared: dict[tuple[str, str], PreparedEpiso
             if other is not None:
                 assets.setdefault(other[0].key, other[0])
     for delivery in one_per_episode(prepared):
-        assets.setdefault(delivery.main.key, delivery.main)
+        if delivery.episode.access == "public":
+            assets.setdefault(delivery.main.key, delivery.main)
     return [Write(a.key, "media", a.size, a.sha256, path=a.path) for a in assets.values()]
+
+
+def public_feeds(catalog: Catalog) -> list[Feed]:
+    """The feeds anyone may read: the ones published at their own key, in OPML, on the pages."""
+    return [f for f in catalog.feeds if not f.private]
 
 
 def one_per_episode(prepared: dict[tuple[str, str], PreparedEpisode]) -> list[PreparedEpisode]:
@@ -163,8 +212,14 @@ def channel_guid(feed: Feed, feed_url: str, stored: dict[str, str]) -> str:
     return feed.guid or stored.get(feed.id) or podcast_guid(feed_url)
 
 
-def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target) -> FeedItem:
-    """The episode as this feed encloses it, registering every file the item points at."""
+def _feed_item(
+    feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes: Any, target: Target, prefix: str = ""
+) -> FeedItem:
+    """The episode as this feed encloses it, registering every file the item points at (under `prefix`: a
+    subscriber-only episode's files live under private/, named by no public document)."""
+    if prefix:
+        add_bytes = partial(_prefixed_bytes, add_bytes, prefix)
+        delivery = _prefixed_delivery(delivery, prefix)
     episode = delivery.episode
     asset, info = delivery.enclosure_for(feed.medium)
     add_asset(asset, "media")
@@ -205,3 +260,25 @@ def _feed_item(feed: Feed, delivery: PreparedEpisode, add_asset: Any, add_bytes:
         transcripts=transcripts,
         chapters=chapters,
     )
+
+
+def _prefixed_bytes(add_bytes: Any, prefix: str, key_stem: str, suffix: str, data: bytes) -> str:
+    return str(add_bytes(prefix + key_stem, suffix, data))
+
+
+def _prefixed_delivery(delivery: PreparedEpisode, prefix: str) -> PreparedEpisode:
+    """The same delivery with every asset key under `prefix` (same bytes, another key)."""
+
+    def moved(asset: Asset | None) -> Asset | None:
+        return replace(asset, key=prefix + asset.key) if asset is not None else None
+
+    main = moved(delivery.main)
+    assert main is not None
+    return replace(delivery, main=main, audio=moved(delivery.audio), image=moved(delivery.image))
+
+
+def _private_urls(items: list[FeedItem], base: str) -> tuple[str, ...]:
+    """The URLs under private/ that a private feed's items link (what a presigned copy signs)."""
+    urls = [i.enclosure_url for i in items] + [i.alternate[0] for i in items if i.alternate]
+    urls += [u for i in items for u in (i.image_url, i.chapters_url) if u] + [u for i in items for u, _ in i.transcripts]
+    return tuple(sorted({u for u in urls if u.startswith(base)}))

@@ -61,7 +61,7 @@ def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profile
     """One job per episode and distinct profile among the feeds that carry it.
 
     The files are tagged with a "home" feed: the first (by id) whose selector names the episode's kind, so a podcast
-    episode is filed under the podcast even when a topic feed carries it too.
+    episode is filed under the podcast even when a topic feed carries it too; a public feed before a private one.
     """
     jobs = []
     for episode in episodes:
@@ -72,8 +72,10 @@ def plan_jobs(catalog: Catalog, episodes: list[Episode], target: Target, profile
         # An episode published as it is must suit every feed that carries it (media.published.medium_mismatch).
         carried_by = tuple(sorted({(f.file, f.medium) for fs in groups.values() for f in fs})) if not episode.process else ()
         for feeds in groups.values():
-            home = min(feeds, key=lambda f: (episode.kind not in f.kinds, f.id))
-            context = TagContext(home.title, target.url_for(home.key), episode.image or home.image)
+            home = min(feeds, key=lambda f: (f.private, episode.kind not in f.kinds, f.id))
+            # A private feed has no public URL to name (each subscriber's copy lives at their own secret one).
+            feed_url = "" if home.private else target.url_for(home.key)
+            context = TagContext(home.title, feed_url, episode.image or home.image)
             jobs.append(Job(episode, profiles[home.id], context, carried_by))
     return jobs
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import StorageError
-from mediafeed.feeds.site import feed_deliveries, media_writes
+from mediafeed.feeds.site import feed_deliveries, media_writes, public_feeds
 from mediafeed.media.encode import Profile
 from mediafeed.models import Catalog, EpisodeFailure, PreparedEpisode
 from mediafeed.progress import Counter, Finished, Reporter, Started, Task, silent
@@ -39,6 +39,7 @@ from mediafeed.publish.plan import (
     make_plan,
     parse_manifest,
 )
+from mediafeed.publish.private import is_copy
 from mediafeed.publish.storage import BOOKKEEPING, ManifestConflict, Storage
 
 EPISODE_PREFIXES = ("media", "artwork", "artwork/thumbs", "chapters", "transcripts")  # an episode's own files (gc's too)
@@ -252,7 +253,7 @@ def early_media(
     if options.dry_run or options.verify:
         return []
     previous = manifest.content
-    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, prepared, profiles)] for f in catalog.feeds}
+    feeds = {f.id: [d.episode.guid for d in feed_deliveries(catalog, f, prepared, profiles)] for f in public_feeds(catalog)}
     facts = guards.facts_for(catalog.episodes, failures, held_back)
     if guards.check(
         previous["feeds"], feeds, facts, allow_removal=options.allow_removal, allow_guid_change=options.allow_guid_change
@@ -562,7 +563,8 @@ def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -
             changed.append(write.key)  # overwritten behind the manifest's back: write it again
             del known[write.key]
     wanted = {w.key for w in writes}
-    untracked = sorted(k for k in listing if k not in recorded and k not in wanted)
+    # (subscribers' feed copies are kept by the private stage, and their keys are secret: never listed here)
+    untracked = sorted(k for k in listing if k not in recorded and k not in wanted and not is_copy(k))
     report = {
         "listed": len(listing),
         "missing": sorted(missing),

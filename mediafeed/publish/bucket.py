@@ -23,7 +23,7 @@ from typing import Any
 import botocore.exceptions as bex
 
 from mediafeed.config import Target
-from mediafeed.content_types import BOOKKEEPING_PREFIX, CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, cors_rule
+from mediafeed.content_types import BOOKKEEPING_PREFIX, CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, PRIVATE_PREFIX, cors_rule
 from mediafeed.errors import EnvironmentProblem, MediafeedError, UsageError
 from mediafeed.s3client import DENIED_CODES, error_code, make_client, translate
 
@@ -38,7 +38,8 @@ POLICY_VERSION = "2012-10-17"
 # Allow, including the identity policy of the publisher's own credentials, so a Deny on _mediafeed/ would lock
 # mediafeed itself out of its manifest and lease (a Deny scoped with a NotPrincipal/condition is easy to get wrong and
 # differs between stores). Listing what is public keeps everything else private by default.
-PUBLIC_FOLDERS = (*CONTENT_ADDRESSED, "feeds/", *PAGE_FOLDERS)
+# private/ is readable by URL like the rest (its keys are the secret; the policy never allows listing the bucket).
+PUBLIC_FOLDERS = (*CONTENT_ADDRESSED, "feeds/", *PAGE_FOLDERS, PRIVATE_PREFIX)
 PUBLIC_FILES = (HOME_PAGE, "feeds.opml", "related.json")
 
 # Block Public Access flags that stop a public bucket policy from being set (BlockPublicPolicy) or from having any
@@ -82,21 +83,23 @@ class BucketSetup:
         }
 
 
-def public_resources(bucket: str, prefix: str) -> list[str]:
-    """The ARNs anyone may GET: each public folder's keys and each public top-level file, under the target's prefix."""
+def public_resources(bucket: str, prefix: str, private_media: str = "public") -> list[str]:
+    """The ARNs anyone may GET: each public folder's keys and each public top-level file, under the target's prefix.
+    With presigned private media, only the subscribers' feed copies under private/ (their media need a signature)."""
     base = f"arn:aws:s3:::{bucket}/" + (f"{prefix.strip('/')}/" if prefix.strip("/") else "")
-    resources = [f"{base}{folder}*" for folder in PUBLIC_FOLDERS] + [f"{base}{name}" for name in PUBLIC_FILES]
+    folders = [f"{PRIVATE_PREFIX}*/feeds/" if f == PRIVATE_PREFIX and private_media == "presigned" else f for f in PUBLIC_FOLDERS]
+    resources = [f"{base}{folder}*" for folder in folders] + [f"{base}{name}" for name in PUBLIC_FILES]
     assert not any(r.removeprefix(base).startswith(BOOKKEEPING_PREFIX) for r in resources)
     return resources
 
 
-def public_read_statement(bucket: str, prefix: str) -> dict[str, Any]:
+def public_read_statement(bucket: str, prefix: str, private_media: str = "public") -> dict[str, Any]:
     return {
         "Sid": POLICY_SID,
         "Effect": "Allow",
         "Principal": "*",
         "Action": "s3:GetObject",
-        "Resource": public_resources(bucket, prefix),
+        "Resource": public_resources(bucket, prefix, private_media),
     }
 
 
@@ -167,7 +170,7 @@ def setup_bucket(
                 )
         current = calls.read("GetBucketPolicy", NO_POLICY, lambda: s3.get_bucket_policy(Bucket=bucket))
         existing = _policy_document(current, who, bucket)
-        policy = merged_policy(existing, public_read_statement(bucket, prefix))
+        policy = merged_policy(existing, public_read_statement(bucket, prefix, target.private_media))
         changed = policy != existing
         others = len(policy["Statement"]) - 1
         note = f"anonymous s3:GetObject on the published keys only; {others} other statement(s) kept"

@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from mediafeed.content_types import CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS
+from mediafeed.content_types import CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, PRIVATE_PREFIX
 from mediafeed.progress import Note, Reporter
 from mediafeed.publish.plan import encode_manifest, parse_manifest, stale_marks
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, Storage
 
 # What gc may delete: content-addressed files, and the web pages a publish no longer wants (an episode page of a
-# feed that was removed, a show's last page after it shrank, every page after `[site] pages = false`).
-PREFIXES = (*CONTENT_ADDRESSED, *PAGE_FOLDERS, HOME_PAGE)
+# feed that was removed, a show's last page after it shrank, every page after `[site] pages = false`), and the
+# subscriber-only episodes' files under private/ (never the subscribers' feed copies: publish keeps those in step).
+PREFIXES = (*CONTENT_ADDRESSED, *(PRIVATE_PREFIX + p for p in CONTENT_ADDRESSED), *PAGE_FOLDERS, HOME_PAGE)
 # What references them: feeds, the indexes, the home page and the show pages (episode and embed pages are not read:
 # there is one per episode, and what they link is what the show pages and feeds link).
 DOCUMENTS = re.compile(r"^(?:feeds/.+\.xml|related\.json|feeds\.opml|index\.html|shows/.+\.html)$")

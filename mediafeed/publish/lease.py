@@ -64,6 +64,18 @@ class Owner:
     def __str__(self) -> str:
         return f"{self.host} (pid {self.pid})"
 
+    def died_here(self) -> bool:
+        """A holder on this very host whose process is gone (killed, crashed): no need to wait for its lease to expire."""
+        if self.host != socket.gethostname() or self.pid == os.getpid():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # alive, but another user's
+            return False
+        return False
+
 
 @dataclass(frozen=True)
 class LeaseRecord:
@@ -216,13 +228,15 @@ def acquire(
         held = decode(data)
         if held is not None and held.owner.id == owner.id:
             return Lease(storage, held, version, seconds, clock)  # a retried create whose first attempt landed
-        if held is None or held.expired(now):
+        dead = held is not None and held.owner.died_here()
+        if held is None or held.expired(now) or dead:
             try:
                 taken = storage.replace_object(LEASE_KEY, record.encode(), version)
             except PreconditionFailed:
                 continue  # someone else renewed or took it over first: look again
             before = held.describe(now) if held is not None else "an unreadable lease"
-            progress(Note(f"took over the expired lease of {storage.describe()}: {before}"))
+            why = "the lease of a publish that died on this host" if dead else "the expired lease"
+            progress(Note(f"took over {why} of {storage.describe()}: {before}"))
             return Lease(storage, record, taken, seconds, clock)
         waited = time.monotonic() - waited_since
         if wait is None or waited >= wait:

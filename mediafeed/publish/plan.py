@@ -76,10 +76,11 @@ class PublishPlan:
         }
 
 
-ANNOTATIONS = ("history", "notify_pending", "retired", "source")  # bookkeeping the manifest carries besides objects and feeds
+ANNOTATIONS = ("history", "notify_pending", "retired", "source", "private")  # bookkeeping besides objects and feeds
 # `stale`: key → when it stopped being wanted (ISO, UTC); `deleting`: key → when `mediafeed gc` started deleting it
 # (see publish/gc.py); `retired`: guid → {slug, at, reason} of withdrawn episodes, never to be used again;
-# `source`: {commit, dirty} of the git checkout last published from (publish/lineage.py).
+# `source`: {commit, dirty} of the git checkout last published from (publish/lineage.py); `private`: the subscribers'
+# feed copies, by keyed hash (publish/private.py).
 
 
 def encode_manifest(manifest: dict[str, Any]) -> bytes:
@@ -291,6 +292,7 @@ class PublishOutcome:
     reused: bool = False  # nothing changed since the last publish: this is its receipt's outcome (see receipt.py)
     files_read: int = 0  # files read to identify them (hashed): 0 when git and the cache vouched for every one
     loudness: tuple[dict[str, Any], ...] = ()  # episodes published as they are: measured loudness vs target
+    private: dict[str, int] | None = None  # subscribers' feed copies (publish/private.py: counts only, never a key)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,14 @@ class S3Storage:
             use_threads=True,
         )
 
+    def presigned_url(self, key: str, seconds: int) -> str:
+        """A SigV4 presigned GET of `key`, valid `seconds` from now (signed locally: no request is made)."""
+        return str(
+            self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=seconds
+            )
+        )
+
     def describe(self) -> str:
         where = f"s3://{self.bucket}/{self.prefix}"
         return where + (f" at {self.target.endpoint_url}" if self.target.endpoint_url else "")
