@@ -1155,7 +1155,7 @@ def import_command(state: State, source: str, feed_id: str | None, kind: str, dr
     are warnings. Exit 3 when a check fails, 0 when the move is safe.
     """
     if migration:
-        _import_check(state, source, feed_id, target, as_json)
+        _import_check(state, source, feed_id, target, as_json, allow_private or None)
         return
     from mediafeed.pipeline import import_show
 
@@ -1201,11 +1201,13 @@ def import_command(state: State, source: str, feed_id: str | None, kind: str, dr
         sys.exit(EXIT_PARTIAL)
 
 
-def _import_check(state: State, source: str, feed_id: str | None, target: str | None, as_json: bool) -> None:
+def _import_check(
+    state: State, source: str, feed_id: str | None, target: str | None, as_json: bool, allow_private: bool | None
+) -> None:
     from mediafeed.pipeline import import_check
 
     state.progress(f"comparing {source} with the published feed")
-    report = import_check(state.project, source, feed_id=feed_id, target_name=target)
+    report = import_check(state.project, source, feed_id=feed_id, target_name=target, allow_private=allow_private)
     state.close()
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))

@@ -1141,14 +1141,16 @@ def import_show(
     )  # fmt: skip
 
 
-def import_check(project: Path, source: str, *, feed_id: str | None, target_name: str | None) -> Any:
+def import_check(
+    project: Path, source: str, *, feed_id: str | None, target_name: str | None, allow_private: bool | None = None
+) -> Any:
     """`mediafeed import --check`: the old feed (file or URL) against the feed we published for the same show on the
     target, item by item (publish/migration.py); returns its feeds.migration.MigrationReport."""
     from mediafeed.config_file import load_config
     from mediafeed.publish.migration import check_migration
 
     project = project.resolve()
-    return check_migration(load_config(project), source, feed_id=feed_id, target_name=target_name)
+    return check_migration(load_config(project), source, feed_id=feed_id, target_name=target_name, allow_private=allow_private)
 
 
 @dataclass(frozen=True)

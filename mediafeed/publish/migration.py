@@ -98,8 +98,10 @@ def our_feed(target: Target, feed_id: str) -> tuple[Feed, str, str]:
     return joined(pages), f"{where} ({url})", url
 
 
-def check_migration(config: Config, source: str, *, feed_id: str | None, target_name: str | None) -> MigrationReport:
-    old = parse_feed(read_source(source), source)
+def check_migration(
+    config: Config, source: str, *, feed_id: str | None, target_name: str | None, allow_private: bool | None = None
+) -> MigrationReport:
+    old = parse_feed(read_source(source, allow_private=allow_private), source)
     target = config.target(target_name)
     fid = choose_feed(config, source, feed_id, old.podcast_guid)
     ours, where, url = our_feed(target, fid)

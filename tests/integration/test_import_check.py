@@ -224,3 +224,13 @@ def test_usage_problems_are_reported_without_a_traceback(moved: tuple[Path, str,
     assert unpublished.exit_code == 3 and "not published on target 'local'" in unpublished.output
     assert "mediafeed publish --target local" in unpublished.output
     assert all("Traceback" not in r.output for r in (unknown, gone, unpublished))
+
+
+def test_a_loopback_old_host_needs_allow_private(
+    moved: tuple[Path, str, Path], mediafeed: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project, url, _root = moved
+    monkeypatch.delenv("MEDIAFEED_IMPORT_ALLOW_PRIVATE")
+    refused = mediafeed(project, "import", "--check", url)
+    assert refused.exit_code == 2 and "loopback address" in refused.output and "--allow-private" in refused.output
+    assert mediafeed(project, "import", "--check", "--allow-private", url).exit_code == 0
