@@ -416,6 +416,7 @@ def run_import(
     del data  # the mapping holds what it still needs
     feed_rel = f"feeds/{header.feed_id}.yaml"
     report = ImportReport(header.feed_id, feed_rel, notes=list(header.notes), dry_run=dry_run)
+    report.notes += _other_feeds_selecting(project, header.feed_id, kind)
     state_file = _state_file(project, header.feed_id)
     state = _load_state(state_file)
     _write_if(project, feed_rel, header.feed_text, report, state)
@@ -434,6 +435,33 @@ def run_import(
         enclosures = [(slug, d.dest) for slug, d in jobs if d.what == "enclosure" and d.dest not in report.failed]
         report.loudness = _measured(project, enclosures, progress)
     return report
+
+
+def _other_feeds_selecting(project: Path, feed_id: str, kind: str) -> list[Note]:
+    """The project's other feeds that would carry the imported episodes too (a fresh project's `podcast` feed takes
+    every podcast episode): said before anything is published, with the way out."""
+    import yaml
+
+    found = []
+    for path in sorted((project / "feeds").glob("*.yaml")):
+        if path.stem == feed_id:
+            continue
+        try:
+            select = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("select") or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+            continue
+        kinds, topics = select.get("kinds") or [], select.get("topics") or []
+        if isinstance(kinds, list) and isinstance(topics, list) and not topics and (not kinds or kind in kinds):
+            found.append(
+                Note(
+                    "channel",
+                    "select",
+                    f"feeds/{path.name} selects every {kind} episode too: the imported episodes will be published in "
+                    "that feed as well",
+                    "import with --kind set to a kind that feed does not take, or narrow its select:, or delete it",
+                )
+            )
+    return found
 
 
 def _measured(project: Path, enclosures: list[tuple[str, str]], progress: Reporter) -> list[dict[str, Any]]:

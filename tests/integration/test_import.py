@@ -135,6 +135,9 @@ def test_import_makes_a_catalog_that_passes_check(served: tuple[str, Path], proj
         "episodes/welcome-to-harbour-lights/welcome.mp3",
     ]
     not_carried = {(n["where"], n["field"]) for n in report["not_carried"]}
+    # init's own podcast feed takes every podcast episode: said, with the way out
+    other = next(n for n in report["not_carried"] if n["field"] == "select")
+    assert "feeds/podcast.yaml selects every podcast episode too" in other["message"] and "--kind" in other["hint"]
     assert ("channel", "{http://www.google.com/schemas/play-podcasts/1.0}block") in not_carried
     assert ("channel", "category") in not_carried  # the second category
     assert ("the-keeper-s-log", "podcast:transcript") in not_carried  # the SubRip and HTML ones
