@@ -1199,9 +1199,16 @@ class Subscribers:
 
 def subscribers(project: Path, target_name: str | None, now: datetime) -> Subscribers:
     """The subscriber list as `mediafeed subscribers` sees it (see _read_subscribers)."""
+    from mediafeed.errors import UsageError
+
     project = project.resolve()
     catalog = load_catalog(project)
     config = settings(project, Store(project / "build"))
+    if not config.subscribers_file:
+        raise UsageError(
+            "no subscriber list: [subscribers] file is not set in mediafeed.toml",
+            hint='add [subscribers] file = "private/subscribers.csv" (the store\'s export; keep it out of git); see README',
+        )
     return _read_subscribers(project, config, catalog, config.target(target_name), now)
 
 

@@ -386,3 +386,15 @@ def test_check_warns_about_what_would_leak_or_reach_nobody(private_project: Path
     toml.write_text(toml.read_text().replace('file = "private/subscribers.csv"', 'file = ""'))
     result = mediafeed(private_project, "check", "--no-media")
     assert "subscribers.file: private feed(s) webinars but no subscriber list: nobody gets them" in result.output
+
+
+def test_subscriber_commands_without_a_list_or_with_a_missing_file(private_project: Path, mediafeed) -> None:
+    csv = private_project / "private" / "subscribers.csv"
+    csv.unlink()
+    missing = mediafeed(private_project, "subscribers", "list")
+    assert missing.exit_code == 3 and "private/subscribers.csv" in missing.output and "Traceback" not in missing.output
+    toml = private_project / "mediafeed.toml"
+    toml.write_text(toml.read_text().replace('file = "private/subscribers.csv"', 'file = ""'))
+    unset = mediafeed(private_project, "subscribers", "url", "c-1001")
+    assert unset.exit_code == 2 and "[subscribers] file is not set" in unset.output
+    assert mediafeed(private_project, "subscribers", "url", "nobody").exit_code == 2
