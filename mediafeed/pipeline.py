@@ -150,7 +150,10 @@ def receipt(run: Run) -> None:
     if found is None or version != found.manifest_version:
         return
     result = None if run.options.dry_run else PublishResult((), 0, False)
-    run.outcome = replace(found.outcome, target=run.target, result=result, reused=True)
+    private = found.outcome.private
+    if private is not None:  # the copies stand as that publish left them: nothing to write or delete now
+        private = {**private, "write": 0, "delete": 0, "added": 0, "revoked": 0, "rotated": 0}
+    run.outcome = replace(found.outcome, target=run.target, result=result, reused=True, private=private)
     run.done = True
 
 

@@ -15,6 +15,7 @@ out untouched), and a feed of the other medium carrying it (a video feed and an 
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -84,9 +85,8 @@ def measure(path: Path, store: Store | None = None, *, ffmpeg_version: str | Non
     (`sha256:<hex>`) when known. `guard` raises when the file changed while it was measured (then nothing is remembered).
 
     For an importer: `measure(Path("episodes/x/media.mp3"))` → Measurement(lufs=-18.2, true_peak=-0.4, ...)."""
-    info = info or ffmpeg.probe(path)
     key = None
-    if store is not None:
+    if store is not None:  # looked up before anything runs: a remembered file costs one hash, no process
         from mediafeed.cache.identity import hash_file
 
         identity = content_id or f"sha256:{hash_file(path)[0]}"
@@ -94,6 +94,7 @@ def measure(path: Path, store: Store | None = None, *, ffmpeg_version: str | Non
         known = store.get(KIND, key)
         if isinstance(known, Measurement):
             return known
+    info = info or ffmpeg.probe(path)
     found = ffmpeg.measure_segmented(path, true_peak=True, duration=info.duration, watch=watch)
     loudness = found.loudness
     measured = Measurement(loudness.integrated, loudness.peak, loudness.lra, info.channels, found.seconds, found.errors)
@@ -104,6 +105,7 @@ def measure(path: Path, store: Store | None = None, *, ffmpeg_version: str | Non
     return measured
 
 
+@functools.lru_cache(maxsize=1)
 def _ffmpeg_version() -> str:
     """The first line of `ffmpeg -version` (what the probe stage remembers by the binary's content)."""
     output = subprocess.run([ffmpeg.find_tool("ffmpeg"), "-version"], capture_output=True, check=False, timeout=60).stdout
