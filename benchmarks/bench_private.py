@@ -30,6 +30,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -97,10 +98,22 @@ def private_episode(project: Path, episodes: int) -> Path:
     return bundle
 
 
+CPU: dict[str, float] = {"client": 0.0, "server": 0.0}  # of the last timed command: its CPU seconds, and this process's
+
+
+def cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Run `command`; its wall time and output. CPU["client"] becomes the command's CPU seconds, CPU["server"] this
+    process's meanwhile: the moto server's threads (the main thread only waits)."""
+    client, server = cpu(resource.RUSAGE_CHILDREN), cpu(resource.RUSAGE_SELF)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    CPU.update(client=cpu(resource.RUSAGE_CHILDREN) - client, server=cpu(resource.RUSAGE_SELF) - server)
     if done.returncode:
         sys.exit(f"{' '.join(command[:6])} ... exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     return seconds, done.stdout
@@ -160,9 +173,10 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=10_000, help="subscribers, each reading 2 private feeds")
     parser.add_argument("--episodes", type=int, default=30, help="catalog size (a third of them are webinars)")
     parser.add_argument(
-        "--repeat", type=int, default=2,
+        "--repeat", type=int, default=1,
         help="first publish and first sync are each timed this many times (alternating which goes first, each into "
-        "an emptied bucket; best against best), and the no-ops this many times (median against median); default 2",
+        "an emptied bucket; best against best), and the no-ops this many times (median against median); default 1: one "
+        "run at 10,000 subscribers takes about 8 minutes on 2 cores, each more repeat about 3 more",
     )  # fmt: skip
     parser.add_argument(
         "--workdir", type=Path, default=REPO / "build" / "bench-private",
@@ -227,22 +241,28 @@ def main() -> None:
 
             firsts: list[float] = []
             syncs: list[float] = []
+            first_cpu: list[dict[str, float]] = []  # CPU of the client and of the server, per first publish
+            sync_cpu: list[dict[str, float]] = []
             first: dict = {}
             for trial in range(repeat):
                 print(f"first publish and first sync, trial {trial + 1} of {repeat} ...", file=sys.stderr)
                 if trial % 2 and tree.exists():
                     syncs.append(first_sync())
+                    sync_cpu.append(dict(CPU))
                 seconds, first = first_publish()
                 firsts.append(seconds)
+                first_cpu.append(dict(CPU))
                 print(f"  first publish {seconds:.2f} s", file=sys.stderr)
                 if not tree.exists():  # the same files, laid out in a folder: what the publish put in the bucket
                     print("  downloading the feed copies for aws s3 sync (not timed) ...", file=sys.stderr)
                     download = [str(aws), "s3", "cp", "--recursive", f"s3://{BUCKET}/private/", str(tree / "private"),
                                 "--exclude", "*", "--include", "*/feeds/*.xml",
                                 "--endpoint-url", endpoint, "--only-show-errors"]  # fmt: skip
-                    timed(download, env)
+                    download_s, _ = timed(download, env)
+                    print(f"  downloaded in {download_s:.2f} s", file=sys.stderr)
                 if not trial % 2:
                     syncs.append(first_sync())
+                    sync_cpu.append(dict(CPU))
                 print(f"  first sync {syncs[-1]:.2f} s", file=sys.stderr)
             synced = sum(1 for p in tree.rglob("*") if p.is_file())
             synced_bytes = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
@@ -318,6 +338,10 @@ def main() -> None:
           f"written + {public_objects} public/bookkeeping objects (all: {', '.join(f'{t:.2f}' for t in firsts)})")  # fmt: skip
     print(f"  aws s3 sync first (best of {len(syncs)}, {synced} files) {sync_first_s:8.2f} s   "
           f"{synced / sync_first_s:.0f} files/s (all: {', '.join(f'{t:.2f}' for t in syncs)})")  # fmt: skip
+    best, best_sync = first_cpu[firsts.index(first_s)], sync_cpu[syncs.index(sync_first_s)]
+    print(f"      CPU seconds of the best runs: first publish {best['client']:.1f} (the mediafeed process) + "
+          f"{best['server']:.1f} (moto); first sync {best_sync['client']:.1f} (aws) + {best_sync['server']:.1f} (moto); "
+          f"{os.cpu_count()} CPUs shared by both sides")  # fmt: skip
     print(f"  no-op republish (median of {len(noops)})        {noop_s:8.2f} s   min {min(noops):.2f}; "
           f"{'/'.join(str(len(d.added + d.removed + d.replaced)) for d in noop_diffs)} objects changed in the bucket, "
           f"{'/'.join(str(r.get('written', 0)) for r in noop_reports)} public writes reported, receipt "
