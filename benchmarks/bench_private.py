@@ -12,11 +12,18 @@ server:
     after (keys and ETags) to count what changed;
   - one subscriber added, one revoked (listing before/after: keys and ETags);
   - one new subscriber-only episode (its media prepared first with `mediafeed build --target s3`, not timed, as a CI
-    job would): every feed copy rewritten once; its rate (copies/s) against the first sync's.
+    job would): every feed copy rewritten once; its rate (copies/s) against the first sync's. --repeat times, one
+    more new episode each time (the second bucket is emptied first: the server holds what it held during the first
+    publish);
+  - CPU seconds of the client process and of moto (this process's threads) for the best runs: on a 2-core machine
+    both share the cores, so the wall times are close to (client + server CPU) / 2 and vary with other load.
+Also reported: the manifest and the shared cache's receipt under _mediafeed/ change on each publish that changes
+anything; a no-op publish answered by its receipt reports, in --json "private", the counts stored with the receipt
+(those of the publish that made it), so 0 writes is checked on the bucket listing, not on those counts.
 Targets (issue 18): first publish <= 1.0 x first sync (best against best); no-op <= 0.5 x no-op sync (median
 against median) with 0 writes; one added -> exactly 2 writes; one revoked -> exactly 2 deletes and nothing else
 (the manifest under _mediafeed/, which records the subscribers, is bookkeeping and is listed, not counted); new
-private episode -> 2N feed writes at a rate no lower than the first sync's.
+private episode -> 2N feed writes at a rate no lower than the first sync's (best against best).
 A missed target is printed as FAIL; the exit status is non-zero only when something crashed.
 
 The media are prepared once (`mediafeed build --target s3`) before anything is timed; the catalog and its build/
@@ -63,6 +70,11 @@ def subscribers_csv(count: int) -> str:
     return "id,email,feeds,expires\n" + "".join(subscriber_line(n) for n in range(count))
 
 
+def drop_new_episodes(project: Path) -> None:
+    for bundle in (project / "episodes").glob(f"{NEW}*"):
+        shutil.rmtree(bundle)
+
+
 def make_private_catalog(project: Path, episodes: int, subscribers: int) -> None:
     """The benchmark catalog of run.py, with webinars and a copy of it (bonus) for subscribers only."""
     make_catalog(project, episodes)
@@ -78,19 +90,22 @@ def make_private_catalog(project: Path, episodes: int, subscribers: int) -> None
     toml.write_text(toml.read_text() + '\n[subscribers]\nfile = "private/subscribers.csv"\n')
 
 
-def private_episode(project: Path, episodes: int) -> Path:
+NEW = "episode-private-new-"  # the bundles of the new subscriber-only episodes
+
+
+def private_episode(project: Path, number: int) -> Path:
     """A new subscriber-only webinar (distinct media), in both private feeds. Returns its bundle."""
-    bundle = project / "episodes" / "episode-private-new"
+    bundle = project / "episodes" / f"{NEW}{number}"
     bundle.mkdir(parents=True)
     tiny = (project / "tiny.mp3").read_bytes()
-    (bundle / "audio.mp3").write_bytes(tiny + b"private-new" + episodes.to_bytes(4, "big"))
+    (bundle / "audio.mp3").write_bytes(tiny + b"private-new" + number.to_bytes(4, "big"))
     (bundle / "index.md").write_text(
         "---\n"
-        "title: A new webinar for subscribers\n"
-        "guid: 00000000-0000-4000-8000-999999999999\n"
+        f"title: New webinar {number} for subscribers\n"
+        f"guid: 00000000-0000-4000-8000-9999{number:08d}\n"
         "kind: webinar\naccess: subscribers\n"
         "topics: [general-psychiatry]\n"
-        "published: 2026-12-30T09:00:00-05:00\n"
+        f"published: 2026-12-30T09:{number % 60:02d}:00-05:00\n"
         "media: audio.mp3\n"
         "---\n"
         "Subscriber-only **show notes**.\n"
@@ -175,8 +190,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1,
         help="first publish and first sync are each timed this many times (alternating which goes first, each into "
-        "an emptied bucket; best against best), and the no-ops this many times (median against median); default 1: one "
-        "run at 10,000 subscribers takes about 8 minutes on 2 cores, each more repeat about 3 more",
+        "an emptied bucket; best against best), the no-ops this many times (median against median), and a new "
+        "subscriber-only episode is added this many times, one more each time (best against best); default 1: one "
+        "run at 10,000 subscribers takes about 8 minutes on 2 cores, each more repeat about 4 more",
     )  # fmt: skip
     parser.add_argument(
         "--workdir", type=Path, default=REPO / "build" / "bench-private",
@@ -206,7 +222,7 @@ def main() -> None:
             print(f"making a catalog of {options.episodes} episodes ...", file=sys.stderr)
             make_private_catalog(project, options.episodes, n)
         else:
-            shutil.rmtree(project / "episodes" / "episode-private-new", ignore_errors=True)
+            drop_new_episodes(project)
             if baseline.exists():  # a reused workdir: drop what the last run's publishes left in build/
                 replace_tree(baseline, project / "build")
         csv = project / "private" / "subscribers.csv"
@@ -293,20 +309,31 @@ def main() -> None:
         revoked_s, revoked = publish(project, env)
         revoked_diff = Diff(middle, listing(client, BUCKET))
 
-        print("one new subscriber-only episode ...", file=sys.stderr)
-        private_episode(project, options.episodes)
-        new_build_s, _ = mediafeed(project, env, "build", "--target", "s3")  # its media, as CI would prepare them
-        before = listing(client, BUCKET)
-        settle()
-        episode_s, episode = publish(project, env)
-        episode_diff = Diff(before, listing(client, BUCKET))
+        empty(client, SYNC_BUCKET)  # no longer needed: the server holds what it held during the first publish
+        episodes: list[float] = []  # each run adds one more new subscriber-only episode
+        episode_cpu: list[dict[str, float]] = []
+        episode_diffs: list[Diff] = []
+        episode_reports: list[dict] = []
+        new_builds: list[float] = []
+        for number in range(1, repeat + 1):
+            print(f"one new subscriber-only episode, {number} of {repeat} ...", file=sys.stderr)
+            private_episode(project, number)
+            new_builds.append(mediafeed(project, env, "build", "--target", "s3")[0])  # its media, as CI prepares them
+            before = listing(client, BUCKET)
+            settle()
+            seconds, report = publish(project, env)
+            episodes.append(seconds)
+            episode_cpu.append(dict(CPU))
+            episode_reports.append(report)
+            episode_diffs.append(Diff(before, listing(client, BUCKET)))
+            print(f"  {seconds:.2f} s", file=sys.stderr)
 
         if options.profile is not None:
             import pstats
 
             folder = options.profile.resolve()
             folder.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(project / "episodes" / "episode-private-new", ignore_errors=True)
+            drop_new_episodes(project)
             empty(client, BUCKET)
             replace_tree(baseline, project / "build")
             mediafeed(project, env, "build", "--target", "s3")
@@ -321,7 +348,7 @@ def main() -> None:
                 pstats.Stats(str(stats), stream=out).sort_stats("cumulative").print_stats(40)
                 pstats.Stats(str(stats), stream=out).sort_stats("tottime").print_stats(25)
             print(f"profile written to {folder}", file=sys.stderr)
-        shutil.rmtree(project / "episodes" / "episode-private-new", ignore_errors=True)
+        drop_new_episodes(project)
     finally:
         server.stop()
 
@@ -354,11 +381,17 @@ def main() -> None:
     print(f"      publish --json: {counts(added)}")
     print(f"  one subscriber revoked                  {revoked_s:8.2f} s   {revoked_diff.describe()}")
     print(f"      publish --json: {counts(revoked)}")
-    episode_written = len(episode_diff.of(episode_diff.replaced + episode_diff.added, copies=True))
-    print(f"  new subscriber-only episode             {episode_s:8.2f} s   {episode['private']['write']} copies "
-          f"planned, {episode_written} copies changed in the bucket, {episode_written / episode_s:.0f} copies/s; "
-          f"other objects: {len(episode_diff.other())} (its media, under private/); build of its media first "
-          f"{new_build_s:.2f} s, not timed")  # fmt: skip
+    written = [len(d.of(d.replaced + d.added, copies=True)) for d in episode_diffs]
+    episode_s = min(episodes)
+    best_episode = episodes.index(episode_s)
+    episode_written, ep_cpu = written[best_episode], episode_cpu[best_episode]
+    print(f"  new subscriber-only episode (best of {len(episodes)}) {episode_s:8.2f} s   "
+          f"{'/'.join(str(r['private']['write']) for r in episode_reports)} copies planned, "
+          f"{'/'.join(map(str, written))} copies changed in the bucket, {episode_written / episode_s:.0f} copies/s "
+          f"(all: {', '.join(f'{t:.2f}' for t in episodes)})")  # fmt: skip
+    print(f"      other objects changed: {'/'.join(str(len(d.other())) for d in episode_diffs)} (its media, under "
+          f"private/); CPU seconds of the best run: {ep_cpu['client']:.1f} (mediafeed) + {ep_cpu['server']:.1f} (moto); "
+          f"build of its media first: {', '.join(f'{t:.2f}' for t in new_builds)} s, not timed")  # fmt: skip
 
     first_ratio, noop_ratio = first_s / sync_first_s, noop_s / sync_noop_s
     sync_rate, episode_rate = synced / sync_first_s, episode_written / episode_s
@@ -384,8 +417,8 @@ def main() -> None:
     print(f"  one revoked: copies deleted         {len(revoked_diff.of(revoked_diff.removed, True)):6d}   target exactly 2, "
           f"nothing else (manifest aside)   {verdict[revoked_ok]}")  # fmt: skip
     print(f"  new episode: copies/s vs sync       {episode_rate / sync_rate:6.2f}   ({episode_rate:.0f} vs {sync_rate:.0f} "
-          f"files/s) target >= 1.0 with {copies} copies written   "
-          f"{verdict[episode_rate >= sync_rate and episode_written == copies]}")  # fmt: skip
+          f"files/s) target >= 1.0 (best against best), {copies} copies written   "
+          f"{verdict[episode_rate >= sync_rate and all(w == copies for w in written)]}")  # fmt: skip
     print("  (a FAIL is a missed target, not an error: the exit status is 0 unless something crashed)")
 
 
