@@ -40,13 +40,15 @@ lint: setup-test
 # bench_storage.py runs once per catalog size in BENCH_STORAGE_SIZES; BENCH_STORAGE_ARGS go to each run. By default
 # the catalogs and their prepared media are kept in build/bench-storage/ and reused by the next `make bench` (media
 # preparation takes about 1 s per episode on 2 cores: hours for 10,000, once). BENCH_SHARDS_ARGS go to bench_shards.py,
-# BENCH_IMPORT_ARGS to bench_import.py (e.g. --items 10000).
+# BENCH_IMPORT_ARGS to bench_import.py (e.g. --items 10000), BENCH_PRIVATE_ARGS to bench_private.py (10,000 subscribers
+# x 2 private feeds by default; its catalog and media are kept in build/bench-private/), e.g. "--repeat 3".
 BENCH_STORAGE_SIZES ?= 1000 10000
 BENCH_STORAGE_ARGS ?= --workdir $(CURDIR)/build/bench-storage
 bench: setup-test
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_media.py
 	for n in $(BENCH_STORAGE_SIZES); do $(BIN)/python benchmarks/bench_storage.py --episodes $$n $(BENCH_STORAGE_ARGS) || exit 1; done
+	$(BIN)/python benchmarks/bench_private.py $(BENCH_PRIVATE_ARGS)
 	$(BIN)/python benchmarks/bench_shards.py $(BENCH_SHARDS_ARGS)
 	MEDIAFEED_IMPORT_ALLOW_PRIVATE=1 $(BIN)/python benchmarks/bench_import.py $(BENCH_IMPORT_ARGS)
 
