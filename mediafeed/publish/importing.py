@@ -464,6 +464,23 @@ def _other_feeds_selecting(project: Path, feed_id: str, kind: str) -> list[Note]
     return found
 
 
+def _header(path: Path) -> Any:
+    """What measuring needs to know of a file (length, channels), read from its header by mutagen in this process
+    instead of an ffprobe run per file; None (ffprobe then) when mutagen cannot tell."""
+    import mutagen
+
+    from mediafeed.models import MediaInfo
+
+    try:
+        found = mutagen.File(path)
+    except Exception:
+        return None
+    length, channels = getattr(getattr(found, "info", None), "length", 0), getattr(getattr(found, "info", None), "channels", 0)
+    if not length or not channels:
+        return None
+    return MediaInfo(path, path.stat().st_size, float(length), "", "", None, int(channels), None, None)
+
+
 def _measured(project: Path, enclosures: list[tuple[str, str]], progress: Reporter) -> list[dict[str, Any]]:
     """Each imported enclosure's loudness against the project's [audio] targets, measured side by side and
     remembered in build/ under the key publish uses (so publish does not measure it again)."""
@@ -486,7 +503,7 @@ def _measured(project: Path, enclosures: list[tuple[str, str]], progress: Report
     def one(job: tuple[str, str]) -> dict[str, Any]:
         slug, rel = job
         try:
-            found: dict[str, Any] = measure(project / rel, store).describe(profile)
+            found: dict[str, Any] = measure(project / rel, store, info=_header(project / rel)).describe(profile)
         except MediaError as exc:
             found = {"error": str(exc)}
         with lock:
