@@ -83,13 +83,17 @@ def served(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str
     (root / "extras" / "keeper-chapters.json").write_text(json.dumps(chapters))
     (root / "extras" / "keeper.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:02.000\nThe log begins.\n")
     (root / "extras" / "keeper.srt").write_text("1\n00:00:00,000 --> 00:00:02,000\nThe log begins.\n")
+    yield from old_host(root, "full.xml")
+
+
+def old_host(root: Path, feed: str) -> Iterator[tuple[str, Path]]:
+    """Serve `root` on 127.0.0.1 as the old host, with import_feeds/<feed> as its feed.xml ({base}, {len1} and {len2}
+    filled in with its address and the sizes of media/keepers-log.mp3 and media/welcome.mp3): (base URL, root)."""
     handler = functools.partial(QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    text = (FEEDS / "full.xml").read_text(encoding="utf-8")
-    text = text.replace("{base}", base)
+    text = (FEEDS / feed).read_text(encoding="utf-8").replace("{base}", base)
     text = text.replace("{len1}", str((root / "media" / "keepers-log.mp3").stat().st_size))
     text = text.replace("{len2}", str((root / "media" / "welcome.mp3").stat().st_size))
     (root / "feed.xml").write_text(text, encoding="utf-8")

@@ -5,12 +5,9 @@ old feed, the channel's podcast:guid) and each is reported naming the item, with
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import Invoke
-from tests.integration.test_import import FEEDS, QuietHandler
+from tests.integration.test_import import old_host
 
 NOW = "2026-11-25T00:00:00Z"
 KEEPER = "3f2a9c1e-7d4b-4e8a-9b1c-2d3e4f5a6b7c"
@@ -33,19 +30,7 @@ def server(tmp_path: Path, make_tone: Callable[..., Path]) -> Iterator[tuple[str
     make_tone(root / "media" / "welcome.mp3", seconds=2.0)
     (root / "art").mkdir()
     Image.new("RGB", (1400, 1400), (20, 60, 120)).save(root / "art" / "show.png")
-    handler = functools.partial(QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    text = (FEEDS / "show.xml").read_text(encoding="utf-8").replace("{base}", base)
-    text = text.replace("{len1}", str((root / "media" / "keepers-log.mp3").stat().st_size))
-    text = text.replace("{len2}", str((root / "media" / "welcome.mp3").stat().st_size))
-    (root / "feed.xml").write_text(text, encoding="utf-8")
-    try:
-        yield base, root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    yield from old_host(root, "show.xml")
 
 
 @pytest.fixture
