@@ -704,15 +704,24 @@ def _subscriber_warnings(project: Path, catalog: Catalog) -> list[Any]:
             found.append(Problem(episode.file, "access", "subscriber-only, but no private feed selects it",
                                  "add its kind or topic to a private feed's select:, or make it public"))  # fmt: skip
     if config.subscribers_file:
-        try:
-            command = ["git", "-C", str(project), "ls-files", "--error-unmatch", "--", config.subscribers_file]
-            tracked = subprocess.run(command, capture_output=True).returncode == 0
-        except OSError:
-            tracked = False  # no git: nothing to warn about
-        if tracked:
+
+        def git(*args: str) -> int:
+            try:
+                return subprocess.run(
+                    ["git", "-C", str(project), *args, "--", config.subscribers_file], capture_output=True
+                ).returncode
+            except OSError:
+                return 128  # no git: nothing to warn about
+
+        if git("ls-files", "--error-unmatch") == 0:
             found.append(
                 Problem(config.subscribers_file, "", "tracked by git: it holds subscribers' addresses",
                         f"git rm --cached {config.subscribers_file} and add it to .gitignore")
+            )  # fmt: skip
+        elif git("check-ignore", "-q") == 1:  # in a git checkout, and not ignored: one `git add -A` from a commit
+            found.append(
+                Problem(config.subscribers_file, "", "not ignored by git: `git add -A` would commit subscribers' addresses",
+                        f"add {config.subscribers_file} to .gitignore")
             )  # fmt: skip
     return found
 

@@ -382,6 +382,11 @@ def test_check_warns_about_what_would_leak_or_reach_nobody(private_project: Path
     assert "episodes/welcome-to-northfield-rounds/index.md: access: subscriber-only, but no private feed selects it" in (
         result.output
     )
+    subprocess.run(["git", "-C", str(private_project), "rm", "-q", "--cached", "private/subscribers.csv"], check=True)
+    result = mediafeed(private_project, "check", "--no-media")
+    assert "private/subscribers.csv: not ignored by git: `git add -A` would commit subscribers' addresses" in result.output
+    (private_project / ".gitignore").write_text("private/\n")
+    assert "subscribers.csv" not in mediafeed(private_project, "check", "--no-media").output
     toml = private_project / "mediafeed.toml"
     toml.write_text(toml.read_text().replace('file = "private/subscribers.csv"', 'file = ""'))
     result = mediafeed(private_project, "check", "--no-media")
