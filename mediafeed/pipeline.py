@@ -382,20 +382,25 @@ def private(run: Run) -> None:
 
 
 def _private_plan(run: Run, manifest: Manifest) -> Any:
+    from mediafeed.content_types import PRIVATE_PREFIX
     from mediafeed.publish.private import plan_private
 
     assert run.target is not None
     found, target = run.subscribers, run.target
     templates = {fid: doc.sha256 for fid, doc in run.site.private.items()}
+    present = None
+    if run.options.verify and run.storage is not None:  # a copy lost behind our back is written again
+        present = {stat.key for stat in run.storage.list(PRIVATE_PREFIX)}
     if target.private_media != "presigned":
-        return plan_private(manifest.content, templates, found.wanted(), found.secret, target.url_for)
+        return plan_private(manifest.content, templates, found.wanted(), found.secret, target.url_for, present=present)
     # Signed links are renewed once a third of their lifetime has passed: a publish at least that often (the
     # receipt lapses on the same rhythm, see _subscriber_inputs) keeps every link valid.
     stamp = run.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     renew = (run.now - timedelta(seconds=target.presign_seconds / 3)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return plan_private(
-        manifest.content, templates, found.wanted(), found.secret, target.url_for, signed_at=stamp, resign_before=renew
-    )
+        manifest.content, templates, found.wanted(), found.secret, target.url_for, signed_at=stamp, resign_before=renew,
+        present=present,
+    )  # fmt: skip
 
 
 def _writes(plan: PublishPlan) -> bool:

@@ -92,11 +92,14 @@ def plan_private(
     *,
     signed_at: str | None = None,
     resign_before: str | None = None,
+    present: set[str] | None = None,
 ) -> PrivatePlan:
     """The copies to write and delete so the target holds exactly `wanted` (templates: feed id → digest).
 
     Presigned media (`signed_at`: now, ISO): every copy of a subscriber is written again, and stamped `signed_at`,
-    when any of theirs changes or was signed before `resign_before` (so its links never outlive their signatures)."""
+    when any of theirs changes or was signed before `resign_before` (so its links never outlive their signatures).
+    `present` (publish --verify: the keys a listing found under private/): a recorded copy that is not there is
+    written again."""
     before = recorded(manifest)
     old: dict[str, Any] = before["subscribers"]
     writes: list[tuple[str, str, str]] = []
@@ -114,6 +117,8 @@ def plan_private(
             rotated += 1
         stale = {f for f, d in feeds.items() if generation != subscriber.generation or had.get(f) != d}
         signed = previous.get("signed") if isinstance(previous, dict) else None
+        if present is not None:
+            stale |= {f for f in feeds if feed_key(secret, subscriber.key, subscriber.generation, f) not in present}
         if signed_at is not None and (stale or not isinstance(signed, str) or signed < (resign_before or "")):
             stale, signed = set(feeds), signed_at  # re-signed together: one stamp per subscriber
         for feed_id in sorted(stale):

@@ -403,3 +403,14 @@ def test_subscriber_commands_without_a_list_or_with_a_missing_file(private_proje
     unset = mediafeed(private_project, "subscribers", "url", "c-1001")
     assert unset.exit_code == 2 and "[subscribers] file is not set" in unset.output
     assert mediafeed(private_project, "subscribers", "url", "nobody").exit_code == 2
+
+
+def test_verify_writes_a_lost_copy_again(private_project: Path, mediafeed) -> None:
+    assert mediafeed(private_project, "publish").exit_code == 0
+    url = urls(mediafeed, private_project, "c-1001")["webinars"]
+    before = local(private_project, url).read_bytes()
+    local(private_project, url).unlink()  # deleted behind mediafeed's back
+    assert "wrote 0, deleted 0" in mediafeed(private_project, "publish").output  # the manifest says it is there
+    repaired = mediafeed(private_project, "publish", "--verify")
+    assert repaired.exit_code == 0 and "wrote 1, deleted 0" in repaired.output, repaired.output
+    assert local(private_project, url).read_bytes() == before
