@@ -605,6 +605,13 @@ def status(state: State, target: str | None, as_json: bool, history: bool) -> No
     for failure in report.failed:
         click.echo(f"            {failure['file']}: {failure['error']}")
     _print_loudness(report.loudness, "loudness:   published as is (process: false),")
+    if report.private is not None:
+        counts = report.private
+        click.echo(
+            f"private:    {counts['subscribers']} active subscriber(s), {counts['copies']} feed copies; a publish would "
+            f"write {counts['write']} and delete {counts['delete']} ({counts['added']} new, {counts['revoked']} revoked, "
+            f"{counts['rotated']} rotated)"
+        )
     if history:
         click.echo("history:")
         for entry in report.history[-50:]:

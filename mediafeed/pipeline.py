@@ -597,7 +597,8 @@ def status(project: Path, target_name: str | None, now: datetime, *, progress: P
     run = walk(Run(project, now, progress, target_name, PublishOptions(dry_run=True), shared_tier=True), STATUS)
     assert run.target is not None and run.catalog is not None and run.plan is not None
     loudness = loudness_report(run.built.prepared.values())
-    return build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now, loudness)
+    found = build_status(run.target.name, run.catalog, _manifest(run).content, run.plan, now, loudness)
+    return replace(found, private=run.private.summary() if run.private is not None else None)
 
 
 def withdraw(project: Path, slug: str, reason: str, now: datetime) -> Path:

@@ -25,6 +25,7 @@ class Status:
     history: list[dict[str, str]] = field(default_factory=list)
     withdrawn: list[dict[str, Any]] = field(default_factory=list)  # taken down (live: still in a published feed)
     loudness: list[dict[str, Any]] = field(default_factory=list)  # published as they are: measured vs target
+    private: dict[str, int] | None = None  # subscribers' copies a publish would write and delete (counts only)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +39,7 @@ class Status:
             "history": self.history,
             "withdrawn": self.withdrawn,
             "loudness": self.loudness,
+            "private": self.private,
         }
 
 

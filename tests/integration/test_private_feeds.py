@@ -414,3 +414,11 @@ def test_verify_writes_a_lost_copy_again(private_project: Path, mediafeed) -> No
     repaired = mediafeed(private_project, "publish", "--verify")
     assert repaired.exit_code == 0 and "wrote 1, deleted 0" in repaired.output, repaired.output
     assert local(private_project, url).read_bytes() == before
+
+
+def test_status_counts_what_a_publish_would_do_for_subscribers(private_project: Path, mediafeed) -> None:
+    before = mediafeed(private_project, "status")
+    assert "private:    2 active subscriber(s), 2 feed copies; a publish would write 2 and delete 0" in before.output
+    assert mediafeed(private_project, "publish").exit_code == 0
+    after = json.loads(mediafeed(private_project, "status", "--json").stdout)["private"]
+    assert (after["write"], after["delete"], after["copies"]) == (0, 0, 2)
