@@ -313,6 +313,7 @@ def plan(run: Run) -> None:
         notify=Notifiers(run.config.websub_hubs, run.config.podping_url).any,
         now=run.now,
         source=run.source.as_dict() if run.source is not None else None,
+        private_feeds=tuple(f.id for f in catalog.feeds if f.private),
         withdrawn={
             e.guid: {"slug": e.slug, "at": e.withdrawn.at.strftime("%Y-%m-%dT%H:%M:%SZ"), "reason": e.withdrawn.reason}
             for e in catalog.episodes

@@ -67,6 +67,7 @@ class Desired:
     now: datetime | None = None  # when this publish runs: stamps the release history
     withdrawn: dict[str, dict[str, str]] = field(default_factory=dict)  # guid → {slug, at, reason}: taken down
     source: dict[str, Any] | None = None  # {commit, dirty} of the git checkout (None outside git: not recorded)
+    private_feeds: tuple[str, ...] = ()  # feeds for subscribers only: a public document of theirs goes at once
 
 
 HISTORY_LIMIT = 5000  # release-history entries kept in the manifest (oldest dropped first)
@@ -111,6 +112,16 @@ def withdrawn_keys(objects: Any, slugs: Any) -> frozenset[str]:
     return frozenset(k for k in objects if pattern.match(k) or pages.match(k))
 
 
+def public_copies(objects: Any, private_feeds: tuple[str, ...]) -> frozenset[str]:
+    """Public documents of feeds now for subscribers only (`feeds/<id>.xml` and its pages), left by a publish from
+    before the feed became private: deleted after the manifest like a withdrawn episode's files, not left to gc."""
+    if not private_feeds:
+        return frozenset()
+    names = "|".join(re.escape(f) for f in sorted(private_feeds))
+    pattern = re.compile(rf"^feeds/(?:{names})(?:-page-[0-9]+)?\.xml$")
+    return frozenset(k for k in objects if pattern.match(k))
+
+
 def plan_for(
     storage: Storage,
     desired: Desired,
@@ -129,7 +140,10 @@ def plan_for(
     feed_states = {
         fid: {"episodes": guids, "podcast_guid": desired.podcast_guids.get(fid)} for fid, guids in desired.feeds.items()
     }
-    gone = withdrawn_keys({**previous["objects"], **(known or {})}, [i["slug"] for i in desired.withdrawn.values()])
+    recorded = {**previous["objects"], **(known or {})}
+    gone = withdrawn_keys(recorded, [i["slug"] for i in desired.withdrawn.values()]) | public_copies(
+        recorded, desired.private_feeds
+    )
     plan = make_plan(
         desired.writes, feed_states, manifest.data, manifest.version, desired.held_back, desired.failures,
         slugs=desired.slugs, known_objects=known, annotations=annotate(previous, desired), previous=previous,

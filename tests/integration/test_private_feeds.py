@@ -422,3 +422,18 @@ def test_status_counts_what_a_publish_would_do_for_subscribers(private_project: 
     assert mediafeed(private_project, "publish").exit_code == 0
     after = json.loads(mediafeed(private_project, "status", "--json").stdout)["private"]
     assert (after["write"], after["delete"], after["copies"]) == (0, 0, 2)
+
+
+def test_a_feed_made_private_leaves_the_public_path_at_once(sample_project: Path, mediafeed, monkeypatch) -> None:
+    assert mediafeed(sample_project, "publish").exit_code == 0
+    public = sample_project / "public" / "feeds" / "webinars.xml"
+    assert public.is_file()
+    monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET)
+    make_private(sample_project)  # also makes a published webinar subscriber-only: it leaves a public feed
+    refused = mediafeed(sample_project, "publish")
+    assert refused.exit_code == 3 and "would drop the published episode 'autism-in-adolescent-girls'" in refused.output
+    assert public.is_file()  # nothing was written
+    result = mediafeed(sample_project, "publish", "--allow-removal")
+    assert result.exit_code == 0, result.output
+    assert not public.exists() and "webinars" not in (sample_project / "public" / "feeds.opml").read_text()
+    assert len(copies(sample_project)) == 2
