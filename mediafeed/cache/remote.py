@@ -120,7 +120,7 @@ class _SafeUnpickler(pickle.Unpickler):
 
 def safe_restore(payload: bytes, root: Path | None) -> Any:
     """What `store.restore` does, through the allow-list above."""
-    from mediafeed.cache.store import restoring
+    from mediafeed.cache.root import restoring
 
     with restoring(root):
         return _SafeUnpickler(io.BytesIO(payload)).load()

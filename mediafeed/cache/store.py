@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
+from mediafeed.cache.root import current_root, restoring
 from mediafeed.digest import sha256_file
 
 if TYPE_CHECKING:
@@ -75,21 +76,8 @@ def restore(data: bytes, root: Path | None) -> Any:
         return pickle.loads(data)
 
 
-@contextlib.contextmanager
-def restoring(root: Path | None) -> Iterator[None]:
-    """While unpickling a portable value: the root its relative paths are inside."""
-    _RESTORING.root = root
-    try:
-        yield
-    finally:
-        _RESTORING.root = None
-
-
-_RESTORING = threading.local()  # the project root while `restore` unpickles (read by _inside_root)
-
-
 def _inside_root(relative: str, as_text: bool) -> Path | str:
-    root = getattr(_RESTORING, "root", None)
+    root = current_root()  # set by `restoring` while a value is unpickled
     if root is None:
         raise pickle.UnpicklingError("a portable value needs its project root")
     text = f"{root}{os.sep}{relative}" if relative else str(root)  # no Path parsing for strings: 40,000 per receipt
