@@ -200,6 +200,34 @@ def _safe(data: bytes, source: str) -> None:
         )
 
 
+def readable(data: bytes, source: str) -> tuple[bytes, list[Note]]:
+    """A feed's bytes as an XML parser should see them, and what was done to them: refused when unsafe (entities) or
+    too large; blank space before the declaration dropped, a wrong declared encoding recovered, older namespace URIs
+    read as the canonical ones. How `import` and `import --check` (feeds/migration.py) both read an old feed."""
+    _safe(data, source)
+    data, notes = _leading_space(data)
+    data, encoding_note = recover_encoding(data)
+    data, aliases = canonical_namespaces(data)
+    return data, notes + ([encoding_note] if encoding_note else []) + aliases
+
+
+def pub_date(raw: str | None) -> datetime | None:
+    """An item's RFC 822 pubDate as an aware datetime ("-0000", UTC with the local offset unknown, as UTC); None
+    when it is missing or not a date."""
+    parsed = _rfc822(raw)
+    return parsed.replace(tzinfo=UTC) if parsed is not None and parsed.tzinfo is None else parsed
+
+
+def _rfc822(raw: str | None) -> datetime | None:
+    """The date as written: naive for "-0000" (or no zone at all)."""
+    if not raw:
+        return None
+    try:
+        return parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+
+
 def _events(data: bytes, events: tuple[str, ...]) -> Any:
     from lxml import etree
 
@@ -746,16 +774,10 @@ def _episode(item: Any, context: _Context) -> ImportedEpisode | Note:
     if problem is not None:
         return problem
     raw_date = _text(item, "pubDate")
-    published: datetime | None = None
-    if raw_date:
-        try:
-            published = parsedate_to_datetime(raw_date)
-        except (TypeError, ValueError):
-            published = None
+    parsed = _rfc822(raw_date)
+    naive = parsed is not None and parsed.tzinfo is None  # "-0000": UTC, the local offset unknown
+    published = parsed.replace(tzinfo=UTC) if parsed is not None and naive else parsed
     where = slugify(title) or "episode"
-    naive = published is not None and published.tzinfo is None  # "-0000": UTC, the local offset unknown
-    if naive and published is not None:
-        published = published.replace(tzinfo=UTC)
     if published is None:
         return Note(
             where,
@@ -933,11 +955,7 @@ def open_feed(
     folder that records its GUID, and never into a folder of another episode (its slug then gets a -2, -3, ...).
     `process`: the episodes go through our loudness and encoding pipeline; by default they are written with
     `process: false`, so a finished MP3 is published byte for byte (no second lossy encode)."""
-    _safe(data, source)
-    data, notes = _leading_space(data)
-    data, encoding_note = recover_encoding(data)
-    data, aliases = canonical_namespaces(data)
-    notes += ([encoding_note] if encoding_note else []) + aliases
+    data, notes = readable(data, source)
     channel_el, _count = _read_channel(data, source)
     header, context = _channel(channel_el, source, feed_id, kind, notes)
     context.existing = existing or {}

@@ -12,19 +12,17 @@ job; it hands the probe results (EnclosureProbe) to `compare`."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+from mediafeed.catalog.importer import ImportError_, pub_date, readable
 from mediafeed.catalog.schema import is_uuid
 from mediafeed.errors import UsageError
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
-_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -157,11 +155,10 @@ def parse_feed(data: bytes, source: str) -> Feed:
     a document declaring entities refused."""
     from lxml import etree
 
-    if _ENTITY.search(data):
-        raise FeedUnreadable(
-            f"{source}: declares XML entities (a DOCTYPE with <!ENTITY>); refused as unsafe",
-            hint="podcast feeds never need them",
-        )
+    try:
+        data, _notes = readable(data, source)
+    except ImportError_ as exc:
+        raise FeedUnreadable(exc.message, hint=exc.hint) from None
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
     try:
         root = etree.fromstring(data, parser)
@@ -191,13 +188,7 @@ def _collapse(text: str | None) -> str:
 def _item(element: Any) -> Item:
     guid = (element.findtext("guid") or "").strip() or None
     raw = (element.findtext("pubDate") or "").strip()
-    published: datetime | None
-    try:
-        published = parsedate_to_datetime(raw) if raw else None
-    except (TypeError, ValueError):
-        published = None
-    if published is not None and published.tzinfo is None:
-        published = None
+    published = pub_date(raw)
     enclosure = element.find("enclosure")
     url = length = None
     if enclosure is not None:
