@@ -186,9 +186,9 @@ def subscribers_stage(run: Run) -> None:
     from mediafeed.publish.private import recorded
 
     assert run.config is not None and run.catalog is not None
-    private = [f.id for f in run.catalog.feeds if f.private]
-    if private and not run.config.subscribers_file:
-        run.progress(Note(f"private feed(s) {', '.join(private)} but no [subscribers] file: no subscriber gets them"))
+    nobody = _unreachable_private_feeds(run.catalog, run.config)
+    if nobody is not None:
+        run.progress(Note(str(nobody)))
     if run.config.subscribers_file or recorded(_manifest(run).content)["subscribers"]:
         assert run.target is not None  # opened by _manifest
         run.subscribers = _read_subscribers(run.project, run.config, run.catalog, run.target, run.now)
@@ -392,12 +392,12 @@ def _private_plan(run: Run, manifest: Manifest) -> Any:
     present = None
     if run.options.verify and run.storage is not None:  # a copy lost behind our back is written again
         present = {stat.key for stat in run.storage.list(PRIVATE_PREFIX)}
-    if target.private_media != "presigned":
-        return plan_private(manifest.content, templates, found.wanted(), found.secret, target.url_for, present=present)
-    # Signed links are renewed once a third of their lifetime has passed: a publish at least that often (the
-    # receipt lapses on the same rhythm, see _subscriber_inputs) keeps every link valid.
-    stamp = run.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    renew = (run.now - timedelta(seconds=target.presign_seconds / 3)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = renew = None
+    if target.private_media == "presigned":
+        # Signed links are renewed once a third of their lifetime has passed: a publish at least that often (the
+        # receipt lapses on the same rhythm, see _subscriber_inputs) keeps every link valid.
+        stamp = run.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        renew = (run.now - timedelta(seconds=target.presign_seconds / 3)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return plan_private(
         manifest.content, templates, found.wanted(), found.secret, target.url_for, signed_at=stamp, resign_before=renew,
         present=present,
@@ -692,20 +692,27 @@ def check(
     return Checked(fixed, catalog, [], problems, findings, failures, warnings)
 
 
+def _unreachable_private_feeds(catalog: Catalog, config: Config) -> Any:
+    """errors.Problem when the catalog has private feeds but no subscriber list names anyone to get them."""
+    from mediafeed.errors import Problem
+
+    private = [f.id for f in catalog.feeds if f.private]
+    if not private or config.subscribers_file:
+        return None
+    return Problem(CONFIG_FILE, "subscribers.file", f"private feed(s) {', '.join(private)} but no subscriber list: "
+                   "nobody gets them", 'add [subscribers] file = "private/subscribers.csv" (see README)')  # fmt: skip
+
+
 def _subscriber_warnings(project: Path, catalog: Catalog) -> list[Any]:
     """Private feeds nobody can get, subscriber-only episodes no private feed carries, a subscriber list in git."""
     import subprocess
 
+    from mediafeed.config_file import load_config
     from mediafeed.errors import Problem
 
-    config = settings(project.resolve(), Store(project.resolve() / "build"))
-    found = []
-    private = [f for f in catalog.feeds if f.private]
-    if private and not config.subscribers_file:
-        found.append(
-            Problem(CONFIG_FILE, "subscribers.file", f"private feed(s) {', '.join(f.id for f in private)} but no subscriber "
-                    "list: nobody gets them", 'add [subscribers] file = "private/subscribers.csv" (see README)')
-        )  # fmt: skip
+    config = load_config(project)
+    nobody = _unreachable_private_feeds(catalog, config)
+    found = [nobody] if nobody is not None else []
     for episode in catalog.episodes:
         if episode.access == "subscribers" and not any(f.private and f.selects(episode) for f in catalog.feeds):
             found.append(Problem(episode.file, "access", "subscriber-only, but no private feed selects it",
@@ -1182,6 +1189,7 @@ class Subscribers:
     rotations: dict[str, int]
     secret: bytes = field(repr=False)
     now: datetime
+    rotations_file: Path  # where `rotate` records generations (the project's [subscribers] rotations)
 
     def key_of(self, subscriber: Any) -> str:
         from mediafeed.catalog.subscribers import subscriber_key
@@ -1218,11 +1226,12 @@ class Subscribers:
 
 def subscribers(project: Path, target_name: str | None, now: datetime) -> Subscribers:
     """The subscriber list as `mediafeed subscribers` sees it (see _read_subscribers)."""
+    from mediafeed.config_file import load_config
     from mediafeed.errors import UsageError
 
     project = project.resolve()
     catalog = load_catalog(project)
-    config = settings(project, Store(project / "build"))
+    config = load_config(project)
     if not config.subscribers_file:
         raise UsageError(
             "no subscriber list: [subscribers] file is not set in mediafeed.toml",
@@ -1282,7 +1291,7 @@ def _read_subscribers(project: Path, config: Config, catalog: Catalog, target: T
         problems += more
     if problems:
         raise CatalogError(problems)
-    return Subscribers(target, private, tuple(found), rotations, secret, now)
+    return Subscribers(target, private, tuple(found), rotations, secret, now, rotations_path)
 
 
 def rotate_subscriber(project: Path, subscriber_id: str, now: datetime) -> tuple[Subscribers, Any]:
@@ -1294,9 +1303,8 @@ def rotate_subscriber(project: Path, subscriber_id: str, now: datetime) -> tuple
     found = subscribers(project, None, now)
     subscriber = found.find(subscriber_id)
     rotations = rotated(found.rotations, found.key_of(subscriber))
-    config = settings(project.resolve(), Store(project.resolve() / "build"))
-    path = project.resolve() / config.rotations_file
-    fs.write_atomically(path, rotations_text(rotations).encode("utf-8"), config.rotations_file)
+    rel = found.rotations_file.relative_to(project.resolve()).as_posix()
+    fs.write_atomically(found.rotations_file, rotations_text(rotations).encode("utf-8"), rel)
     return replace(found, rotations=rotations), subscriber
 
 

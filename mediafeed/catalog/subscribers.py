@@ -136,6 +136,14 @@ def feed_key(secret: bytes, key: str, generation: int, feed_id: str) -> str:
     return f"private/{token(secret, key, generation)}/feeds/{feed_id}.xml"
 
 
+_COPY = re.compile(rf"^private/[A-Za-z0-9_-]{{{TOKEN_CHARS}}}/feeds/[^/]+\.xml$")
+
+
+def is_copy(key: str) -> bool:
+    """A subscriber's copy of a private feed, as feed_key names it (its key holds their token)."""
+    return bool(_COPY.match(key))
+
+
 def generation_of(key: str, rotations: Mapping[str, int]) -> int:
     return int(rotations.get(key, 0))
 

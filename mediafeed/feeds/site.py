@@ -18,6 +18,7 @@ from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
 from mediafeed.catalog.chapters import delivered, json_chapters
 from mediafeed.catalog.transcripts import SRT_TYPE, VTT_TYPE, parse_cues, to_srt, to_vtt
 from mediafeed.config import Config, Target
+from mediafeed.content_types import PRIVATE_PREFIX
 from mediafeed.digest import content_key, sha256_bytes
 from mediafeed.feeds.indexes import render_opml, render_related
 from mediafeed.feeds.pages import render_pages
@@ -42,7 +43,6 @@ class Site:
 
 # A private feed is rendered once, with this in place of its own URL; each subscriber's copy replaces it with theirs.
 PRIVATE_URL_MARK = "https://private-feed.invalid/mediafeed-subscriber-url"
-SUBSCRIBERS_ONLY = "private/"  # the key prefix of everything only subscriber-only episodes use
 
 
 def render_all(
@@ -117,7 +117,7 @@ def render_all(
         items = []
         for delivery in feed_deliveries(catalog, feed, prepared, profiles):
             hidden = delivery.episode.access == "subscribers"
-            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target, SUBSCRIBERS_ONLY if hidden else ""))
+            items.append(_feed_item(feed, delivery, add_asset, add_bytes, target, PRIVATE_PREFIX if hidden else ""))
         # One document per subscriber: apps page nothing they fetch by secret URL. Presigned links are signed for the
         # storage's own address, so no analytics prefix goes in front of them.
         presigned = target.private_media == "presigned"
@@ -141,7 +141,7 @@ def render_all(
             ),
         )[0]
         feed_counts[feed.id] = len(items)
-        private_urls[feed.id] = _private_urls(items, target.url_for(SUBSCRIBERS_ONLY))
+        private_urls[feed.id] = _private_urls(items, target.url_for(PRIVATE_PREFIX))
     firsts = [d for d in one_per_episode(prepared) if d.episode.access == "public"]
     for delivery in firsts:
         add_asset(delivery.main, "media")  # related.json links every episode's main rendition

@@ -13,13 +13,14 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
+from mediafeed.catalog.subscribers import is_copy
 from mediafeed.digest import sha256_bytes, sha256_file
 from mediafeed.errors import StorageError
 from mediafeed.feeds.site import feed_deliveries, media_writes, public_feeds
@@ -39,12 +40,12 @@ from mediafeed.publish.plan import (
     make_plan,
     parse_manifest,
 )
-from mediafeed.publish.private import is_copy
 from mediafeed.publish.storage import BOOKKEEPING, ManifestConflict, Storage
 
 EPISODE_PREFIXES = ("media", "artwork", "artwork/thumbs", "chapters", "transcripts")  # an episode's own files (gc's too)
 EPISODE_PAGES = ("episodes", "embed")  # its web pages (`episodes/<slug>.html`), gone with it when it is withdrawn
 CONTENT_ADDRESSED = ("media", "sidecar")  # their key changes with their bytes: once uploaded, they stay valid
+_W = TypeVar("_W")  # what run_parallel hands to its workers
 REPLANS = 3
 READ_WHOLE = 8 * 1024 * 1024  # files up to this size are read into memory once, checked and sent from there
 _DONE_LOCK = threading.Lock()  # guards the bookkeeping lists apply_plan fills from worker threads
@@ -464,7 +465,9 @@ class EarlyUploads:
         sys.setswitchinterval(self.interval)
 
 
-def _parallel(writes: list[Write], put: Callable[[Write], None], done: Callable[[Write], None], workers: int) -> None:
+def run_parallel(writes: Sequence[_W], put: Callable[[_W], None], done: Callable[[_W], None], workers: int) -> None:
+    """put() each item on up to `workers` threads; done() for each that succeeded; the first failure is raised once
+    the others in flight have finished (none is started after it)."""
     if not writes:
         return
     if workers <= 1 or len(writes) == 1:
@@ -502,13 +505,13 @@ def _send(
 ) -> None:
     """put(write, sent) every write in parallel, reported as an "upload" task for `stage` counting bytes."""
     if report is silent:
-        _parallel(writes, lambda write: put(write, None), done, workers)
+        run_parallel(writes, lambda write: put(write, None), done, workers)
         return
     task = Task("upload", stage, "bytes")
     report(Started(task, sum(w.size for w in writes)))
     counter = Counter(report, task)
     try:
-        _parallel(writes, lambda write: put(write, counter.add), done, workers)
+        run_parallel(writes, lambda write: put(write, counter.add), done, workers)
     except BaseException:
         report(Finished(task, "failed"))
         raise
@@ -566,7 +569,7 @@ def reconcile(storage: Storage, recorded: dict[str, Any], writes: list[Write]) -
         found = storage.stat(write.key)
         stats[write.key] = found.sha256 if found else None
 
-    _parallel(candidates, head, lambda _w: None, _width(storage))
+    run_parallel(candidates, head, lambda _w: None, _width(storage))
     for write in candidates:
         sha = stats.get(write.key)
         if sha == write.sha256:

@@ -17,9 +17,7 @@ writes or deletes again (both idempotent), and never leaves a revoked copy that 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,17 +27,12 @@ from mediafeed.catalog.subscribers import feed_key
 from mediafeed.content_types import headers_for
 from mediafeed.digest import sha256_bytes
 from mediafeed.errors import MediafeedError
-from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
+from mediafeed.progress import Counter, Finished, Reporter, Started, Task, silent
+from mediafeed.publish.apply import run_parallel
 from mediafeed.publish.plan import encode_manifest, parse_manifest
 from mediafeed.publish.storage import Storage
 
 RECORD = "private"  # the manifest's entry
-_COPY = re.compile(r"^private/[A-Za-z0-9_-]{32}/feeds/[^/]+\.xml$")
-
-
-def is_copy(key: str) -> bool:
-    """A subscriber's copy of a private feed (its key holds their token)."""
-    return bool(_COPY.match(key))
 
 
 @dataclass(frozen=True)
@@ -180,18 +173,14 @@ def apply_private(
         headers = headers_for(key)
         with _secret_keys_hidden(key):
             storage.put_bytes(key, data, headers.content_type, headers.cache_control, sha256_bytes(data))
+        counter.add(len(data))
 
     guard()
-    task = Task("upload", "private feeds", "files")
-    report(Started(task, len(plan.writes)))
-    count = [0]
-
-    def done() -> None:  # called on this thread only
-        count[0] += 1
-        report(Advanced(task, count[0]))
-
+    task = Task("upload", "private feeds", "bytes")
+    report(Started(task, sum(len(templates[feed_id]) for _, feed_id, _ in plan.writes)))  # each copy: about its template
+    counter = Counter(report, task)
     try:
-        _parallel(plan.writes, put, done, getattr(storage, "concurrency", 1))
+        run_parallel(plan.writes, put, lambda _write: None, getattr(storage, "concurrency", 1))
     except BaseException:
         report(Finished(task, "failed"))
         raise
@@ -206,30 +195,6 @@ def apply_private(
     content = parse_manifest(data)
     content[RECORD] = plan.record
     return storage.put_manifest(encode_manifest(content), version)
-
-
-def _parallel(items: Sequence[Any], put: Callable[[Any], None], done: Callable[[], None], workers: int) -> None:
-    """put() every item with at most `workers` in flight (the bytes of a copy exist only while it is sent)."""
-    if not items:
-        return
-    if workers <= 1:
-        for item in items:
-            put(item)
-            done()
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: set[Any] = set()
-        for item in items:
-            pending.add(pool.submit(put, item))
-            if len(pending) >= workers * 4:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in finished:
-                    future.result()
-                    done()
-        finished, _ = wait(pending, return_when=FIRST_EXCEPTION)
-        for future in finished:
-            future.result()
-            done()
 
 
 @contextmanager
