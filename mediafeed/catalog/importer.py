@@ -42,6 +42,9 @@ _CHAPTERS_JSON = "application/json+chapters"
 SUMMARY_MAX = 1000
 
 
+IMPORTED_FROM = "# imported from "  # the first line of a feed file import wrote: which feed it came from
+
+
 class ImportError_(UsageError):
     """The document cannot be imported (not XML, not an RSS podcast feed, unsafe)."""
 
@@ -522,7 +525,7 @@ def _channel(channel: Any, source: str, feed_id: str | None, kind: str, notes: l
     owner = channel.find(f"{{{ITUNES}}}owner")
     category = _categories(channel, notes)
     lines = [
-        f"# imported from {source} by `mediafeed import`",
+        f"{IMPORTED_FROM}{source} by `mediafeed import`",
         f"title: {_yaml(title)}",
         f"description: {_yaml(html_to_markdown(_text(channel, 'description') or '') or title)}",
         f"link: {_yaml(site)}",

@@ -10,6 +10,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mediafeed.catalog.importer import IMPORTED_FROM
 from mediafeed.config import Config, Target
 from mediafeed.errors import MediafeedError, UsageError
 from mediafeed.feeds.migration import EnclosureProbe, Feed, MigrationReport, compare, joined, parse_feed
@@ -18,7 +19,6 @@ from mediafeed.publish.targets import open_storage
 
 TIMEOUT = 15.0
 CONCURRENCY = 8
-IMPORTED_FROM = "# imported from "
 
 
 def probe_enclosure(url: str) -> EnclosureProbe:
