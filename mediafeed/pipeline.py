@@ -383,14 +383,18 @@ def private(run: Run) -> None:
 
 
 def _private_plan(run: Run, manifest: Manifest) -> Any:
+    from mediafeed.catalog.subscribers import fingerprint
     from mediafeed.content_types import PRIVATE_PREFIX
-    from mediafeed.publish.private import plan_private
+    from mediafeed.publish.private import plan_private, recorded
 
     assert run.target is not None
     found, target = run.subscribers, run.target
     templates = {fid: doc.sha256 for fid, doc in run.site.private.items()}
+    secret_print = fingerprint(found.secret)
+    before = recorded(manifest.content)
+    rekeyed = bool(before["subscribers"]) and before.get("secret") != secret_print  # old copies' keys: unknown now
     present = None
-    if run.options.verify and run.storage is not None:  # a copy lost behind our back is written again
+    if (run.options.verify or rekeyed) and run.storage is not None:  # lost copies written, stray ones deleted
         present = {stat.key for stat in run.storage.list(PRIVATE_PREFIX)}
     stamp = renew = None
     if target.private_media == "presigned":
@@ -400,7 +404,7 @@ def _private_plan(run: Run, manifest: Manifest) -> Any:
         renew = (run.now - timedelta(seconds=target.presign_seconds / 3)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return plan_private(
         manifest.content, templates, found.wanted(), found.secret, target.url_for, signed_at=stamp, resign_before=renew,
-        present=present,
+        present=present, secret_print=secret_print,
     )  # fmt: skip
 
 

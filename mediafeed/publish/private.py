@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
 
-from mediafeed.catalog.subscribers import feed_key
+from mediafeed.catalog.subscribers import feed_key, is_copy
 from mediafeed.content_types import headers_for
 from mediafeed.digest import sha256_bytes
 from mediafeed.errors import MediafeedError
@@ -86,13 +86,16 @@ def plan_private(
     signed_at: str | None = None,
     resign_before: str | None = None,
     present: set[str] | None = None,
+    secret_print: str = "",
 ) -> PrivatePlan:
     """The copies to write and delete so the target holds exactly `wanted` (templates: feed id → digest).
 
     Presigned media (`signed_at`: now, ISO): every copy of a subscriber is written again, and stamped `signed_at`,
     when any of theirs changes or was signed before `resign_before` (so its links never outlive their signatures).
-    `present` (publish --verify: the keys a listing found under private/): a recorded copy that is not there is
-    written again."""
+    `present` (the keys a listing found under private/: publish --verify, or a secret that changed): a recorded copy
+    that is not there is written again, and a copy there that no subscriber should have is deleted (one the record
+    cannot name: left by a crash, or made under the previous secret, whose keys cannot be derived any more).
+    `secret_print` (catalog.subscribers.fingerprint) is recorded, so a publish knows when the secret changed."""
     before = recorded(manifest)
     old: dict[str, Any] = before["subscribers"]
     writes: list[tuple[str, str, str]] = []
@@ -132,7 +135,11 @@ def plan_private(
         gone = sorted(previous.get("feeds") or {}) if isinstance(generation, int) else []
         deletes += [feed_key(secret, key, int(generation or 0), f) for f in gone]
         revoked += 1 if gone else 0
-    record = {"feeds": dict(sorted(templates.items())), "subscribers": subscribers}
+    if present is not None:
+        kept = {feed_key(secret, k, s["generation"], f) for k, s in subscribers.items() for f in s["feeds"]}
+        kept |= set(deletes)  # already going
+        deletes += sorted(k for k in present if is_copy(k) and k not in kept)
+    record = {"feeds": dict(sorted(templates.items())), "subscribers": subscribers, "secret": secret_print}
     return PrivatePlan(
         writes=tuple(writes),
         deletes=tuple(deletes),

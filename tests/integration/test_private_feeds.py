@@ -437,3 +437,18 @@ def test_a_feed_made_private_leaves_the_public_path_at_once(sample_project: Path
     assert result.exit_code == 0, result.output
     assert not public.exists() and "webinars" not in (sample_project / "public" / "feeds.opml").read_text()
     assert len(copies(sample_project)) == 2
+
+
+def test_a_new_secret_revokes_every_copy_made_under_the_old_one(
+    private_project: Path, mediafeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The secret leaked, so the producer changes it: every old URL must stop working, though the old keys can no
+    longer be derived (the copies under private/ are listed and the ones no subscriber should have are deleted)."""
+    assert mediafeed(private_project, "publish").exit_code == 0
+    old = set(copies(private_project))
+    monkeypatch.setenv("MEDIAFEED_SUBSCRIBER_SECRET", SECRET + "-rotated")
+    result = mediafeed(private_project, "publish")
+    assert result.exit_code == 0, result.output
+    new = set(copies(private_project))
+    assert len(new) == 2 and not new & old
+    assert "wrote 0, deleted 0" in mediafeed(private_project, "publish").output
