@@ -49,6 +49,7 @@ bench: setup-test
 	$(BIN)/python benchmarks/bench_media.py
 	for n in $(BENCH_STORAGE_SIZES); do $(BIN)/python benchmarks/bench_storage.py --episodes $$n $(BENCH_STORAGE_ARGS) || exit 1; done
 	$(BIN)/python benchmarks/bench_private.py $(BENCH_PRIVATE_ARGS)
+	$(BIN)/python benchmarks/bench_pages.py
 	$(BIN)/python benchmarks/bench_shards.py $(BENCH_SHARDS_ARGS)
 	MEDIAFEED_IMPORT_ALLOW_PRIVATE=1 $(BIN)/python benchmarks/bench_import.py $(BENCH_IMPORT_ARGS)
 

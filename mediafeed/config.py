@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mediafeed.content_types import GZIP, browsers_only, gzipped
 from mediafeed.urls import is_http_url
 
 __all__ = ["AudioProfile", "Config", "S3Settings", "SharedCache", "Target", "is_http_url"]
@@ -41,6 +42,7 @@ class Target:
     locking: str = "lease"  # "external": a CI concurrency group serialises publishes (no lease, no probe)
     private_media: str = "public"  # "presigned": subscribers' copies link subscriber-only media by presigned URL
     presign_seconds: int = 7 * 86400  # lifetime of those URLs
+    precompress: bool = False  # S3: pages and their assets stored gzipped (content_types.browsers_only)
 
     @property
     def s3(self) -> S3Settings:
@@ -48,6 +50,14 @@ class Target:
 
     def url_for(self, key: str) -> str:
         return f"{self.public_url}/{key}"
+
+    def encoding_for(self, key: str) -> str:
+        """How the object at `key` is stored on this target: "gzip" (sent with Content-Encoding: gzip) or "" (as is)."""
+        return GZIP if self.precompress and browsers_only(key) else ""
+
+    def stored(self, key: str, data: bytes) -> bytes:
+        """`data` in the form this target stores it at `key` (see encoding_for)."""
+        return gzipped(data) if self.encoding_for(key) == GZIP else data
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ def _target(project: Path, name: str, raw: LocalTarget | S3Target, problems: lis
         locking=raw.locking,
         private_media=raw.private_media,
         presign_seconds=raw.presign_days * 86400,
+        precompress=raw.precompress,
     )
 
 
@@ -293,6 +294,12 @@ class S3Target(S3Fields):
     )
     presign_days: Annotated[int, Field(ge=1, le=7)] = Field(
         7, description="Lifetime of presigned media URLs, in days (SigV4 allows at most 7)."
+    )
+    precompress: bool = Field(
+        True,
+        description="Store the web pages and their assets (HTML, CSS, JS, SVG, the feeds' stylesheet) gzipped, sent "
+        "with Content-Encoding: gzip, so a bare bucket serves them compressed; false if something in front of the "
+        "bucket mishandles stored encodings. Feeds and media are always stored as they are.",
     )
 
 

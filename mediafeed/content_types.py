@@ -13,6 +13,7 @@ feed at a secret key (`private/<token>/feeds/<id>.xml`) that shared caches must 
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 
 BOOKKEEPING_PREFIX = "_mediafeed/"  # the manifest, the lease, the shared cache: never public, never served
@@ -79,6 +80,29 @@ TYPES: dict[str, str] = {
 COMPRESSIBLE = frozenset({RSS_TYPE, OPML_TYPE, JSON_TYPE, JSON_CHAPTERS_TYPE, VTT_TYPE, SRT_TYPE, HTML_TYPE, XSL_TYPE,
                           "image/svg+xml", "text/css; charset=utf-8", "text/javascript; charset=utf-8",
                           "text/plain; charset=utf-8"})  # fmt: skip
+
+
+# What an S3 target stores gzip-compressed (with Content-Encoding: gzip), unless it says `precompress = false`: the web
+# pages and their assets (CSS, JS, the icon sprite, the feeds' stylesheet), which only browsers read, and every browser
+# decodes. A bare bucket compresses nothing in transit, and Plyr alone is 151 KB uncompressed (40 KB gzipped). Feeds,
+# chapters, transcripts and lists stay as they are: podcast apps read those, and some send no Accept-Encoding.
+PRECOMPRESSED_FOLDERS = (*PAGE_FOLDERS, "assets/")
+GZIP = "gzip"
+
+
+def browsers_only(key: str) -> bool:
+    """A page or a page asset of a compressible type: what a target that precompresses stores gzipped."""
+    return (key == HOME_PAGE or key.startswith(PRECOMPRESSED_FOLDERS)) and content_type_for(key) in COMPRESSIBLE
+
+
+def gzipped(data: bytes) -> bytes:
+    """The stored form of a precompressed object: deterministic (no name, no time), level 9 (written once, read often)."""
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def readable(stored: bytes) -> bytes:
+    """An object's bytes as read back from a target: gunzipped when the target stored it gzipped."""
+    return gzip.decompress(stored) if stored[:2] == b"\x1f\x8b" else stored
 
 
 @dataclass(frozen=True)

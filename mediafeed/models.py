@@ -9,6 +9,7 @@ from typing import Any
 
 from mediafeed.config import AudioProfile
 from mediafeed.content_types import cache_control_for, content_type_for
+from mediafeed.digest import sha256_bytes
 
 KINDS = ("podcast", "webinar", "video")
 EPISODE_TYPES = ("full", "trailer", "bonus")
@@ -291,7 +292,12 @@ class Write:
     size: int
     sha256: str
     path: Path | None = None  # file to copy, or
-    data: bytes | None = None  # bytes to write
+    data: bytes | None = None  # bytes to write (as the target stores them:)
+    encoding: str = ""  # "gzip": `data` is gzipped, sent with Content-Encoding: gzip (Target.encoding_for)
+
+    @classmethod
+    def of_bytes(cls, key: str, stage: str, data: bytes, encoding: str = "") -> Write:
+        return cls(key, stage, len(data), sha256_bytes(data), data=data, encoding=encoding)
 
     @property
     def record(self) -> dict[str, Any]:

@@ -209,8 +209,9 @@ def render_pages(
     writes: dict[str, Write] = {}
     code = code_digest(__name__) + templates_digest()
 
-    def add(key: str, stage: str, data: bytes) -> str:
-        writes[key] = Write(key, stage, len(data), sha256_bytes(data), data=data)
+    def add(key: str, stage: str, stored: bytes) -> str:
+        """Write `stored` (the page or asset as the target stores it: target.stored) at `key`; its URL."""
+        writes[key] = Write.of_bytes(key, stage, stored, target.encoding_for(key))
         return target.url_for(key)
 
     def add_asset(asset: Asset, stage: str) -> str:
@@ -218,7 +219,8 @@ def render_pages(
         return target.url_for(asset.key)
 
     def addressed(stem: str, suffix: str, data: bytes) -> str:
-        return add(content_key(stem, sha256_bytes(data), suffix), "sidecar", data)
+        key = content_key(stem, sha256_bytes(data), suffix)  # named by the bytes a browser reads
+        return add(key, "sidecar", target.stored(key, data))
 
     def thumbnail(path: Path, name: str) -> str:
         sha = facts.sha256(path)
@@ -250,11 +252,11 @@ def render_pages(
     def page(key: str, stage: str, name: str, context: dict[str, Any]) -> None:
         """Render (or recall) one page: its key in the store is everything render_page is given, and the code."""
         arguments = (name, tuple(sorted(context.items())), assets, home_url, config.site_title, config.site_url)
-        data = remembered(
-            facts.store, f"{target.name}-page-{key}", arguments, code,
-            lambda: render_page(name, context, assets, home_url, config.site_title, config.site_url),
+        stored = remembered(
+            facts.store, f"{target.name}-page-{key}", (*arguments, target.encoding_for(key)), code,
+            lambda: target.stored(key, render_page(name, context, assets, home_url, config.site_title, config.site_url)),
         )  # fmt: skip
-        add(key, stage, data)
+        add(key, stage, stored)
 
     home_url = target.url_for(HOME_KEY)
     opml_url = target.url_for("feeds.opml")

@@ -65,9 +65,8 @@ def render_all(
         writes[asset.key] = Write(asset.key, stage, asset.size, asset.sha256, path=asset.path)
 
     def add_bytes(key_stem: str, suffix: str, data: bytes) -> str:
-        digest = sha256_bytes(data)
-        key = content_key(key_stem, digest, suffix)
-        writes[key] = Write(key, "sidecar", len(data), digest, data=data)
+        key = content_key(key_stem, sha256_bytes(data), suffix)
+        writes[key] = Write.of_bytes(key, "sidecar", target.stored(key, data), target.encoding_for(key))
         return target.url_for(key)
 
     documents: list[RenderedDocument] = []

@@ -533,7 +533,7 @@ def _put(storage: Storage, write: Write, sent: Sent = None) -> None:
         sent = None  # counted as it went
     else:
         assert write.data is not None
-        landed = storage.put_bytes(write.key, write.data, write.content_type, write.cache_control, write.sha256)
+        landed = storage.put_bytes(write.key, write.data, write.content_type, write.cache_control, write.sha256, write.encoding)
     if sent is not None:
         sent(write.size)
     landed = landed or storage.stat(write.key)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from mediafeed.content_types import CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, PRIVATE_PREFIX
+from mediafeed.content_types import CONTENT_ADDRESSED, HOME_PAGE, PAGE_FOLDERS, PRIVATE_PREFIX, readable
 from mediafeed.progress import Note, Reporter
 from mediafeed.publish.plan import encode_manifest, parse_manifest, stale_marks
 from mediafeed.publish.storage import MANIFEST_KEY, ManifestConflict, ObjectStat, Storage
@@ -147,7 +147,7 @@ def live_references(storage: Storage, listing: list[ObjectStat], stale: Collecti
         if DOCUMENTS.match(item.key) and item.key not in stale:
             data = storage.read(item.key)
             if data is not None:
-                found.update(REFERENCE.findall(data.decode("utf-8", "replace")))
+                found.update(REFERENCE.findall(readable(data).decode("utf-8", "replace")))
     return found
 
 

@@ -152,8 +152,10 @@ class S3Storage:
                     hint="check the credentials allow s3:DeleteObject, then run the command again",
                 )
 
-    def _extra(self, content_type: str, cache_control: str, sha256: str | None) -> dict[str, Any]:
+    def _extra(self, content_type: str, cache_control: str, sha256: str | None, encoding: str = "") -> dict[str, Any]:
         extra: dict[str, Any] = {"ContentType": content_type, "CacheControl": cache_control}
+        if encoding:
+            extra["ContentEncoding"] = encoding
         if sha256:
             extra["Metadata"] = {"sha256": sha256}
         return extra
@@ -181,9 +183,9 @@ class S3Storage:
         return None  # the caller confirms with a HEAD (size + sha256 metadata)
 
     def put_bytes(
-        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None, encoding: str = ""
     ) -> ObjectStat | None:
-        return self._put_object(key, data, self._extra(content_type, cache_control, sha256), sha256)
+        return self._put_object(key, data, self._extra(content_type, cache_control, sha256, encoding), sha256)
 
     def _put_object(self, key: str, data: bytes, extra: dict[str, Any], sha256: str | None) -> ObjectStat | None:
         """One PutObject; returns the object's stat when the response itself proves what landed, else None.

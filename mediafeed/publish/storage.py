@@ -53,8 +53,8 @@ class Storage(Protocol):
         sent: Callable[[int], None] | None = None,
     ) -> ObjectStat | None: ...
     def put_bytes(
-        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
-    ) -> ObjectStat | None: ...
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None, encoding: str = ""
+    ) -> ObjectStat | None: ...  # `encoding`: "gzip" when `data` is gzipped (stored with Content-Encoding: gzip)
     def read(self, key: str) -> bytes | None: ...  # the object's bytes, None when it does not exist
     def delete(self, key: str) -> None: ...  # gone afterwards (deleting a missing key is no error)
     def delete_many(self, keys: Iterable[str]) -> None: ...
@@ -149,8 +149,10 @@ class LocalStorage:
         return ObjectStat(key, size, sha256)
 
     def put_bytes(
-        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None
+        self, key: str, data: bytes, content_type: str, cache_control: str, sha256: str | None = None, encoding: str = ""
     ) -> ObjectStat | None:
+        if encoding:  # a folder has no header to say so: any web server would send the gzip bytes as the page
+            raise StorageError(f"{key}: a local target stores files as they are, not {encoding}-encoded")
         with self._atomic(key) as handle:
             handle.write(data)
         return ObjectStat(key, len(data), sha256 or sha256_bytes(data))

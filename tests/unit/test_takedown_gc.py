@@ -151,3 +151,20 @@ def test_withdrawn_field(value: object, fields: list[str]) -> None:
     assert withdrawn == fields
     if not fields:
         assert front.withdrawn.at == datetime(2026, 11, 25, 14, tzinfo=UTC) and front.withdrawn.reason == "consent withdrawn"
+
+
+def test_references_are_read_from_pages_a_target_stored_gzipped() -> None:
+    """An S3 target stores pages gzipped (Target.precompress): gc reads their links all the same."""
+    from mediafeed.content_types import gzipped
+    from mediafeed.publish.gc import live_references
+
+    page = b'<a href="https://x.test/episodes/a.html">A</a><img src="https://x.test/artwork/thumbs/a-0123abcd.jpg">'
+    held = {"shows/podcast.html": gzipped(page), "index.html": b'<a href="https://x.test/shows/podcast.html">'}
+
+    class Held:
+        def read(self, key: str) -> bytes | None:
+            return held.get(key)
+
+    listing = [ObjectStat(k, len(v)) for k, v in held.items()]
+    found = live_references(Held(), listing)  # type: ignore[arg-type]
+    assert {"episodes/a.html", "artwork/thumbs/a-0123abcd.jpg", "shows/podcast.html"} <= found
