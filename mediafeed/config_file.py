@@ -295,7 +295,7 @@ class S3Target(S3Fields):
     presign_days: Annotated[int, Field(ge=1, le=7)] = Field(
         7, description="Lifetime of presigned media URLs, in days (SigV4 allows at most 7)."
     )
-    precompress: bool = Field(
+    precompress: Flag = Field(
         True,
         description="Store the web pages and their assets (HTML, CSS, JS, SVG, the feeds' stylesheet) gzipped, sent "
         "with Content-Encoding: gzip, so a bare bucket serves them compressed; false if something in front of the "

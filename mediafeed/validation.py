@@ -276,6 +276,8 @@ def problems_from(error: ValidationError, file: str, model: type[BaseModel], pre
             hint = "shorten the list"
         else:
             message = err["msg"]
+        if file.endswith(".toml"):
+            hint = hint.replace(f"{name}: ", f"{name} = ")  # the fixes are written as YAML; TOML assigns with =
         problems.append(Problem(file, (prefix + "." + field) if prefix and field else (prefix or field), message, hint))
     return problems
 

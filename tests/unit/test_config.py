@@ -115,3 +115,20 @@ def test_unreadable_config(tmp_path: Path, content: bytes | None, message_part: 
     assert problem.file == "mediafeed.toml"
     assert message_part in problem.message
     assert problem.hint
+
+
+def test_fixes_for_mediafeed_toml_are_written_in_toml(tmp_path: Path) -> None:
+    """The same check as for YAML files, with the fix in the file's own syntax (`name = value`, not `name: value`)."""
+    from mediafeed.config_file import load_config
+    from mediafeed.errors import CatalogError
+
+    (tmp_path / "mediafeed.toml").write_text(
+        '[site]\ntitle = "T"\nurl = "https://www.example.org"\n[publish]\ntarget = "s3"\n'
+        '[targets.s3]\ntype = "s3"\nbucket = "b"\npublic_url = "https://media.example.org"\nprecompress = "yes"\n'
+        "presign_days = 2.5\n"
+    )
+    with pytest.raises(CatalogError) as caught:
+        load_config(tmp_path)
+    text = "\n".join(str(p) for p in caught.value.problems)
+    assert "targets.s3.precompress: must be true or false ('yes'); write precompress = true or precompress = false" in text
+    assert "targets.s3.presign_days: must be a whole number (2.5); e.g. presign_days = 3" in text
