@@ -1,9 +1,10 @@
 """The preview server (`mediafeed serve`): a local target's folder over HTTP, answered the way the real host answers.
 
 Every object is served with the Content-Type and Cache-Control of the one table (content_types.headers_for), the
-bucket's CORS rule, byte ranges (206/416, Apple's `bytes=0-1` probe), strong ETags and Last-Modified (304), and text
-gzipped when asked (what a CDN in front of the bucket does; never media or images, never with a Range). Werkzeug does
-the HTTP (ranges, conditionals, HTTP/1.1 keep-alive): nothing here parses a header by hand.
+bucket's CORS rule, byte ranges (206/416, Apple's `bytes=0-1` probe), strong ETags and Last-Modified (304 and 412,
+decided before any Range in RFC 9110's order; If-Range only for the same representation), and text gzipped when asked
+(what a CDN in front of the bucket does; never media or images, never with a Range). Werkzeug does the HTTP (header
+parsing, ranges, HTTP/1.1 keep-alive): nothing here parses a header by hand.
 
 Never served, always the same 404: bookkeeping (`_mediafeed/`), the lock file, dot files, directories (no listings;
 `/` is index.html when there is one), and anything outside the folder (`..`, encoded or not, symlinks out of it).
@@ -52,6 +53,11 @@ NOT_FOUND = b"404 not found\n"  # the same for every key that is missing or neve
 NO_HOME = (
     b"404 not found: this folder has no home page (index.html).\n"
     b"Publish first (mediafeed publish), then open a feed, e.g. /feeds/<feed>.xml.\n"
+)
+PRECONDITION_FAILED = b"412 precondition failed: the object does not match If-Match or If-Unmodified-Since\n"
+# decided by _precondition and _if_range_holds before Werkzeug applies the Range (its own checks run Range first)
+_CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE"}
 )
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
@@ -193,10 +199,22 @@ class Preview:
         _describe(response, headers)
         response.last_modified = modified
         length = response.content_length or 0
-        if "," in request.headers.get("Range", ""):
-            request.environ.pop("HTTP_RANGE", None)  # several ranges: the whole object, as S3 answers
+        etag = response.get_etag()[0] or ""
+        failed = _precondition(request, etag, modified)
+        if failed == 412:
+            response.close()
+            return _text(PRECONDITION_FAILED, 412)
+        if failed == 304:
+            response.status_code = 304  # no body; Werkzeug drops the entity headers, keeps ETag and Cache-Control
+            response.accept_ranges = "bytes"
+            return response
+        # The preconditions passed (or were absent): Werkzeug is left only the Range to apply, and none when If-Range
+        # names another representation or the request asks for several ranges (the whole object, as S3 answers).
+        environ = {k: v for k, v in request.environ.items() if k not in _CONDITIONAL_HEADERS}
+        if "," in request.headers.get("Range", "") or not _if_range_holds(request, etag, modified):
+            environ.pop("HTTP_RANGE", None)
         try:
-            response.make_conditional(request, accept_ranges=True, complete_length=length)
+            response.make_conditional(environ, accept_ranges=True, complete_length=length)
             del response.headers["Date"]  # the server sends one
         except RequestedRangeNotSatisfiable:
             response.close()
@@ -227,6 +245,36 @@ class Preview:
         if not _HOST_HEADER.match(host):
             return self.address.base
         return f"http://{host}{self.address.prefix}"
+
+
+def _precondition(request: Request, etag: str, modified: datetime) -> int | None:
+    """The conditional headers in RFC 9110's order (§13.2.2), all before any Range: 412 when If-Match (or, without it,
+    If-Unmodified-Since) fails; 304 when If-None-Match (or, without it, If-Modified-Since) says the client's copy is
+    current, even with a Range; None when the request goes on. Werkzeug parses every header."""
+    if request.if_match:  # strong comparison; `*` matches any existing object
+        if not request.if_match.contains(etag):
+            return 412
+    elif request.if_unmodified_since is not None and modified > request.if_unmodified_since:
+        return 412
+    if request.if_none_match:  # weak comparison; `*` matches
+        if request.if_none_match.contains_weak(etag):
+            return 304
+    elif request.if_modified_since is not None and modified <= request.if_modified_since:
+        return 304
+    return None
+
+
+def _if_range_holds(request: Request, etag: str, modified: datetime) -> bool:
+    """If-Range (RFC 9110 §13.1.5): the Range applies only when the validator names exactly this representation, by
+    the same strong ETag (a weak or unquoted one never matches) or by exactly its Last-Modified date; otherwise the
+    whole object is sent. True when there is no If-Range."""
+    value = request.headers.get("If-Range")
+    if value is None:
+        return True
+    if_range = request.if_range
+    if if_range.date is not None:
+        return if_range.date == modified
+    return value.strip().startswith('"') and if_range.etag == etag
 
 
 def _describe(response: Response, headers: content_types.Headers) -> None:
