@@ -9,6 +9,9 @@ parsing, ranges, HTTP/1.1 keep-alive): nothing here parses a header by hand.
 Never served, always the same 404: bookkeeping (`_mediafeed/`), the lock file, dot files, directories (no listings;
 `/` is index.html when there is one), and anything outside the folder (`..`, encoded or not, symlinks out of it).
 
+Without `rewrite`, a request to another loopback name for the same server (localhost for 127.0.0.1) is redirected
+to the public_url's name, whose origin the pages' links and Content-Security-Policy expect.
+
 With `rewrite`, every occurrence of the target's public_url in a text response is replaced by the origin the request
 came to, so podcast apps fetch from the preview instead of the real host; nothing on disk changes.
 """
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.security import safe_join
@@ -137,6 +140,11 @@ class Preview:
             response = _text(f"405 method not allowed: {request.method}\n".encode(), 405)
             response.allow.update(METHODS)
             return response
+        canonical = self.canonical_url(request)
+        if canonical is not None:
+            response = _text(f"307 see {canonical}\n".encode(), 307)
+            response.headers["Location"] = canonical
+            return response
         key = self.key_for(request.path)
         if key == "":
             if self.file_for("index.html") is None:
@@ -149,6 +157,27 @@ class Preview:
             return self.serve_file(request, key, path)
         except OSError:  # unreadable (permissions), or removed between the look and the read
             return _text(b"500 this file cannot be read; check its permissions\n", 500)
+
+    def canonical_url(self, request: Request) -> str | None:
+        """The same URL on the public_url's host, when the request came to this server by another loopback name
+        (http://localhost:8000/ while the feeds say http://127.0.0.1:8000, or back); else None.
+
+        Pages link their stylesheet, script, artwork and media by the public_url and allow only their own origin
+        (Content-Security-Policy 'self'), so a page read from another name for the same server would come without
+        them: no style, no player. A temporary redirect (307) sends the browser to the name the pages use. Never with
+        --rewrite (the response is rewritten for the name asked), nor for a name other than loopback (a phone asking
+        by the LAN address must not be sent to its own 127.0.0.1), nor when the public_url is another server's."""
+        if self.rewrite or not self.address.matches_public_url:
+            return None
+        public = urlsplit(self.address.public_url)
+        try:
+            asked = urlsplit(f"//{request.host}")
+            name, port = asked.hostname, asked.port or 80
+        except ValueError:
+            return None
+        if name is None or name not in LOOPBACK_HOSTS or name == public.hostname or port != (public.port or 80):
+            return None
+        return urlunsplit(urlsplit(request.url)._replace(scheme=public.scheme, netloc=public.netloc))
 
     def key_for(self, url_path: str) -> str | None:
         """The key a URL path names ('' for the home page), or None when it names nothing this server holds."""
@@ -445,7 +474,16 @@ def run(
     """Serve the target's folder until interrupted (Ctrl-C returns normally)."""
     folder = target_folder(target)
     if not folder.is_dir():
-        raise EnvironmentProblem(f"{folder}: no such folder", hint="publish first (mediafeed publish)")
+        what = "not a folder" if folder.exists() else "no such folder"
+        raise EnvironmentProblem(f"{folder}: {what}", hint="publish first (mediafeed publish), or fix the target's path")
+    try:
+        feed_files = sorted(p.name for p in (folder / "feeds").glob("*.xml") if not p.name.startswith("."))
+        os.listdir(folder)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot read {folder}: {exc.strerror or exc}",
+            hint="let the user running mediafeed serve read the folder (check its owner and mode)",
+        ) from None
     sock = listen(address)
     address = replace(address, port=sock.getsockname()[1])  # --port 0: the one the system picked
     app = Preview(folder, address, rewrite=rewrite)
@@ -455,7 +493,7 @@ def run(
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
     base = address.base if rewrite or not address.matches_public_url else address.public_url
-    feeds = tuple(f"{base}/feeds/{p.name}" for p in sorted((folder / "feeds").glob("*.xml")) if not p.name.startswith("."))
+    feeds = tuple(f"{base}/feeds/{name}" for name in feed_files)
     home = f"{base}/" if app.file_for("index.html") is not None else None
     started(Started(folder, address, rewrite, home, feeds))
     on_main_thread = threading.current_thread() is threading.main_thread()

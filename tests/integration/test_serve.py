@@ -27,7 +27,7 @@ from werkzeug.test import Client
 from mediafeed import content_types
 from mediafeed.cli import cli
 from mediafeed.publish.preview import NOT_FOUND, TEXT_PLAIN, Address, Preview
-from tests.conftest import NOW, copy_build, copy_catalog
+from tests.conftest import NOW, REPO, copy_build, copy_catalog
 from tests.integration.conftest import free_port
 
 PUBLIC_URL = "http://127.0.0.1:8000"  # the sample's local target
@@ -533,3 +533,55 @@ def test_preflight_for_what_the_rule_does_not_allow_is_refused(published: Path) 
     assert "Access-Control-Allow-Methods" not in refused.headers
     plain = app.options("/feeds/podcast.xml")
     assert plain.status_code == 204 and plain.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_another_loopback_name_for_the_server_is_redirected_to_the_public_urls(published: Path) -> None:
+    """http://localhost:8000/ while the pages link http://127.0.0.1:8000: their CSP ('self') would refuse every
+    stylesheet, script and image, so the preview sends the browser to the name the pages use (307, path and query
+    kept). Not with --rewrite, not for a LAN name or another port, never for a preflight."""
+    served = Address("127.0.0.1", 8000, PUBLIC_URL)
+    app = Client(Preview(published / "public", served))
+    path = "/episodes/lithium-levels-in-practice.html?from=%20an%20article"
+    for host in ("localhost:8000", "LOCALHOST:8000", "[::1]:8000"):
+        for method in ("GET", "HEAD"):
+            response = app.open(path, method=method, headers={"Host": host})
+            assert response.status_code == 307, (host, method)
+            assert response.headers["Location"] == PUBLIC_URL + path
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+    for host in ("127.0.0.1:8000", "localhost:8001", "192.168.1.20:8000", "podcast.example.org:8000", "not:a:host"):
+        assert app.get("/feeds/podcast.xml", headers={"Host": host}).status_code == 200, host
+    preflight = {"Host": "localhost:8000", "Origin": "https://a.example", "Access-Control-Request-Method": "GET"}
+    assert app.options("/feeds/podcast.xml", headers=preflight).status_code == 204
+    rewriting = Client(Preview(published / "public", served, rewrite=True))
+    response = rewriting.get("/feeds/podcast.xml", headers={"Host": "localhost:8000"})
+    assert response.status_code == 200 and b"http://localhost:8000/media/" in response.data
+    elsewhere = Client(Preview(published / "public", Address("127.0.0.1", 8001, PUBLIC_URL)))  # feeds point elsewhere
+    assert elsewhere.get("/feeds/podcast.xml", headers={"Host": "localhost:8001"}).status_code == 200
+
+
+def test_a_target_folder_that_is_a_file_is_named_so(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mediafeed.toml").write_text((REPO / "mediafeed.toml").read_text())
+    (project / "public").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--port", "0"])
+    assert result.exit_code == 4, result.output
+    assert f"{project / 'public'}: not a folder" in result.output and "Traceback" not in result.output
+    (project / "public").unlink()
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--port", "0"])
+    assert result.exit_code == 4 and "no such folder" in result.output and "publish first" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder whatever its mode: run the tests as another user")
+def test_an_unreadable_target_folder_says_read_not_write(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "public" / "feeds").mkdir(parents=True)
+    (project / "mediafeed.toml").write_text((REPO / "mediafeed.toml").read_text())
+    (project / "public").chmod(0)
+    try:
+        result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--port", "0"])
+    finally:
+        (project / "public").chmod(0o755)
+    assert result.exit_code == 4, result.output
+    assert f"cannot read {project / 'public'}" in result.output and "read the folder" in result.output
+    assert "write" not in result.output
