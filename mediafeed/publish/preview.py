@@ -1,12 +1,16 @@
 """The preview server (`mediafeed serve`): a local target's folder over HTTP, answered the way the real host answers.
 
 Every object is served with the Content-Type and Cache-Control of the one table (content_types.headers_for), the
-bucket's CORS rule, byte ranges (206/416, Apple's `bytes=0-1` probe), strong ETags and Last-Modified (304), and text
-gzipped when asked (what a CDN in front of the bucket does; never media or images, never with a Range). Werkzeug does
-the HTTP (ranges, conditionals, HTTP/1.1 keep-alive): nothing here parses a header by hand.
+bucket's CORS rule, byte ranges (206/416, Apple's `bytes=0-1` probe), strong ETags and Last-Modified (304 and 412,
+decided before any Range in RFC 9110's order; If-Range only for the same representation), and text gzipped when asked
+(what a CDN in front of the bucket does; never media or images, never with a Range). Werkzeug does the HTTP (header
+parsing, ranges, HTTP/1.1 keep-alive): nothing here parses a header by hand.
 
 Never served, always the same 404: bookkeeping (`_mediafeed/`), the lock file, dot files, directories (no listings;
 `/` is index.html when there is one), and anything outside the folder (`..`, encoded or not, symlinks out of it).
+
+Without `rewrite`, a request to another loopback name for the same server (localhost for 127.0.0.1) is redirected
+to the public_url's name, whose origin the pages' links and Content-Security-Policy expect.
 
 With `rewrite`, every occurrence of the target's public_url in a text response is replaced by the origin the request
 came to, so podcast apps fetch from the preview instead of the real host; nothing on disk changes.
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.security import safe_join
@@ -52,6 +56,11 @@ NOT_FOUND = b"404 not found\n"  # the same for every key that is missing or neve
 NO_HOME = (
     b"404 not found: this folder has no home page (index.html).\n"
     b"Publish first (mediafeed publish), then open a feed, e.g. /feeds/<feed>.xml.\n"
+)
+PRECONDITION_FAILED = b"412 precondition failed: the object does not match If-Match or If-Unmodified-Since\n"
+# decided by _precondition and _if_range_holds before Werkzeug applies the Range (its own checks run Range first)
+_CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE"}
 )
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
@@ -131,6 +140,11 @@ class Preview:
             response = _text(f"405 method not allowed: {request.method}\n".encode(), 405)
             response.allow.update(METHODS)
             return response
+        canonical = self.canonical_url(request)
+        if canonical is not None:
+            response = _text(f"307 see {canonical}\n".encode(), 307)
+            response.headers["Location"] = canonical
+            return response
         key = self.key_for(request.path)
         if key == "":
             if self.file_for("index.html") is None:
@@ -143,6 +157,27 @@ class Preview:
             return self.serve_file(request, key, path)
         except OSError:  # unreadable (permissions), or removed between the look and the read
             return _text(b"500 this file cannot be read; check its permissions\n", 500)
+
+    def canonical_url(self, request: Request) -> str | None:
+        """The same URL on the public_url's host, when the request came to this server by another loopback name
+        (http://localhost:8000/ while the feeds say http://127.0.0.1:8000, or back); else None.
+
+        Pages link their stylesheet, script, artwork and media by the public_url and allow only their own origin
+        (Content-Security-Policy 'self'), so a page read from another name for the same server would come without
+        them: no style, no player. A temporary redirect (307) sends the browser to the name the pages use. Never with
+        --rewrite (the response is rewritten for the name asked), nor for a name other than loopback (a phone asking
+        by the LAN address must not be sent to its own 127.0.0.1), nor when the public_url is another server's."""
+        if self.rewrite or not self.address.matches_public_url:
+            return None
+        public = urlsplit(self.address.public_url)
+        try:
+            asked = urlsplit(f"//{request.host}")
+            name, port = asked.hostname, asked.port or 80
+        except ValueError:
+            return None
+        if name is None or name not in LOOPBACK_HOSTS or name == public.hostname or port != (public.port or 80):
+            return None
+        return urlunsplit(urlsplit(request.url)._replace(scheme=public.scheme, netloc=public.netloc))
 
     def key_for(self, url_path: str) -> str | None:
         """The key a URL path names ('' for the home page), or None when it names nothing this server holds."""
@@ -193,10 +228,22 @@ class Preview:
         _describe(response, headers)
         response.last_modified = modified
         length = response.content_length or 0
-        if "," in request.headers.get("Range", ""):
-            request.environ.pop("HTTP_RANGE", None)  # several ranges: the whole object, as S3 answers
+        etag = response.get_etag()[0] or ""
+        failed = _precondition(request, etag, modified)
+        if failed == 412:
+            response.close()
+            return _text(PRECONDITION_FAILED, 412)
+        if failed == 304:
+            response.status_code = 304  # no body; Werkzeug drops the entity headers, keeps ETag and Cache-Control
+            response.accept_ranges = "bytes"
+            return response
+        # The preconditions passed (or were absent): Werkzeug is left only the Range to apply, and none when If-Range
+        # names another representation or the request asks for several ranges (the whole object, as S3 answers).
+        environ = {k: v for k, v in request.environ.items() if k not in _CONDITIONAL_HEADERS}
+        if "," in request.headers.get("Range", "") or not _if_range_holds(request, etag, modified):
+            environ.pop("HTTP_RANGE", None)
         try:
-            response.make_conditional(request, accept_ranges=True, complete_length=length)
+            response.make_conditional(environ, accept_ranges=True, complete_length=length)
             del response.headers["Date"]  # the server sends one
         except RequestedRangeNotSatisfiable:
             response.close()
@@ -227,6 +274,36 @@ class Preview:
         if not _HOST_HEADER.match(host):
             return self.address.base
         return f"http://{host}{self.address.prefix}"
+
+
+def _precondition(request: Request, etag: str, modified: datetime) -> int | None:
+    """The conditional headers in RFC 9110's order (§13.2.2), all before any Range: 412 when If-Match (or, without it,
+    If-Unmodified-Since) fails; 304 when If-None-Match (or, without it, If-Modified-Since) says the client's copy is
+    current, even with a Range; None when the request goes on. Werkzeug parses every header."""
+    if request.if_match:  # strong comparison; `*` matches any existing object
+        if not request.if_match.contains(etag):
+            return 412
+    elif request.if_unmodified_since is not None and modified > request.if_unmodified_since:
+        return 412
+    if request.if_none_match:  # weak comparison; `*` matches
+        if request.if_none_match.contains_weak(etag):
+            return 304
+    elif request.if_modified_since is not None and modified <= request.if_modified_since:
+        return 304
+    return None
+
+
+def _if_range_holds(request: Request, etag: str, modified: datetime) -> bool:
+    """If-Range (RFC 9110 §13.1.5): the Range applies only when the validator names exactly this representation, by
+    the same strong ETag (a weak or unquoted one never matches) or by exactly its Last-Modified date; otherwise the
+    whole object is sent. True when there is no If-Range."""
+    value = request.headers.get("If-Range")
+    if value is None:
+        return True
+    if_range = request.if_range
+    if if_range.date is not None:
+        return if_range.date == modified
+    return value.strip().startswith('"') and if_range.etag == etag
 
 
 def _describe(response: Response, headers: content_types.Headers) -> None:
@@ -397,7 +474,16 @@ def run(
     """Serve the target's folder until interrupted (Ctrl-C returns normally)."""
     folder = target_folder(target)
     if not folder.is_dir():
-        raise EnvironmentProblem(f"{folder}: no such folder", hint="publish first (mediafeed publish)")
+        what = "not a folder" if folder.exists() else "no such folder"
+        raise EnvironmentProblem(f"{folder}: {what}", hint="publish first (mediafeed publish), or fix the target's path")
+    try:
+        feed_files = sorted(p.name for p in (folder / "feeds").glob("*.xml") if not p.name.startswith("."))
+        os.listdir(folder)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot read {folder}: {exc.strerror or exc}",
+            hint="let the user running mediafeed serve read the folder (check its owner and mode)",
+        ) from None
     sock = listen(address)
     address = replace(address, port=sock.getsockname()[1])  # --port 0: the one the system picked
     app = Preview(folder, address, rewrite=rewrite)
@@ -407,7 +493,7 @@ def run(
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
     base = address.base if rewrite or not address.matches_public_url else address.public_url
-    feeds = tuple(f"{base}/feeds/{p.name}" for p in sorted((folder / "feeds").glob("*.xml")) if not p.name.startswith("."))
+    feeds = tuple(f"{base}/feeds/{name}" for name in feed_files)
     home = f"{base}/" if app.file_for("index.html") is not None else None
     started(Started(folder, address, rewrite, home, feeds))
     on_main_thread = threading.current_thread() is threading.main_thread()

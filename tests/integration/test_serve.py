@@ -16,16 +16,18 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from werkzeug.http import http_date, parse_date
 from werkzeug.test import Client
 
 from mediafeed import content_types
 from mediafeed.cli import cli
-from mediafeed.publish.preview import NOT_FOUND, Address, Preview
-from tests.conftest import NOW, copy_build, copy_catalog
+from mediafeed.publish.preview import NOT_FOUND, TEXT_PLAIN, Address, Preview
+from tests.conftest import NOW, REPO, copy_build, copy_catalog
 from tests.integration.conftest import free_port
 
 PUBLIC_URL = "http://127.0.0.1:8000"  # the sample's local target
@@ -238,6 +240,98 @@ def test_conditional_requests_answer_304(server: Server, published: Path) -> Non
         connection.close()
 
 
+def moved(http_date_value: str, seconds: int) -> str:
+    """An HTTP date `seconds` after (or before) the one given."""
+    parsed = parse_date(http_date_value)
+    assert parsed is not None, http_date_value
+    return http_date(parsed + timedelta(seconds=seconds))
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_conditionals_are_evaluated_before_the_range(server: Server, published: Path, method: str) -> None:
+    """RFC 9110 §13.2.2: If-Match / If-Unmodified-Since (412), then If-None-Match / If-Modified-Since (304), and only
+    then Range: a client whose copy is current gets 304 even when it asks for a range (or an unsatisfiable one)."""
+    for key in ("feeds/podcast.xml", a_media_key(published)):
+        data = (published / "public" / key).read_bytes()
+        first, _ = server.request("GET", f"/{key}")
+        etag, modified = first.getheader("ETag") or "", first.getheader("Last-Modified") or ""
+        assert etag and modified
+        part = b"" if method == "HEAD" else data[:10]
+        connection = server.connect()  # one kept-alive connection: every answer below keeps it in step
+        cases: list[tuple[dict[str, str], int]] = [
+            ({"If-None-Match": etag, "Range": "bytes=0-9"}, 304),
+            ({"If-None-Match": f'"other", {etag}', "Range": "bytes=0-9"}, 304),
+            ({"If-None-Match": "*", "Range": "bytes=0-9"}, 304),
+            ({"If-None-Match": etag, "Range": f"bytes={len(data) + 10}-"}, 304),  # not 416: the precondition first
+            ({"If-Modified-Since": modified, "Range": "bytes=0-9"}, 304),
+            ({"If-Modified-Since": moved(modified, 3600), "Range": "bytes=0-9"}, 304),
+            ({"If-Modified-Since": moved(modified, -1), "Range": "bytes=0-9"}, 206),  # changed since: the range
+            ({"If-None-Match": '"other"', "Range": "bytes=0-9"}, 206),
+            # If-None-Match present: If-Modified-Since is ignored (RFC 9110 §13.1.3)
+            ({"If-None-Match": '"other"', "If-Modified-Since": modified, "Range": "bytes=0-9"}, 206),
+            ({"If-Match": '"other"', "Range": "bytes=0-9"}, 412),
+            ({"If-Match": '"other"', "If-None-Match": etag, "Range": "bytes=0-9"}, 412),  # If-Match comes first
+            ({"If-Unmodified-Since": moved(modified, -1), "Range": "bytes=0-9"}, 412),
+            ({"If-Match": etag, "Range": "bytes=0-9"}, 206),
+            ({"If-Match": "*", "Range": "bytes=0-9"}, 206),
+            ({"If-Unmodified-Since": modified, "Range": "bytes=0-9"}, 206),
+        ]
+        for headers, status in cases:
+            response, body = exchange(connection, method, f"/{key}", headers)
+            assert response.status == status, (key, method, headers, response.status)
+            assert response.getheader("Access-Control-Allow-Origin") == "*"
+            if status == 304:
+                assert body == b"" and response.getheader("Content-Range") is None
+                assert response.getheader("ETag") == etag, headers
+                assert response.getheader("Cache-Control") == content_types.headers_for(key).cache_control
+            elif status == 206:
+                assert body == part, (key, headers)
+                assert response.getheader("Content-Range") == f"bytes 0-9/{len(data)}"
+            else:
+                assert response.getheader("Content-Range") is None and b"bytes" not in body
+                assert response.getheader("Content-Type") == TEXT_PLAIN
+        response, body = exchange(connection, "GET", f"/{key}")  # still in step after 304s and 412s
+        assert (response.status, body) == (200, data)
+        connection.close()
+
+
+def test_if_range_applies_the_range_only_for_the_same_representation(server: Server, published: Path) -> None:
+    """RFC 9110 §13.1.5: with If-Range naming this representation (its strong ETag, or exactly its Last-Modified) the
+    range is sent (206); naming anything else (another or a weak ETag, another date), the whole object (200)."""
+    for key in ("feeds/podcast.xml", a_media_key(published)):
+        data = (published / "public" / key).read_bytes()
+        first, _ = server.request("GET", f"/{key}")
+        etag, modified = first.getheader("ETag") or "", first.getheader("Last-Modified") or ""
+        connection = server.connect()
+        cases: list[tuple[dict[str, str], int]] = [
+            ({"If-Range": etag, "Range": "bytes=0-9"}, 206),
+            ({"If-Range": modified, "Range": "bytes=0-9"}, 206),
+            ({"If-Range": etag, "If-None-Match": '"other"', "Range": "bytes=0-9"}, 206),
+            ({"If-Range": modified, "If-None-Match": '"other"', "Range": "bytes=0-9"}, 206),
+            ({"If-Range": modified, "If-Modified-Since": moved(modified, -60), "Range": "bytes=0-9"}, 206),
+            ({"If-Range": '"other"', "Range": "bytes=0-9"}, 200),
+            ({"If-Range": f"W/{etag}", "Range": "bytes=0-9"}, 200),  # If-Range compares strongly: weak never matches
+            ({"If-Range": moved(modified, -1), "Range": "bytes=0-9"}, 200),
+            ({"If-Range": moved(modified, 1), "Range": "bytes=0-9"}, 200),  # exactly Last-Modified, not "since"
+            ({"If-Range": '"other"', "Range": f"bytes={len(data) + 10}-"}, 200),  # the range is ignored: no 416
+            ({"If-Range": '"other"'}, 200),  # without a Range, If-Range is ignored
+            ({"If-Range": etag}, 200),
+        ]
+        for headers, status in cases:
+            response, body = exchange(connection, "GET", f"/{key}", headers)
+            assert response.status == status, (key, headers, response.status)
+            if status == 206:
+                assert body == data[:10] and response.getheader("Content-Range") == f"bytes 0-9/{len(data)}"
+            else:
+                assert body == data and response.getheader("Content-Range") is None, (key, headers)
+                assert response.getheader("Content-Length") == str(len(data))
+            assert response.getheader("ETag") == etag and response.getheader("Accept-Ranges") == "bytes"
+        # a matching If-Range with a current copy is still 304: the preconditions come first
+        response, body = exchange(connection, "GET", f"/{key}", {"If-Range": etag, "If-None-Match": etag, "Range": "bytes=0-9"})
+        assert (response.status, body) == (304, b"")
+        connection.close()
+
+
 def test_head_sends_the_headers_without_a_body(server: Server, published: Path) -> None:
     key = a_media_key(published)
     connection = server.connect()
@@ -439,3 +533,55 @@ def test_preflight_for_what_the_rule_does_not_allow_is_refused(published: Path) 
     assert "Access-Control-Allow-Methods" not in refused.headers
     plain = app.options("/feeds/podcast.xml")
     assert plain.status_code == 204 and plain.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_another_loopback_name_for_the_server_is_redirected_to_the_public_urls(published: Path) -> None:
+    """http://localhost:8000/ while the pages link http://127.0.0.1:8000: their CSP ('self') would refuse every
+    stylesheet, script and image, so the preview sends the browser to the name the pages use (307, path and query
+    kept). Not with --rewrite, not for a LAN name or another port, never for a preflight."""
+    served = Address("127.0.0.1", 8000, PUBLIC_URL)
+    app = Client(Preview(published / "public", served))
+    path = "/episodes/lithium-levels-in-practice.html?from=%20an%20article"
+    for host in ("localhost:8000", "LOCALHOST:8000", "[::1]:8000"):
+        for method in ("GET", "HEAD"):
+            response = app.open(path, method=method, headers={"Host": host})
+            assert response.status_code == 307, (host, method)
+            assert response.headers["Location"] == PUBLIC_URL + path
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+    for host in ("127.0.0.1:8000", "localhost:8001", "192.168.1.20:8000", "podcast.example.org:8000", "not:a:host"):
+        assert app.get("/feeds/podcast.xml", headers={"Host": host}).status_code == 200, host
+    preflight = {"Host": "localhost:8000", "Origin": "https://a.example", "Access-Control-Request-Method": "GET"}
+    assert app.options("/feeds/podcast.xml", headers=preflight).status_code == 204
+    rewriting = Client(Preview(published / "public", served, rewrite=True))
+    response = rewriting.get("/feeds/podcast.xml", headers={"Host": "localhost:8000"})
+    assert response.status_code == 200 and b"http://localhost:8000/media/" in response.data
+    elsewhere = Client(Preview(published / "public", Address("127.0.0.1", 8001, PUBLIC_URL)))  # feeds point elsewhere
+    assert elsewhere.get("/feeds/podcast.xml", headers={"Host": "localhost:8001"}).status_code == 200
+
+
+def test_a_target_folder_that_is_a_file_is_named_so(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "mediafeed.toml").write_text((REPO / "mediafeed.toml").read_text())
+    (project / "public").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--port", "0"])
+    assert result.exit_code == 4, result.output
+    assert f"{project / 'public'}: not a folder" in result.output and "Traceback" not in result.output
+    (project / "public").unlink()
+    result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--port", "0"])
+    assert result.exit_code == 4 and "no such folder" in result.output and "publish first" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder whatever its mode: run the tests as another user")
+def test_an_unreadable_target_folder_says_read_not_write(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "public" / "feeds").mkdir(parents=True)
+    (project / "mediafeed.toml").write_text((REPO / "mediafeed.toml").read_text())
+    (project / "public").chmod(0)
+    try:
+        result = CliRunner().invoke(cli, ["--project", str(project), "serve", "--port", "0"])
+    finally:
+        (project / "public").chmod(0o755)
+    assert result.exit_code == 4, result.output
+    assert f"cannot read {project / 'public'}" in result.output and "read the folder" in result.output
+    assert "write" not in result.output
