@@ -838,14 +838,17 @@ def _serving(started: Any) -> None:
         click.echo(f"rewriting {address.public_url} to this server's address in feeds, pages and lists (not on disk)")
     elif not address.matches_public_url:
         click.echo(
-            f"warning: the feeds' URLs point at {address.public_url}, not at this server: podcast apps will fetch "
-            f"the feeds' media and artwork from there; use --rewrite to point them here while previewing",
+            f"warning: the feeds' and pages' URLs point at {address.public_url}, not at this server: podcast apps "
+            f"and browsers will fetch media, artwork, the pages' styles and player from there (or nowhere); use "
+            f"--rewrite to point them here while previewing",
             err=True,
         )
     if started.home:
         click.echo(f"  home page: {started.home}")
     for url in started.feeds:
         click.echo(f"  feed: {url}")
+    if not started.home and not started.feeds:
+        click.echo(f"warning: nothing is published in {started.folder} yet: run `mediafeed publish` first", err=True)
     sys.stdout.flush()
 
 
@@ -986,8 +989,9 @@ def target_setup(state: State, name: str, public_read: bool, cors: bool, dry_run
     \b
     Adds (or replaces) the bucket policy statement mediafeedPublicRead: anonymous
     s3:GetObject on media/, artwork/, chapters/, transcripts/, assets/, feeds/,
-    shows/, episodes/, embed/, index.html, feeds.opml and related.json only; other
-    statements are kept. When the bucket's Block Public Access refuses public
+    shows/, episodes/, embed/, private/ (subscribers' secret keys; with
+    private_media = "presigned" only private/*/feeds/), index.html, feeds.opml
+    and related.json only; never _mediafeed/; other statements are kept. When the bucket's Block Public Access refuses public
     policies, that part of it (not the ACL part) is turned off first. Then sets
     the CORS rule. Settings already in place are not written again. A local
     target has no bucket: serve it with `mediafeed serve` or a web server.

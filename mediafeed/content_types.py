@@ -152,7 +152,7 @@ def never_served(key: str) -> bool:
 # The CORS rule every target should answer with, so browser players on other sites (the publisher's article pages)
 # can read chapters, transcripts and media: any origin may GET or HEAD, send Range, and read the range and size.
 CORS_METHODS = ("GET", "HEAD")
-CORS_ALLOWED_HEADERS = ("Range", "If-None-Match", "If-Modified-Since")
+CORS_ALLOWED_HEADERS = ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
 CORS_EXPOSED_HEADERS = ("Accept-Ranges", "Content-Length", "Content-Range", "Content-Type", "ETag", "Last-Modified")
 CORS_MAX_AGE = 86400  # seconds a browser may remember a preflight's answer
 

@@ -84,7 +84,7 @@ def test_video_captions_load_from_the_transcript_and_show(watch: Any, captioned_
         timeout=15000,
     )
 
-    # the player's caption area draws it once captions are on (its CC button; see the xfail below for the default)
+    # the player's caption area draws it once captions are on (its CC button; on by default: see the test below)
     captions_button = page.locator("button[data-plyr='captions']").first
     if captions_button.get_attribute("aria-pressed") != "true":
         captions_button.click()
@@ -104,13 +104,6 @@ def test_video_captions_load_from_the_transcript_and_show(watch: Any, captioned_
     assert watched.dialogs == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="captions are off until the CC button is pressed: the track's srclang is the show's language ('en-us') and "
-    "Plyr (captions.language 'auto') compares it with the browser's primary subtag ('en'), finds no track, turns "
-    "captions off and sets the default track's mode to 'hidden' (mediafeed/feeds/templates/player.html, static/site.js)",
-)
 def test_video_captions_are_on_by_default(watch: Any, captioned_site: Site) -> None:
     """The track is `default` and site.js asks Plyr for `captions.active`: a viewer should see captions without a click."""
     watched: Watched = watch()

@@ -1,9 +1,9 @@
 """The video player's box before playing, on the episode page and in the embed snippet an editor pastes.
 
-Both tests are strict xfails recording a layout bug found by the web audit (templates, site.css and site.js are not
-this file's to change): until the video plays, the player takes the aspect ratio of its poster (the show's square
-artwork thumbnail), not the video's, so a 16:9 video is shown square, its control bar below the fold on the page and
-outside the snippet's fixed-height iframe. When it is fixed these pass and the markers must go.
+Found by the web audit: until the video played, the player took the aspect ratio of its poster (the show's square
+artwork thumbnail), not the video's, so a 16:9 video showed square, its control bar below the fold on the page and
+outside the snippet's fixed-height iframe. site.js now gives Plyr the video's ratio, and site.css fits an embedded
+video into the iframe's height.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ from tests.browser.conftest import Site, Watched
 
 VIDEO = "autism-in-adolescent-girls"
 pytestmark = pytest.mark.timeout(180)
-SQUARE_POSTER = (
-    "before playing, the video's box has the square poster's aspect ratio, not the video's (the width/height attributes "
-    "map to `aspect-ratio: auto W/H`, and 'auto' prefers the poster's own; Plyr keeps it)"
-)
 
 
 def box_and_video(frame: Any) -> dict[str, float]:
@@ -30,7 +26,6 @@ def box_and_video(frame: Any) -> dict[str, float]:
     )
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=SQUARE_POSTER)
 def test_the_video_player_has_the_videos_shape_before_it_plays(watch: Any, site: Site) -> None:
     watched: Watched = watch()
     page = watched.page
@@ -42,7 +37,6 @@ def test_the_video_player_has_the_videos_shape_before_it_plays(watch: Any, site:
     assert size["w"] / size["h"] == pytest.approx(size["vw"] / size["vh"], rel=0.03), size
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=SQUARE_POSTER + ": the snippet's iframe cuts off the controls")
 def test_the_embedded_video_shows_its_controls_inside_the_snippets_iframe(watch: Any, site: Site) -> None:
     page = watch().page
     page.goto(site.url(f"episodes/{VIDEO}.html"), wait_until="load")

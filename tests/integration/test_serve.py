@@ -462,6 +462,17 @@ def test_another_port_than_the_public_url_warns_and_suggests_rewrite(server: Ser
     assert PUBLIC_URL in server.output and "--rewrite" in server.output
 
 
+def test_an_empty_target_folder_says_to_publish_first(tmp_path: Path) -> None:
+    project = copy_catalog(tmp_path / "project")
+    (project / "public").mkdir()
+    process, port = start(project)
+    try:
+        output = wait_for(process, port)
+    finally:
+        stop(process)
+    assert "nothing is published in" in output and "run `mediafeed publish` first" in output
+
+
 def test_port_in_use_is_a_clear_error(published: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

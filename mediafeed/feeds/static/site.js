@@ -26,11 +26,20 @@
         var points = chapterButtons().map(function (button) {
           return { time: parseFloat(button.getAttribute("data-start")) || 0, label: button.getAttribute("data-title") || "" };
         });
+        /* Captions on in the track's own language (Plyr's "auto" is the browser's "en", which never matches a track
+           labelled "en-us"), and a video's box in the video's shape from the start (else the square poster's). */
+        var track = media.querySelector("track[default]");
+        var width = parseInt(media.getAttribute("width"), 10);
+        var height = parseInt(media.getAttribute("height"), 10);
+        if (width > 0 && height > 0) {
+          document.documentElement.style.setProperty("--ratio", String(width / height));
+        }
         player = new window.Plyr(media, {
           iconUrl: media.getAttribute("data-icon-url"),
           blankVideo: media.getAttribute("data-blank-video") || media.currentSrc || "",
           loadSprite: true,
-          captions: { active: true, language: "auto", update: false },
+          captions: { active: true, language: (track && track.getAttribute("srclang")) || "auto", update: false },
+          ratio: width > 0 && height > 0 ? width + ":" + height : null,
           markers: { enabled: points.length > 0, points: points },
           invertTime: false,
           storage: { enabled: false },
