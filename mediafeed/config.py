@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediafeed.content_types import GZIP, browsers_only, gzipped
+from mediafeed.mediainfo import AudioProfile
 from mediafeed.urls import is_http_url
 
 __all__ = ["AudioProfile", "Config", "S3Settings", "SharedCache", "Target", "is_http_url"]
@@ -68,19 +69,6 @@ class SharedCache:
     s3: S3Settings = field(default_factory=S3Settings)  # how to reach an s3:// url ...
     s3_set: bool = False  # ... when [cache] sets any of it (else the target's settings, when it is S3)
     enabled: bool = True  # [cache] shared = false: build/ only
-
-
-@dataclass(frozen=True)
-class AudioProfile:
-    """Loudness targets and delivery bitrates; [audio] in mediafeed.toml, overridable by a feed's `audio:`."""
-
-    loudness_stereo: float = -16.0  # LUFS
-    loudness_mono: float = -19.0  # LUFS
-    true_peak: float = -1.0  # dBTP
-    mp3_bitrate_stereo: int = 128  # kbps, CBR
-    mp3_bitrate_mono: int = 64
-    aac_bitrate_stereo: int = 128
-    aac_bitrate_mono: int = 96
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 
+from mediafeed.mediainfo import MEDIA_TYPES
+
 BOOKKEEPING_PREFIX = "_mediafeed/"  # the manifest, the lease, the shared cache: never public, never served
 LOCK_NAMES = (".mediafeed-lock",)  # a local target's lock file: never served
 
@@ -31,18 +33,6 @@ CONTENT_ADDRESSED = ("media/", "artwork/", "chapters/", "transcripts/", "assets/
 HOME_PAGE = "index.html"
 PAGE_FOLDERS = ("shows/", "episodes/", "embed/")
 
-MEDIA_TYPES = {
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/x-m4a",
-    ".aac": "audio/aac",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".mp4": "video/mp4",
-    ".m4v": "video/x-m4v",
-    ".mov": "video/quicktime",
-}
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 # Feeds go out as application/xml, not application/rss+xml: podcast apps and the W3C validator accept both (the
 # validator sniffs <rss> in the first 512 bytes), but browsers show application/rss+xml as plain text or download it,

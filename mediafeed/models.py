@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mediafeed.config import AudioProfile
 from mediafeed.content_types import cache_control_for, content_type_for
 from mediafeed.digest import sha256_bytes
+from mediafeed.mediainfo import AudioProfile, MediaInfo
 
 KINDS = ("podcast", "webinar", "video")
 EPISODE_TYPES = ("full", "trailer", "bonus")
@@ -167,45 +167,6 @@ class Episode:
     def is_scheduled(self, now: datetime) -> bool:
         """Waiting for its date (a draft or a withdrawn episode waits for nothing)."""
         return self.published > now and not self.draft and self.withdrawn is None
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What probing a media file tells us; enough to write an enclosure and choose how to prepare it."""
-
-    path: Path
-    size: int
-    duration: float  # seconds
-    mime_type: str
-    format_name: str
-    audio_codec: str | None
-    channels: int | None
-    sample_rate: int | None
-    bit_rate: int | None
-    video_codec: str | None = None
-    width: int | None = None
-    height: int | None = None
-    video_profile: str | None = None  # e.g. "High", for the RFC 6381 codecs string
-    video_level: int | None = None  # e.g. 30 for level 3.0
-    audio_profile: str | None = None  # e.g. "LC"
-
-    @property
-    def codecs(self) -> str | None:
-        """RFC 6381 codecs string (podcast:alternateEnclosure's `codecs`)."""
-        audio = {"aac": "mp4a.40.2" if self.audio_profile in (None, "LC") else "mp4a.40.5", "mp3": "mp3"}.get(
-            self.audio_codec or ""
-        )
-        if self.video_codec == "h264":
-            profile = {"Baseline": "4200", "Constrained Baseline": "42E0", "Main": "4D40", "High": "6400"}.get(
-                self.video_profile or "", "6400"
-            )
-            video = f"avc1.{profile}{(self.video_level or 30):02X}"
-            return f"{video},{audio}" if audio else video
-        return audio
-
-    @property
-    def has_video(self) -> bool:
-        return self.video_codec is not None
 
 
 @dataclass(frozen=True)

@@ -596,7 +596,7 @@ def render_feeds(
 
 def status(project: Path, target_name: str | None, now: datetime, *, progress: Progress) -> Any:
     """Where a target stands at `now` (publish.status.Status): a plan (nothing written) and the target's manifest."""
-    from mediafeed.media.published import loudness_report
+    from mediafeed.media.prepare import loudness_report
     from mediafeed.publish.status import build_status
 
     run = walk(Run(project, now, progress, target_name, PublishOptions(dry_run=True), shared_tier=True), STATUS)
@@ -1049,7 +1049,7 @@ def _local_manifests(config: Config, skip: str | None = None) -> dict[str, Manif
 
 
 def _outcome(run: Run) -> PublishOutcome:
-    from mediafeed.media.published import loudness_report
+    from mediafeed.media.prepare import loudness_report
 
     assert run.target is not None and run.plan is not None
     site = run.site

@@ -22,7 +22,8 @@ from mediafeed.catalog.chapters import JSON_CHAPTERS_TYPE, timestamps_html
 from mediafeed.catalog.transcripts import VTT_TYPE
 from mediafeed.digest import sha256_bytes
 from mediafeed.feeds.page_files import STATIC
-from mediafeed.models import Asset, Chapter, Episode, Feed, MediaInfo, Person, RenderedDocument
+from mediafeed.mediainfo import MediaInfo
+from mediafeed.models import Asset, Chapter, Episode, Feed, Person, RenderedDocument
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"

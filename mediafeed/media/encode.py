@@ -23,7 +23,6 @@ from typing import Any
 
 from mediafeed.cache.code import code_digest
 from mediafeed.cache.store import Store, key_of
-from mediafeed.config import AudioProfile
 from mediafeed.errors import MediaError
 from mediafeed.media import ffmpeg, verify
 from mediafeed.media.loudness import (
@@ -39,7 +38,7 @@ from mediafeed.media.loudness import (
     plan_gain,
     target_for,
 )
-from mediafeed.models import MediaInfo
+from mediafeed.mediainfo import AudioProfile, MediaInfo
 from mediafeed.progress import Advanced, Finished, Reporter, Started, Task, silent
 
 SAMPLE_RATE = 44100

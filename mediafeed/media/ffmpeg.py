@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mediafeed.content_types import MEDIA_TYPES
 from mediafeed.errors import EnvironmentProblem, MediaError
 from mediafeed.media import gating
-from mediafeed.models import MediaInfo
+from mediafeed.mediainfo import MEDIA_TYPES, MediaInfo
 from mediafeed.progress import parse_ffmpeg_progress
 
 _T = TypeVar("_T")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mediafeed.config import AudioProfile
 from mediafeed.media.ffmpeg import Loudness
+from mediafeed.mediainfo import AudioProfile
 
 TOLERANCE = 0.5  # LU either side of the target that counts as on target
 ENCODER_LOSS = {"mp3": 0.45, "aac": 0.0}  # LU lost by encoding (MP3's lowpass removes K-weighted treble)

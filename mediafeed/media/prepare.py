@@ -15,16 +15,18 @@ file, byte for byte, checked (playable as it is, in every feed that carries it; 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from mediafeed.cache.identity import hash_file
 from mediafeed.catalog.artwork import CONTENT_TYPES as IMAGE_TYPES
 from mediafeed.catalog.artwork import embedded_artwork
 from mediafeed.catalog.chapters import delivered
 from mediafeed.config import AudioProfile
+from mediafeed.content_types import content_type_for
 from mediafeed.digest import content_key
 from mediafeed.errors import MediaError
 from mediafeed.media import published, verify
@@ -32,7 +34,8 @@ from mediafeed.media.encode import Profile, Rendition, encode, measure_master, w
 from mediafeed.media.ffmpeg import Loudness
 from mediafeed.media.probe import Facts
 from mediafeed.media.tags import EpisodeTags, TagChapter, tagged
-from mediafeed.models import Asset, Episode, MediaInfo, PreparedEpisode
+from mediafeed.mediainfo import MediaInfo
+from mediafeed.models import Asset, Episode, PreparedEpisode
 from mediafeed.progress import Reporter, silent
 
 
@@ -228,7 +231,7 @@ def _as_published(
     seconds = verify.master_seconds(source, source_id, facts.store, ffmpeg_version, guard, decoder)
     sha = source_id.removeprefix("sha256:")
     key = content_key(f"media/{episode.slug}", sha, published.delivered_suffix(info))
-    asset = Asset(key, source, info.size, sha, published.content_type(key))
+    asset = Asset(key, source, info.size, sha, content_type_for(key))
     described = replace(info, mime_type=asset.content_type, duration=round(seconds, 3))
     image = sidecar_asset(episode.image, f"artwork/{episode.slug}", IMAGE_TYPES, facts) if episode.image else None
     guard()
@@ -284,3 +287,20 @@ def _embedded(path: Path) -> tuple[bytes, str]:
 @lru_cache(maxsize=64)
 def _embedded_by_stat(path: str, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> tuple[bytes, str]:
     return embedded_artwork(Path(path))
+
+
+def loudness_report(prepared: Iterable[PreparedEpisode]) -> list[dict[str, Any]]:
+    """The measured loudness of every delivery published as it is, by slug (one per episode and target: feeds with
+    their own `audio:` targets may judge one file differently), for `publish` and `status` to show."""
+    found: dict[tuple[str, float, float], dict[str, Any]] = {}
+    for delivery in prepared:
+        main: dict[str, Any] = dict(delivery.loudness.get("main") or {})
+        if not main.get("as_published"):
+            continue
+        entry: dict[str, Any] = {"slug": delivery.episode.slug, "file": delivery.episode.file, "key": delivery.main.key}
+        entry.update({name: main[name] for name in REPORTED if name in main})
+        found.setdefault((delivery.episode.slug, main["target_lufs"], main["ceiling_dbtp"]), entry)
+    return [found[key] for key in sorted(found)]
+
+
+REPORTED = ("integrated_lufs", "true_peak_dbtp", "lra_lu", "channels", "target_lufs", "ceiling_dbtp", "on_target")

@@ -17,7 +17,7 @@ from mediafeed.cache.identity import ContentIds
 from mediafeed.cache.store import Store, key_of
 from mediafeed.errors import MediaError
 from mediafeed.media import ffmpeg
-from mediafeed.models import MediaInfo
+from mediafeed.mediainfo import MediaInfo
 
 
 class Facts:

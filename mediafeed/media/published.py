@@ -24,11 +24,9 @@ from typing import Any
 
 from mediafeed.cache.code import code_digest
 from mediafeed.cache.store import Store, key_of
-from mediafeed.config import AudioProfile
-from mediafeed.content_types import content_type_for
 from mediafeed.media import ffmpeg
 from mediafeed.media.loudness import Target, target_for
-from mediafeed.models import MediaInfo, PreparedEpisode
+from mediafeed.mediainfo import AudioProfile, MediaInfo
 
 KIND = "loudness"
 FIELD = "process"  # the front-matter field every refusal here names
@@ -168,11 +166,6 @@ def delivered_suffix(info: MediaInfo) -> str:
     return ".m4a" if suffix in (".mp4", ".m4v") and not info.has_video else suffix
 
 
-def content_type(key: str) -> str:
-    """The enclosure's type, from the one table (content_types), as the target serves it."""
-    return content_type_for(key)
-
-
 def summary(loudness: dict[str, Any]) -> str:
     """One line for a progress report or a publish: '-23.1 LUFS, -0.4 dBTP (as published; off target: -16.0 LUFS,
     true peak ≤ -1.0 dBTP)'."""
@@ -180,20 +173,3 @@ def summary(loudness: dict[str, Any]) -> str:
         f"off target: {loudness['target_lufs']:.1f} LUFS, true peak <= {loudness['ceiling_dbtp']:.1f} dBTP"
     )  # fmt: skip
     return f"{loudness['integrated_lufs']:.1f} LUFS, {loudness['true_peak_dbtp']:.1f} dBTP (as published; {where})"
-
-
-def loudness_report(prepared: Iterable[PreparedEpisode]) -> list[dict[str, Any]]:
-    """The measured loudness of every delivery published as it is, by slug (one per episode and target: feeds with
-    their own `audio:` targets may judge one file differently), for `publish` and `status` to show."""
-    found: dict[tuple[str, float, float], dict[str, Any]] = {}
-    for delivery in prepared:
-        main: dict[str, Any] = dict(delivery.loudness.get("main") or {})
-        if not main.get("as_published"):
-            continue
-        entry: dict[str, Any] = {"slug": delivery.episode.slug, "file": delivery.episode.file, "key": delivery.main.key}
-        entry.update({name: main[name] for name in REPORTED if name in main})
-        found.setdefault((delivery.episode.slug, main["target_lufs"], main["ceiling_dbtp"]), entry)
-    return [found[key] for key in sorted(found)]
-
-
-REPORTED = ("integrated_lufs", "true_peak_dbtp", "lra_lu", "channels", "target_lufs", "ceiling_dbtp", "on_target")

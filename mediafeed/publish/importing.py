@@ -469,7 +469,7 @@ def _header(path: Path) -> Any:
     instead of an ffprobe run per file; None (ffprobe then) when mutagen cannot tell."""
     import mutagen
 
-    from mediafeed.models import MediaInfo
+    from mediafeed.mediainfo import MediaInfo
 
     try:
         found = mutagen.File(path)

@@ -52,7 +52,7 @@ def build_status(
     loudness: list[dict[str, Any]] | None = None,
 ) -> Status:
     """Where a target stands: `manifest` is its content as read once by the run (Manifest.content); `loudness`, the
-    measured loudness of the episodes published as they are (media.published.loudness_report)."""
+    measured loudness of the episodes published as they are (media.prepare.loudness_report)."""
     by_guid = {e.guid: e for e in catalog.episodes}
     live: dict[str, list[dict[str, str]]] = {}
     published: set[str] = set()

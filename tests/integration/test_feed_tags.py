@@ -19,7 +19,8 @@ from mediafeed.catalog.chapters import timestamps_html
 from mediafeed.catalog.transcripts import parse_cues
 from mediafeed.feeds.rss import FeedItem, render_feed_pages
 from mediafeed.media.ffmpeg import probe
-from mediafeed.models import Asset, Episode, Feed, MediaInfo, Owner
+from mediafeed.mediainfo import MediaInfo
+from mediafeed.models import Asset, Episode, Feed, Owner
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "podcast": "https://podcastindex.org/namespace/1.0",
       "atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}  # fmt: skip

@@ -464,3 +464,16 @@ def test_scratch_files_a_killed_run_left_are_swept_after_a_day(tmp_path: Path) -
     os.utime(old, (time.time() - 25 * 3600,) * 2)
     Store(tmp_path / "build", root=tmp_path).scratch(".mp3")  # the next run
     assert not old.exists() and recent.exists()
+
+
+@pytest.mark.parametrize(
+    "stage",
+    ["mediafeed.media.encode", "mediafeed.media.loudness", "mediafeed.media.probe", "mediafeed.media.verify",
+     "mediafeed.media.tags", "mediafeed.media.published", "mediafeed.media.gating"],
+)  # fmt: skip
+def test_the_media_stages_digests_cover_no_settings_headers_or_models(stage: str) -> None:
+    """Encoding, measuring, probing and tagging are remembered by their code's digest, which covers every mediafeed
+    module they import: a new target setting, a header or a model field must not re-encode a catalog's media."""
+    covered = files_of(stage)
+    assert covered.isdisjoint({"config.py", "config_file.py", "models.py", "content_types.py", "validation.py"}), covered
+    assert not any(name.startswith(("feeds/", "publish/", "catalog/")) for name in covered), covered
