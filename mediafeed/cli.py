@@ -843,6 +843,12 @@ def _serving(started: Any) -> None:
             f"--rewrite to point them here while previewing",
             err=True,
         )
+    elif everywhere and address.public_url.startswith(("http://127.", "http://localhost", "http://[::1]")):
+        click.echo(
+            f"warning: the feeds' and pages' URLs say {address.public_url}, which another device (a phone) cannot "
+            f"reach; use --rewrite to give each device URLs at the address it asked by",
+            err=True,
+        )
     if started.home:
         click.echo(f"  home page: {started.home}")
     for url in started.feeds:

@@ -462,6 +462,17 @@ def test_another_port_than_the_public_url_warns_and_suggests_rewrite(server: Ser
     assert PUBLIC_URL in server.output and "--rewrite" in server.output
 
 
+def test_every_interface_with_loopback_urls_warns_that_other_devices_need_rewrite(capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --host 0.0.0.0` (not started here: tests listen on 127.0.0.1 only): what it says on start."""
+    from mediafeed.cli import _serving
+    from mediafeed.publish.preview import Address, Started
+
+    address = Address("0.0.0.0", 8000, PUBLIC_URL)
+    _serving(Started(Path("/srv/public"), address, False, f"{PUBLIC_URL}/", ()))
+    err = capsys.readouterr().err
+    assert "another device (a phone) cannot reach" in err and "--rewrite" in err
+
+
 def test_an_empty_target_folder_says_to_publish_first(tmp_path: Path) -> None:
     project = copy_catalog(tmp_path / "project")
     (project / "public").mkdir()
