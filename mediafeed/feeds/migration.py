@@ -12,7 +12,7 @@ job; it hands the probe results (EnclosureProbe) to `compare`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -81,14 +81,7 @@ class Finding:
         return f"{self.severity}: {where}: {self.check}: {self.message}" + (f"; {self.hint}" if self.hint else "")
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "severity": self.severity,
-            "guid": self.guid,
-            "title": self.title,
-            "check": self.check,
-            "message": self.message,
-            "hint": self.hint,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -104,15 +97,7 @@ class Row:
     enclosure: str  # ok | failed | none | -
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "guid": self.guid,
-            "title": self.title,
-            "in_old": self.in_old,
-            "in_ours": self.in_ours,
-            "date": self.date,
-            "title_check": self.title_check,
-            "enclosure": self.enclosure,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
