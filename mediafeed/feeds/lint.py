@@ -30,6 +30,7 @@ from lxml import etree
 
 from mediafeed.catalog.apple import CATEGORIES
 from mediafeed.catalog.artwork import artwork_problems
+from mediafeed.catalog.importer import safe_parser
 from mediafeed.feeds.rss import number_clashes
 from mediafeed.models import Episode, Feed
 
@@ -945,7 +946,7 @@ def _finding(code: str, message: str) -> Finding:
 
 def parse_feed(data: bytes) -> tuple[etree._Element | None, list[Finding]]:
     """The <rss> element, or None and why; never expands entities, reads a DTD or touches the network."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False)
+    parser = safe_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mediafeed.catalog.importer import ImportError_, pub_date, readable
+from mediafeed.catalog.importer import ImportError_, pub_date, readable, safe_parser
 from mediafeed.catalog.schema import is_uuid
 from mediafeed.errors import UsageError
 
@@ -144,7 +144,7 @@ def parse_feed(data: bytes, source: str) -> Feed:
         data, _notes = readable(data, source)
     except ImportError_ as exc:
         raise FeedUnreadable(exc.message, hint=exc.hint) from None
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
+    parser = safe_parser()
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
