@@ -61,6 +61,26 @@ def seek_to(page: Any, seconds: float) -> None:
     )
 
 
+def seeks_while_playing(page: Any) -> None:
+    """Once playing: the whole file is seekable (its host answers byte ranges), a seek lands, and playback goes on
+    from there without a media error."""
+    state = media_state(page)
+    assert state["seekable"] and state["seekable"][1] > 10, state
+    target = min(10.0, state["duration"] - 3)
+    seek_to(page, target)
+    page.wait_for_function("s => document.getElementById('player').currentTime > s + 0.2", arg=target, timeout=15000)
+    assert media_state(page)["error"] is None
+
+
+def wait_past(page: Any, seconds: float) -> None:
+    """Until the player has seeked to (about) `seconds` or beyond: where a chapter button sends it."""
+    page.wait_for_function(
+        "s => { const m = document.getElementById('player'); return !m.seeking && m.currentTime >= s - 0.5; }",
+        arg=seconds,
+        timeout=15000,
+    )
+
+
 def test_home_lists_every_show_with_a_way_to_subscribe(watch: Any, site: Site) -> None:
     watched = visit(watch, site, "index.html")
     page = watched.page
@@ -82,12 +102,7 @@ def test_episode_player_plays_and_seeks(watch: Any, site: Site, slug: str) -> No
     state = media_state(page)
     assert state["tag"] == ("video" if slug == VIDEO else "audio")
     play(page)
-    state = media_state(page)
-    assert state["seekable"] and state["seekable"][1] > 10, state  # the server answers ranges: the whole file seeks
-    target = min(10.0, state["duration"] - 3)
-    seek_to(page, target)
-    page.wait_for_function("s => document.getElementById('player').currentTime > s + 0.2", arg=target, timeout=15000)
-    assert media_state(page)["error"] is None
+    seeks_while_playing(page)
     assert watched.errors == []
 
 
@@ -101,11 +116,7 @@ def test_clicking_a_chapter_seeks_the_player(watch: Any, site: Site) -> None:
     assert start > 0
     page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=15000)
     last.click()
-    page.wait_for_function(
-        "s => { const m = document.getElementById('player'); return !m.seeking && m.currentTime >= s - 0.5; }",
-        arg=start,
-        timeout=15000,
-    )
+    wait_past(page, start)
     assert watched.errors == []
 
 

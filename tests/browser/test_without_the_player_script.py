@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import Site, Watched
-from tests.browser.test_pages_in_chromium import AUDIO_WITH_CHAPTERS, VIDEO, media_state, seek_to
+from tests.browser.test_pages_in_chromium import AUDIO_WITH_CHAPTERS, VIDEO, seeks_while_playing, wait_past
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -32,10 +32,7 @@ def test_the_browsers_own_controls_play_and_seek_when_the_player_script_fails(wa
     page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=15000)
     page.evaluate("() => document.getElementById('player').play()")  # what the native play button does
     page.wait_for_function("() => document.getElementById('player').currentTime > 0.2", timeout=15000)
-    state = media_state(page)
-    assert state["seekable"] and state["seekable"][1] > 10, state
-    seek_to(page, min(10.0, state["duration"] - 3))
-    assert media_state(page)["error"] is None
+    seeks_while_playing(page)
     ours = [e for e in watched.errors if "failed to load resource" not in e.lower()]
     assert ours == [], watched.errors  # only the blocked script's own load failure
 
@@ -47,9 +44,5 @@ def test_chapters_seek_the_native_player_when_the_player_script_fails(watch: Any
     start = float(last.get_attribute("data-start") or "nan")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1", timeout=15000)
     last.click()
-    page.wait_for_function(
-        "s => { const m = document.getElementById('player'); return !m.seeking && m.currentTime >= s - 0.5; }",
-        arg=start,
-        timeout=15000,
-    )
+    wait_past(page, start)
     assert not [e for e in watched.errors if "failed to load resource" not in e.lower()], watched.errors
